@@ -1,0 +1,56 @@
+/* eslint-disable */
+/**
+ * Generated `api` utility.
+ *
+ * THIS CODE IS AUTOMATICALLY GENERATED.
+ *
+ * To regenerate, run `npx convex dev`.
+ * @module
+ */
+
+import type {
+  ApiFromModules,
+  FilterApi,
+  FunctionReference,
+} from "convex/server";
+import type * as assets from "../assets.js";
+import type * as crons from "../crons.js";
+import type * as gc from "../gc.js";
+import type * as jobs from "../jobs.js";
+import type * as lib_auth from "../lib/auth.js";
+import type * as lib_errors from "../lib/errors.js";
+import type * as lib_jobStore from "../lib/jobStore.js";
+import type * as lib_limits from "../lib/limits.js";
+import type * as lib_time from "../lib/time.js";
+import type * as lib_validators from "../lib/validators.js";
+import type * as sync from "../sync.js";
+
+/**
+ * A utility for referencing Convex functions in your app's API.
+ *
+ * Usage:
+ * ```js
+ * const myFunctionReference = api.myModule.myFunction;
+ * ```
+ */
+declare const fullApi: ApiFromModules<{
+  assets: typeof assets;
+  crons: typeof crons;
+  gc: typeof gc;
+  jobs: typeof jobs;
+  "lib/auth": typeof lib_auth;
+  "lib/errors": typeof lib_errors;
+  "lib/jobStore": typeof lib_jobStore;
+  "lib/limits": typeof lib_limits;
+  "lib/time": typeof lib_time;
+  "lib/validators": typeof lib_validators;
+  sync: typeof sync;
+}>;
+export declare const api: FilterApi<
+  typeof fullApi,
+  FunctionReference<any, "public">
+>;
+export declare const internal: FilterApi<
+  typeof fullApi,
+  FunctionReference<any, "internal">
+>;

@@ -1,0 +1,61 @@
+/**
+ * Assets: upload URLs and the seed's one-row save. All token checked.
+ */
+import { v } from "convex/values";
+import { mutation } from "./_generated/server.js";
+import { requireServiceToken } from "./lib/auth.js";
+import { fail } from "./lib/errors.js";
+import { logEvent, saveAssetRow } from "./lib/jobStore.js";
+import { assetRole } from "./lib/validators.js";
+
+/** Upload URLs live an hour and are not single-use; the daemon asks for them in batches. */
+export const MAX_UPLOAD_URLS = 100;
+
+export const generateUploadUrl = mutation({
+  args: { serviceToken: v.string() },
+  returns: v.string(),
+  handler: async (ctx, { serviceToken }) => {
+    await requireServiceToken(serviceToken);
+    return await ctx.storage.generateUploadUrl();
+  },
+});
+
+export const generateUploadUrls = mutation({
+  args: { serviceToken: v.string(), count: v.number() },
+  returns: v.array(v.string()),
+  handler: async (ctx, { serviceToken, count }) => {
+    await requireServiceToken(serviceToken);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_UPLOAD_URLS) {
+      fail({
+        code: "INVALID_ARGUMENT",
+        field: "count",
+        message: `Expected \`count\` to be an integer from 1 to ${MAX_UPLOAD_URLS}, got \`${count}\``,
+      });
+    }
+    const urls: string[] = [];
+    for (let i = 0; i < count; i++) urls.push(await ctx.storage.generateUploadUrl());
+    return urls;
+  },
+});
+
+/** Seed surface: points (jobId, filename) at an uploaded blob, replacing any previous one. */
+export const save = mutation({
+  args: {
+    serviceToken: v.string(),
+    jobId: v.string(),
+    role: assetRole,
+    filename: v.string(),
+    storageId: v.id("_storage"),
+    contentType: v.string(),
+    bytes: v.number(),
+    sha256: v.optional(v.string()),
+    sourceMtimeMs: v.optional(v.number()),
+  },
+  returns: v.union(v.literal("asset_saved"), v.literal("asset_replaced"), v.literal("unchanged")),
+  handler: async (ctx, { serviceToken, jobId, ...asset }) => {
+    await requireServiceToken(serviceToken);
+    const outcome = await saveAssetRow(ctx, jobId, asset);
+    if (outcome !== "unchanged") await logEvent(ctx, jobId, outcome, { detail: asset.filename });
+    return outcome;
+  },
+});

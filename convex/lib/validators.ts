@@ -1,0 +1,70 @@
+/**
+ * Validators shared by the schema and the functions: the single description of a job
+ * record as Convex stores it (the camelCase mirror of JobRecord.v1).
+ */
+import { v } from "convex/values";
+
+export const jobStatus = v.union(
+  v.literal("queued"),
+  v.literal("running"),
+  v.literal("succeeded"),
+  v.literal("failed"),
+);
+
+export const assetRole = v.union(
+  v.literal("output_png"),
+  v.literal("debug_png"),
+  v.literal("mask_png"),
+  v.literal("trace_json"),
+);
+
+/** JobRecord.v1 fields, camelCase, `type` stored as `internalAssetType`. */
+export const jobFields = {
+  jobId: v.string(),
+  status: jobStatus,
+  internalAssetType: v.string(),
+  layoutIntent: v.optional(v.union(v.string(), v.null())),
+  prompt: v.string(),
+  styleContext: v.optional(v.union(v.string(), v.null())),
+  name: v.optional(v.union(v.string(), v.null())),
+  createdAt: v.string(),
+  updatedAt: v.string(),
+  progressStage: v.optional(v.union(v.string(), v.null())),
+  component: v.union(v.any(), v.null()),
+  error: v.union(v.string(), v.null()),
+  renderSizeHint: v.optional(v.number()),
+  retryAfter: v.optional(v.number()),
+  telemetry: v.optional(v.any()),
+};
+
+export const jobRecord = v.object(jobFields);
+
+/** One asset row as the daemon commits it. */
+export const assetInput = v.object({
+  role: assetRole,
+  filename: v.string(),
+  storageId: v.id("_storage"),
+  contentType: v.string(),
+  bytes: v.number(),
+  sha256: v.string(),
+  sourceMtimeMs: v.number(),
+});
+
+/** What the daemon needs to diff one job without reading the record itself. */
+export const remoteAssetState = v.object({
+  role: assetRole,
+  filename: v.string(),
+  storageId: v.id("_storage"),
+  contentType: v.string(),
+  bytes: v.number(),
+  sha256: v.union(v.string(), v.null()),
+  sourceMtimeMs: v.union(v.number(), v.null()),
+});
+
+export const remoteJobState = v.object({
+  jobId: v.string(),
+  updatedAt: v.string(),
+  updatedAtUs: v.number(),
+  recordHash: v.union(v.string(), v.null()),
+  assets: v.array(remoteAssetState),
+});

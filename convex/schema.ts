@@ -1,0 +1,63 @@
+/**
+ * The celstate-sync tables.
+ *
+ * Who writes and who reads each table:
+ * - `jobs`: written only by the sync daemon (through `sync:commit` / `jobs:upsert`, token
+ *   checked); read publicly only through `jobs:getPublic`, which projects the public fields.
+ * - `jobAssets`: written only by the daemon (`sync:commit` / `assets:save`); the public sees
+ *   storage URLs of the filenames a component lists, never the rows themselves.
+ * - `jobEvents`: append-only audit trail written by the mutations themselves; read by operators.
+ * - `syncMeta`: internal counters of the functions (the garbage collector's cursor).
+ */
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+import { assetRole, jobFields } from "./lib/validators.js";
+
+export default defineSchema({
+  jobs: defineTable({
+    ...jobFields,
+    // Monotonic writes: `updatedAt` parsed to microseconds since the epoch. A write whose
+    // `updatedAtUs` is lower than the stored one is ignored.
+    updatedAtUs: v.number(),
+    // sha256 (hex) of the canonical record the daemon sent: an unchanged record is
+    // recognised without comparing fields.
+    recordHash: v.optional(v.string()),
+  })
+    .index("by_job_id", ["jobId"])
+    .index("by_status", ["status"])
+    .index("by_created", ["createdAt"]),
+
+  jobAssets: defineTable({
+    jobId: v.string(),
+    role: assetRole,
+    filename: v.string(),
+    storageId: v.id("_storage"),
+    contentType: v.string(),
+    bytes: v.number(),
+    // What diffing needs: content hash (hex) and the source file's mtime as seen by the daemon
+    // (size is `bytes`). Optional only because the seed's `assets:save` did not send them.
+    sha256: v.optional(v.string()),
+    sourceMtimeMs: v.optional(v.number()),
+  })
+    .index("by_job", ["jobId", "filename"])
+    .index("by_job_role", ["jobId", "role"])
+    .index("by_storage", ["storageId"]),
+
+  jobEvents: defineTable({
+    jobId: v.string(),
+    kind: v.union(
+      v.literal("created"),
+      v.literal("updated"),
+      v.literal("stale_ignored"),
+      v.literal("asset_saved"),
+      v.literal("asset_replaced"),
+      v.literal("asset_removed"),
+    ),
+    at: v.number(),
+    updatedAt: v.optional(v.string()),
+    detail: v.optional(v.string()),
+  }).index("by_job", ["jobId"]),
+
+  // Bookkeeping of the functions themselves (the garbage collector's cursor). Internal only.
+  syncMeta: defineTable({ key: v.string(), value: v.number() }).index("by_key", ["key"]),
+});

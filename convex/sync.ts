@@ -1,0 +1,123 @@
+/**
+ * The daemon's surface: a handshake, batched remote state for diffing, and one atomic commit
+ * per job. Everything here is token checked; nothing here is meant for the public.
+ */
+import { v } from "convex/values";
+import { mutation, query } from "./_generated/server.js";
+import { requireServiceToken } from "./lib/auth.js";
+import { fail } from "./lib/errors.js";
+import {
+  componentFilenames,
+  deleteBlobIfUnreferenced,
+  findAsset,
+  logEvent,
+  remoteStateOf,
+  removeAssetRow,
+  saveAssetRow,
+  upsertJobRow,
+} from "./lib/jobStore.js";
+import { assetInput, jobRecord, remoteJobState } from "./lib/validators.js";
+
+/** Bumped when the daemon's contract with these functions changes; `doctor` compares it. */
+export const API_VERSION = 1;
+export const MAX_STATE_BATCH = 128;
+export const MAX_COMMIT_ASSETS = 64;
+
+export const handshake = query({
+  args: { serviceToken: v.string() },
+  returns: v.object({ apiVersion: v.number(), serverTimeMs: v.number() }),
+  handler: async (_ctx, { serviceToken }) => {
+    await requireServiceToken(serviceToken);
+    return { apiVersion: API_VERSION, serverTimeMs: Date.now() };
+  },
+});
+
+export const getStates = query({
+  args: { serviceToken: v.string(), jobIds: v.array(v.string()) },
+  returns: v.array(v.union(v.null(), remoteJobState)),
+  handler: async (ctx, { serviceToken, jobIds }) => {
+    await requireServiceToken(serviceToken);
+    if (jobIds.length > MAX_STATE_BATCH) {
+      fail({
+        code: "INVALID_ARGUMENT",
+        field: "jobIds",
+        message: `Expected at most ${MAX_STATE_BATCH} job ids, got ${jobIds.length}`,
+      });
+    }
+    return await Promise.all(jobIds.map((jobId) => remoteStateOf(ctx, jobId)));
+  },
+});
+
+const commitOutcome = v.union(
+  v.literal("created"),
+  v.literal("updated"),
+  v.literal("unchanged"),
+  v.literal("stale"),
+);
+
+/**
+ * Upserts a job record and its changed asset rows in one transaction, so a reader never sees
+ * a component whose assets have no URL. Idempotent: replaying the same commit changes nothing.
+ * A commit older than the stored record is ignored whole (its fresh uploads are deleted).
+ */
+export const commit = mutation({
+  args: {
+    serviceToken: v.string(),
+    job: jobRecord,
+    recordHash: v.string(),
+    assets: v.array(assetInput),
+    removeFilenames: v.optional(v.array(v.string())),
+  },
+  returns: v.object({ outcome: commitOutcome, assetsChanged: v.number(), assetsRemoved: v.number() }),
+  handler: async (ctx, { serviceToken, job, recordHash, assets, removeFilenames = [] }) => {
+    await requireServiceToken(serviceToken);
+    if (assets.length > MAX_COMMIT_ASSETS) {
+      fail({
+        code: "INVALID_ARGUMENT",
+        field: "assets",
+        jobId: job.jobId,
+        message: `Expected at most ${MAX_COMMIT_ASSETS} assets in one commit, got ${assets.length}`,
+      });
+    }
+    const { outcome } = await upsertJobRow(ctx, job, recordHash);
+    if (outcome === "stale") {
+      for (const a of assets) {
+        const row = await findAsset(ctx, job.jobId, a.filename);
+        if (row?.storageId !== a.storageId) await deleteBlobIfUnreferenced(ctx, a.storageId);
+      }
+      await logEvent(ctx, job.jobId, "stale_ignored", { updatedAt: job.updatedAt });
+      return { outcome, assetsChanged: 0, assetsRemoved: 0 };
+    }
+    let assetsChanged = 0;
+    for (const a of assets) {
+      const result = await saveAssetRow(ctx, job.jobId, a);
+      if (result !== "unchanged") {
+        assetsChanged++;
+        await logEvent(ctx, job.jobId, result, { detail: a.filename });
+      }
+    }
+    let assetsRemoved = 0;
+    const listed = new Set(componentFilenames(job.component));
+    for (const filename of removeFilenames) {
+      // Never remove what the record being committed still lists.
+      if (listed.has(filename)) continue;
+      if (await removeAssetRow(ctx, job.jobId, filename)) {
+        assetsRemoved++;
+        await logEvent(ctx, job.jobId, "asset_removed", { detail: filename });
+      }
+    }
+    for (const filename of listed) {
+      if ((await findAsset(ctx, job.jobId, filename)) === null) {
+        // Throwing rolls the whole commit back: the previous public state stays intact.
+        fail({
+          code: "MISSING_ASSET",
+          jobId: job.jobId,
+          filename,
+          message: `job ${job.jobId}: the component lists ${filename} but no asset was committed for it`,
+        });
+      }
+    }
+    if (outcome !== "unchanged") await logEvent(ctx, job.jobId, outcome, { updatedAt: job.updatedAt });
+    return { outcome, assetsChanged, assetsRemoved };
+  },
+});
