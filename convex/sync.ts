@@ -4,6 +4,7 @@
  */
 import { v } from "convex/values";
 import { mutation, query } from "./_generated/server.js";
+import { API_VERSION } from "./lib/apiVersion.js";
 import { requireServiceToken } from "./lib/auth.js";
 import { fail } from "./lib/errors.js";
 import {
@@ -16,15 +17,13 @@ import {
   saveAssetRow,
   upsertJobRow,
 } from "./lib/jobStore.js";
-import { assetInput, jobRecord, remoteJobState } from "./lib/validators.js";
+import { assetInput, jobRecord, remoteJobState, serviceTokenArg } from "./lib/validators.js";
 
-/** Bumped when the daemon's contract with these functions changes; `doctor` compares it. */
-export const API_VERSION = 1;
 export const MAX_STATE_BATCH = 128;
 export const MAX_COMMIT_ASSETS = 64;
 
 export const handshake = query({
-  args: { serviceToken: v.string() },
+  args: { serviceToken: serviceTokenArg },
   returns: v.object({ apiVersion: v.number(), serverTimeMs: v.number() }),
   handler: async (_ctx, { serviceToken }) => {
     await requireServiceToken(serviceToken);
@@ -33,7 +32,7 @@ export const handshake = query({
 });
 
 export const getStates = query({
-  args: { serviceToken: v.string(), jobIds: v.array(v.string()) },
+  args: { serviceToken: serviceTokenArg, jobIds: v.array(v.string()) },
   returns: v.array(v.union(v.null(), remoteJobState)),
   handler: async (ctx, { serviceToken, jobIds }) => {
     await requireServiceToken(serviceToken);
@@ -62,7 +61,7 @@ const commitOutcome = v.union(
  */
 export const commit = mutation({
   args: {
-    serviceToken: v.string(),
+    serviceToken: serviceTokenArg,
     job: jobRecord,
     recordHash: v.string(),
     assets: v.array(assetInput),

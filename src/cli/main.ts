@@ -1,0 +1,44 @@
+/**
+ * The command line: parses arguments, runs one command, maps errors to exit codes
+ * (0 ok, 1 sync failures or mismatches, 2 usage or configuration). The only place that decides
+ * how the process ends.
+ */
+import { createRequire } from "node:module";
+import { Command, CommanderError } from "commander";
+import { SyncError } from "../errors/SyncError.js";
+import { backfillCommand } from "./backfillCommand.js";
+import { retryCommand } from "./retryCommand.js";
+
+const require = createRequire(import.meta.url);
+const { version } = require("../../package.json") as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command("celstate-sync")
+    .description("Mirror Celstate pipeline jobs (jobs/<id>/job.json, outputs/, trace/) into a Convex deployment.")
+    .version(version, "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  program.addCommand(backfillCommand().exitOverride());
+  program.addCommand(retryCommand().exitOverride());
+  return program;
+}
+
+/** Runs the CLI and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  process.exitCode = undefined;
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors were already printed.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof SyncError) {
+      process.stderr.write(`celstate-sync: ${e.describe()}\n`);
+      return e.kind === "fatal" ? 2 : 1;
+    }
+    process.stderr.write(`celstate-sync: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}

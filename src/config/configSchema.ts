@@ -1,0 +1,97 @@
+/**
+ * The configuration schema: the single source of truth for every setting, its default and its
+ * meaning. Resolved once (defaults < config file < environment < flags) and frozen.
+ * The JSON Schema for `celstate-sync.config.json` is generated from this.
+ */
+import { z } from "zod";
+
+const ms = (what: string, def: number) =>
+  z.number().int().min(0).default(def).describe(`${what} (milliseconds). Default ${def}.`);
+
+export const assetRuleSchema = z.object({
+  match: z.string().min(1).describe("Glob relative to the job folder, e.g. `outputs/*_debug.png`. First match wins."),
+  role: z.enum(["output_png", "debug_png", "mask_png", "trace_json"]),
+  contentType: z.string().min(1).describe("Content-Type stored with the blob, e.g. `image/png`."),
+});
+
+export const DEFAULT_ASSET_RULES = [
+  { match: "outputs/*_debug.png", role: "debug_png", contentType: "image/png" },
+  { match: "outputs/*_mask.png", role: "mask_png", contentType: "image/png" },
+  { match: "outputs/*.png", role: "output_png", contentType: "image/png" },
+  { match: "trace/trace.json", role: "trace_json", contentType: "application/json" },
+] as const;
+
+export const configSchema = z
+  .object({
+    $schema: z.string().optional().describe("Path of the JSON Schema, for editors."),
+    jobsDir: z.string().min(1).default("jobs").describe("The pipeline's `jobs/` folder. Default `jobs`."),
+    convexUrl: z
+      .url({ protocol: /^https?$/, error: "expected an http(s) URL like https://happy-otter-123.convex.cloud" })
+      .optional()
+      .describe("The Convex deployment URL (env CONVEX_URL). No default: without it the daemon exits 2."),
+    token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The service token (env CELSTATE_SYNC_TOKEN). Keep it out of this file: use the environment."),
+    concurrency: z.number().int().min(1).max(256).default(8).describe("Jobs reconciled at once. Default 8."),
+    maxBytesInFlight: z
+      .number()
+      .int()
+      .min(1)
+      .default(64 * 1024 * 1024)
+      .describe("Upload bytes in flight at once across all jobs. Default 64 MiB."),
+    requestTimeoutMs: ms("Timeout of one query or mutation", 30_000),
+    uploadTimeoutMs: ms("Timeout of one file upload", 600_000),
+    settleMs: ms("A file modified more recently than this is still being written and waits", 100),
+    checksum: z.boolean().default(false).describe("Compare files by sha256 instead of size + mtime. Default false."),
+    prune: z
+      .boolean()
+      .default(false)
+      .describe("Remove remote assets whose local file disappeared (rclone sync). Default false (rclone copy)."),
+    markFailures: z.boolean().default(true).describe("Write the failure marker into job.json. Default true."),
+    retry: z
+      .object({
+        baseMs: ms("First backoff step", 500),
+        maxMs: ms("Longest backoff step", 30_000),
+        maxAttempts: z.number().int().min(1).default(10).describe("Transient attempts before giving up. Default 10."),
+        maxRetryMs: ms("Time since the first failure before giving up", 15 * 60_000),
+      })
+      .prefault({}),
+    stateBatchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(128)
+      .default(64)
+      .describe("Job ids per remote-state query. Default 64."),
+    assets: z.array(assetRuleSchema).min(1).default([...DEFAULT_ASSET_RULES]).describe("Which files sync, under which role."),
+    watch: z
+      .object({
+        rescanIntervalMs: ms("Full rescan of the jobs folder, the safety net behind events", 5 * 60_000),
+        activeWindowMs: ms("How long a finished, in-sync job stays watched after its last change", 2 * 60_000),
+        maxWatchedJobs: z.number().int().min(1).default(500).describe("Job folders watched at once. Default 500."),
+      })
+      .prefault({}),
+    healthPort: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .optional()
+      .describe("Local port for /healthz, /readyz and /metrics (127.0.0.1 only). Off by default."),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.retry.maxMs < c.retry.baseMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["retry", "maxMs"],
+        message: `must be >= retry.baseMs (${c.retry.baseMs}), got ${c.retry.maxMs}`,
+      });
+    }
+  });
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = Readonly<z.output<typeof configSchema>>;

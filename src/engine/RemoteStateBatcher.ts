@@ -1,0 +1,68 @@
+/**
+ * Reads remote job state in batches. Reconciles ask for one job each; asks that arrive within
+ * a few milliseconds share one `sync:getStates` call. A caller that knows what comes next (the
+ * start-up scan) can `prefetch` a whole batch; a prefetched entry is used once, by the next
+ * reconcile of that job, and then forgotten, so a retry always reads fresh state.
+ *
+ * A prefetched state may be a moment old. That is safe: commits are idempotent and monotonic,
+ * so an old view can cost a redundant upload but never a wrong write.
+ */
+import type { ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
+
+type Waiter = { resolve: (s: RemoteJobState | null) => void; reject: (e: unknown) => void };
+
+export class RemoteStateBatcher {
+  private pending = new Map<string, Waiter[]>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly prefetched = new Map<string, RemoteJobState | null>();
+
+  constructor(
+    private readonly gateway: Pick<ConvexGateway, "getStates">,
+    private readonly batchSize: number,
+    private readonly windowMs = 2,
+  ) {}
+
+  get(jobId: string): Promise<RemoteJobState | null> {
+    if (this.prefetched.has(jobId)) {
+      const state = this.prefetched.get(jobId)!;
+      this.prefetched.delete(jobId);
+      return Promise.resolve(state);
+    }
+    return new Promise((resolve, reject) => {
+      const waiters = this.pending.get(jobId);
+      if (waiters) waiters.push({ resolve, reject });
+      else this.pending.set(jobId, [{ resolve, reject }]);
+      if (this.pending.size >= this.batchSize) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.windowMs);
+    });
+  }
+
+  /** Fetches state for these jobs now (in batches) and keeps it for their next `get`. */
+  async prefetch(jobIds: string[]): Promise<void> {
+    for (let i = 0; i < jobIds.length; i += this.batchSize) {
+      const ids = jobIds.slice(i, i + this.batchSize);
+      const states = await this.gateway.getStates(ids);
+      ids.forEach((id, k) => this.prefetched.set(id, states[k] ?? null));
+    }
+  }
+
+  /** Drops prefetched entries (e.g. after an outage, when they may be stale). */
+  forget(jobId?: string): void {
+    if (jobId === undefined) this.prefetched.clear();
+    else this.prefetched.delete(jobId);
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = [...this.pending.entries()].slice(0, this.batchSize);
+    for (const [id] of batch) this.pending.delete(id);
+    if (this.pending.size > 0) this.timer = setTimeout(() => this.flush(), 0);
+    if (batch.length === 0) return;
+    const ids = batch.map(([id]) => id);
+    this.gateway.getStates(ids).then(
+      (states) => batch.forEach(([, ws], k) => ws.forEach((w) => w.resolve(states[k] ?? null))),
+      (e: unknown) => batch.forEach(([, ws]) => ws.forEach((w) => w.reject(e))),
+    );
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * The engine the backfill command and the watch daemon share: a WorkQueue of job ids whose
+ * worker is `reconcileJob`, plus the decisions around it: which errors are retried, when a job
+ * gets a failure marker, when the whole run must stop (a fatal error such as a refused token),
+ * and the running totals a summary or a metrics endpoint reports.
+ *
+ * It owns no watcher and no timers of its own beyond the queue's; callers feed it job ids.
+ */
+import path from "node:path";
+import { EventEmitter } from "node:events";
+import type { Logger } from "pino";
+import { classifyError, isBackendDown } from "../errors/classifyError.js";
+import type { ErrorCode } from "../errors/codes.js";
+import { SyncError } from "../errors/SyncError.js";
+import { writeFailureMarker } from "../local/failureMarker.js";
+import type { AssetRule } from "../local/types.js";
+import type { ConvexGateway } from "../remote/ConvexGateway.js";
+import type { Config } from "../config/configSchema.js";
+import { reconcileJob, type ReconcileOutcome } from "./reconcileJob.js";
+import { RemoteStateBatcher } from "./RemoteStateBatcher.js";
+import { UploadUrlPool } from "./UploadUrlPool.js";
+import { WorkQueue, type WorkResult } from "./WorkQueue.js";
+
+/** Local-data errors that earn a failure marker. Unparsable or foreign records are reported, never rewritten. */
+const MARKABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "UNSAFE_PATH",
+  "FILE_UNREADABLE",
+  "ASSET_MISSING",
+  "VALUE_LIMIT",
+  "REJECTED",
+  "RETRIES_EXHAUSTED",
+]);
+
+export type EngineMode = "backfill" | "watch";
+
+export type JobResult =
+  | { status: "in-sync" | "synced" | "parked" | "remote-ahead" | "gone" | "would-sync"; detail?: string }
+  | { status: "pending"; detail: string }
+  | { status: "failed"; code: ErrorCode; detail: string; marker: string };
+
+export type EngineTotals = {
+  reconciles: number;
+  filesUploaded: number;
+  bytesUploaded: number;
+  commits: number;
+  failures: number;
+  markersWritten: number;
+  lastSuccessAt: number | null;
+};
+
+export type EngineOptions = {
+  config: Config;
+  gateway: ConvexGateway;
+  log: Logger;
+  mode: EngineMode;
+  dryRun?: boolean;
+  /** Backfill gives a settling file this long before it reports the job as pending. */
+  settleWaitMs?: number;
+};
+
+export class SyncEngine extends EventEmitter {
+  readonly queue: WorkQueue;
+  readonly states: RemoteStateBatcher;
+  readonly results = new Map<string, JobResult>();
+  readonly totals: EngineTotals = {
+    reconciles: 0,
+    filesUploaded: 0,
+    bytesUploaded: 0,
+    commits: 0,
+    failures: 0,
+    markersWritten: 0,
+    lastSuccessAt: null,
+  };
+  fatal: SyncError | null = null;
+  private readonly urls: UploadUrlPool;
+  private readonly settlingSince = new Map<string, number>();
+  private readonly rules: readonly AssetRule[];
+
+  constructor(private readonly opts: EngineOptions) {
+    super();
+    const { config, gateway } = opts;
+    this.rules = config.assets as readonly AssetRule[];
+    this.states = new RemoteStateBatcher(gateway, config.stateBatchSize);
+    this.urls = new UploadUrlPool(gateway);
+    this.queue = new WorkQueue((jobId, ctx) => this.work(jobId, ctx.attempt, ctx.signal), {
+      concurrency: config.concurrency,
+      maxBytesInFlight: config.maxBytesInFlight,
+      backoff: { baseMs: config.retry.baseMs, maxMs: config.retry.maxMs },
+      maxAttempts: config.retry.maxAttempts,
+      maxRetryMs: config.retry.maxRetryMs,
+      isBackendDown,
+      onGiveUp: (jobId, error, attempts) => this.giveUp(jobId, error, attempts),
+      onBackendStateChange: (down) => {
+        if (down) this.states.forget();
+        opts.log.warn({ backendDown: down }, down ? "Convex unreachable: probing one job at a time" : "Convex reachable again");
+        this.emit("backend", down);
+      },
+    });
+  }
+
+  enqueue(jobId: string, priority = 0): void {
+    if (this.fatal) return;
+    this.queue.add(jobId, { priority });
+  }
+
+  private async work(jobId: string, attempt: number, signal: AbortSignal): Promise<WorkResult> {
+    const log = this.opts.log.child({ jobId, attempt });
+    this.totals.reconciles++;
+    let outcome: ReconcileOutcome;
+    try {
+      outcome = await reconcileJob(
+        {
+          jobsDir: this.opts.config.jobsDir,
+          rules: this.rules,
+          gateway: this.opts.gateway,
+          states: this.states,
+          urls: this.urls,
+          acquireBytes: (n, s) => this.queue.acquireBytes(n, s),
+          settleMs: this.opts.config.settleMs,
+          plan: { checksum: this.opts.config.checksum, prune: this.opts.config.prune },
+          dryRun: this.opts.dryRun ?? false,
+          log,
+        },
+        jobId,
+        signal,
+      );
+    } catch (raw) {
+      return await this.onError(jobId, raw, attempt, log);
+    }
+    return this.onOutcome(jobId, outcome, log);
+  }
+
+  private onOutcome(jobId: string, outcome: ReconcileOutcome, log: Logger): WorkResult {
+    if (outcome.kind !== "settling") this.settlingSince.delete(jobId);
+    switch (outcome.kind) {
+      case "settling": {
+        const since = this.settlingSince.get(jobId) ?? Date.now();
+        this.settlingSince.set(jobId, since);
+        const limit = this.opts.settleWaitMs ?? 10_000;
+        if (this.opts.mode === "backfill" && Date.now() - since > limit) {
+          this.record(jobId, { status: "pending", detail: `${outcome.file} is still being written or has not appeared` });
+          log.warn({ file: outcome.file }, "job still settling: left for the next run");
+          return { kind: "done" };
+        }
+        return { kind: "wait", afterMs: outcome.afterMs };
+      }
+      case "synced": {
+        this.totals.commits++;
+        this.totals.filesUploaded += outcome.uploaded;
+        this.totals.bytesUploaded += outcome.bytes;
+        this.totals.lastSuccessAt = Date.now();
+        this.record(jobId, { status: "synced", detail: outcome.commit.outcome });
+        log.info(
+          { outcome: outcome.commit.outcome, uploads: outcome.uploaded, bytes: outcome.bytes },
+          outcome.commit.outcome === "stale" ? "remote already newer" : "synced",
+        );
+        // The pipeline moved on while we committed: level-triggered, so just run again.
+        return outcome.changedDuring ? { kind: "wait", afterMs: 0 } : { kind: "done" };
+      }
+      case "in-sync":
+        this.totals.lastSuccessAt = Date.now();
+        this.record(jobId, { status: "in-sync" });
+        return { kind: "done" };
+      case "would-sync": {
+        const p = outcome.plan;
+        this.record(jobId, {
+          status: "would-sync",
+          detail: [
+            p.recordChanged ? "commit record" : "commit assets",
+            ...p.uploads.map((u) => `upload ${u.file.relPath} (${u.file.size} bytes)`),
+            ...p.metadataUpdates.map((m) => `refresh ${m.file.relPath}`),
+            ...p.removes.map((r) => `remove ${r}`),
+          ].join("; "),
+        });
+        return { kind: "done" };
+      }
+      case "parked":
+        this.record(jobId, { status: "parked", detail: outcome.reason });
+        return { kind: "done" };
+      case "remote-ahead":
+        this.record(jobId, { status: "remote-ahead", detail: `remote updated_at ${outcome.remoteUpdatedAt}` });
+        log.warn({ remoteUpdatedAt: outcome.remoteUpdatedAt }, "remote record is newer than job.json: left alone");
+        return { kind: "done" };
+      case "gone":
+        this.record(jobId, { status: "gone" });
+        return { kind: "done" };
+    }
+  }
+
+  private async onError(jobId: string, raw: unknown, attempt: number, log: Logger): Promise<WorkResult> {
+    const err = classifyError(raw, { jobId });
+    if (err.kind === "fatal") {
+      this.fatal ??= err;
+      log.error({ err, code: err.code }, err.describe());
+      this.emit("fatal", err);
+      return { kind: "failed", error: err };
+    }
+    if (err.kind === "transient") {
+      log.debug({ code: err.code, err: err.message }, "transient error: will retry");
+      return { kind: "retry", error: err, ...(err.retryAfterMs === undefined ? {} : { afterMs: err.retryAfterMs }) };
+    }
+    await this.fail(jobId, err, attempt, false, log);
+    return { kind: "failed", error: err };
+  }
+
+  private async giveUp(jobId: string, raw: unknown, attempts: number): Promise<void> {
+    const last = classifyError(raw, { jobId });
+    const err = new SyncError("RETRIES_EXHAUSTED", `gave up after ${attempts} attempts; last error: ${last.describe()}`, {
+      jobId,
+      cause: last,
+    });
+    await this.fail(jobId, err, attempts, true, this.opts.log.child({ jobId }));
+  }
+
+  private async fail(jobId: string, err: SyncError, attempts: number, retryable: boolean, log: Logger): Promise<void> {
+    this.totals.failures++;
+    let marker = "not written";
+    if (MARKABLE.has(err.code) && this.opts.config.markFailures && !this.opts.dryRun) {
+      try {
+        marker = await writeFailureMarker(path.join(this.opts.config.jobsDir, jobId), jobId, {
+          reason: err.describe(),
+          attempts,
+          retryable,
+        });
+        if (marker === "written") this.totals.markersWritten++;
+      } catch (e) {
+        marker = `could not be written: ${(e as Error).message}`;
+      }
+    }
+    this.record(jobId, { status: "failed", code: err.code, detail: err.describe(), marker });
+    log.error({ code: err.code, file: err.file, marker }, err.describe());
+    this.emit("failed", jobId, err);
+  }
+
+  private record(jobId: string, result: JobResult): void {
+    this.results.set(jobId, result);
+    this.emit("result", jobId, result);
+  }
+
+  async close(deadlineMs: number): Promise<{ abandoned: string[] }> {
+    return await this.queue.close({ deadlineMs });
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Upload URLs for the whole daemon. A Convex upload URL is valid for an hour and reusable
+ * within it (the backend records nothing about its use; each POST stores a new blob), so one
+ * URL serves every upload until it nears expiry. Concurrent callers share one request.
+ */
+import type { ConvexGateway } from "../remote/ConvexGateway.js";
+
+/** Refresh well before the backend's one-hour validity runs out. */
+export const UPLOAD_URL_TTL_MS = 45 * 60_000;
+
+export class UploadUrlPool {
+  private current: { url: string; fetchedAt: number } | null = null;
+  private inflight: Promise<string> | null = null;
+
+  constructor(
+    private readonly gateway: Pick<ConvexGateway, "generateUploadUrls">,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(): Promise<string> {
+    if (this.current && this.now() - this.current.fetchedAt < UPLOAD_URL_TTL_MS) return this.current.url;
+    this.inflight ??= this.gateway
+      .generateUploadUrls(1)
+      .then(([url]) => {
+        if (url === undefined) throw new Error("generateUploadUrls returned no URL");
+        this.current = { url, fetchedAt: this.now() };
+        return url;
+      })
+      .finally(() => {
+        this.inflight = null;
+      });
+    return await this.inflight;
+  }
+
+  /** Forget the URL (it was refused as expired). */
+  invalidate(url?: string): void {
+    if (url === undefined || this.current?.url === url) this.current = null;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The pure heart of reconciliation: given what is on disk and what Convex holds, what must be
+ * done to make Convex match. No I/O here; the reconciler gathers the inputs (including the
+ * hashes of files that need one, see `filesNeedingHash`) and applies the plan.
+ *
+ * Decisions, in order:
+ * 1. A job carrying a failure marker is parked until `retry` or a pipeline rewrite.
+ * 2. A remote record newer than the local one (another writer, or a clock step) is left alone.
+ * 3. Every filename the component lists must exist locally: if not, a running job waits for
+ *    it; a settled job cannot be synced (the public view would show an asset without a URL).
+ * 4. Each file is compared with its remote row: size + mtime (rclone's rule) unless
+ *    `checksum`; a differing file is hashed, and a hash equal to the remote one only refreshes
+ *    the row's metadata (no upload).
+ * 5. Remote assets whose file vanished are removed only with `prune`, never while listed.
+ */
+import { isoToMicros } from "../../convex/lib/time.js";
+import type { RemoteJobState } from "../remote/ConvexGateway.js";
+import type { LocalFile, LocalJob } from "../local/types.js";
+
+export type PlanOptions = { checksum: boolean; prune: boolean };
+
+export type Upload = { file: LocalFile; sha256: string };
+export type MetadataUpdate = { file: LocalFile; sha256: string; storageId: string };
+
+export type JobPlan =
+  | { kind: "parked"; jobId: string; reason: string }
+  | { kind: "remote-ahead"; jobId: string; remoteUpdatedAt: string }
+  | { kind: "waiting"; jobId: string; filename: string }
+  | { kind: "missing-asset"; jobId: string; filename: string }
+  | { kind: "in-sync"; jobId: string }
+  | {
+      kind: "sync";
+      jobId: string;
+      recordChanged: boolean;
+      uploads: Upload[];
+      metadataUpdates: MetadataUpdate[];
+      removes: string[];
+    };
+
+type RemoteAsset = RemoteJobState["assets"][number];
+
+function remoteByName(remote: RemoteJobState | null): Map<string, RemoteAsset> {
+  return new Map((remote?.assets ?? []).map((a) => [a.filename, a]));
+}
+
+function sameStat(file: LocalFile, row: RemoteAsset): boolean {
+  return row.bytes === file.size && row.sourceMtimeMs === file.mtimeMs;
+}
+
+/** Files whose content must be hashed before planning: new, changed by stat, or all with `checksum`. */
+export function filesNeedingHash(local: LocalJob, remote: RemoteJobState | null, opts: PlanOptions): LocalFile[] {
+  const rows = remoteByName(remote);
+  return local.files.filter((f) => {
+    const row = rows.get(f.filename);
+    return opts.checksum || row === undefined || !sameStat(f, row) || row.sha256 === null;
+  });
+}
+
+function recordChanged(local: LocalJob, remote: RemoteJobState | null): boolean {
+  return remote === null || remote.recordHash !== local.recordHash || remote.updatedAt !== local.record.updatedAt;
+}
+
+export function planJob(
+  local: LocalJob,
+  remote: RemoteJobState | null,
+  hashes: ReadonlyMap<string, string>,
+  opts: PlanOptions,
+): JobPlan {
+  const jobId = local.jobId;
+  if (local.marker !== null) return { kind: "parked", jobId, reason: local.marker.reason };
+  if (remote !== null && remote.updatedAtUs > (isoToMicros(local.record.updatedAt) ?? 0)) {
+    return { kind: "remote-ahead", jobId, remoteUpdatedAt: remote.updatedAt };
+  }
+
+  const present = new Set(local.files.map((f) => f.filename));
+  for (const filename of local.listed) {
+    if (!present.has(filename)) {
+      return local.settled ? { kind: "missing-asset", jobId, filename } : { kind: "waiting", jobId, filename };
+    }
+  }
+
+  const rows = remoteByName(remote);
+  const uploads: Upload[] = [];
+  const metadataUpdates: MetadataUpdate[] = [];
+  for (const file of local.files) {
+    const row = rows.get(file.filename);
+    const sha = hashes.get(file.relPath);
+    if (row !== undefined && !opts.checksum && sameStat(file, row) && row.sha256 !== null) continue;
+    if (sha === undefined) {
+      throw new Error(`planJob: ${jobId}/${file.relPath} needs a hash (see filesNeedingHash)`);
+    }
+    if (row !== undefined && row.sha256 === sha) {
+      const metaSame = sameStat(file, row) && row.role === file.role && row.contentType === file.contentType;
+      if (!metaSame) metadataUpdates.push({ file, sha256: sha, storageId: row.storageId });
+      continue;
+    }
+    uploads.push({ file, sha256: sha });
+  }
+
+  const listed = new Set(local.listed);
+  const removes = opts.prune
+    ? [...rows.keys()].filter((name) => !present.has(name) && !listed.has(name))
+    : [];
+
+  const changed = recordChanged(local, remote);
+  if (!changed && uploads.length === 0 && metadataUpdates.length === 0 && removes.length === 0) {
+    return { kind: "in-sync", jobId };
+  }
+  return { kind: "sync", jobId, recordChanged: changed, uploads, metadataUpdates, removes };
+}

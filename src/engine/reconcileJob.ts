@@ -1,0 +1,158 @@
+/**
+ * reconcile(jobId): observe → plan → apply, level-triggered. Whatever woke it, it reads the
+ * job folder as it is now and the remote state as it is now, plans with the pure `planJob`,
+ * and applies: uploads (bounded by the byte budget), then one atomic commit. Running it twice
+ * changes nothing the second time. It never classifies errors itself (the engine does) and
+ * never writes to job.json (markers are the engine's decision).
+ */
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import { SyncError } from "../errors/SyncError.js";
+import { checkFileReady, hashFile, openAssetStream } from "../local/openAssetFile.js";
+import { readLocalJob } from "../local/readJob.js";
+import type { AssetRule, LocalJob } from "../local/types.js";
+import type { AssetInput, CommitResult, ConvexGateway } from "../remote/ConvexGateway.js";
+import { filesNeedingHash, type JobPlan, planJob, type PlanOptions } from "./planJob.js";
+import type { RemoteStateBatcher } from "./RemoteStateBatcher.js";
+import type { UploadUrlPool } from "./UploadUrlPool.js";
+
+export type ReconcileDeps = {
+  jobsDir: string;
+  rules: readonly AssetRule[];
+  gateway: ConvexGateway;
+  states: RemoteStateBatcher;
+  urls: UploadUrlPool;
+  acquireBytes: (n: number, signal?: AbortSignal) => Promise<() => void>;
+  settleMs: number;
+  plan: PlanOptions;
+  dryRun?: boolean;
+  now?: () => number;
+  log?: Logger;
+};
+
+export type ReconcileOutcome =
+  | { kind: "in-sync" }
+  | {
+      kind: "synced";
+      commit: CommitResult;
+      uploaded: number;
+      bytes: number;
+      plan: Extract<JobPlan, { kind: "sync" }>;
+      changedDuring: boolean;
+    }
+  | { kind: "would-sync"; plan: Extract<JobPlan, { kind: "sync" }> }
+  | { kind: "parked"; reason: string }
+  | { kind: "remote-ahead"; remoteUpdatedAt: string }
+  | { kind: "gone" }
+  /** Not an error: a file is still being written or a listed asset has not appeared yet. */
+  | { kind: "settling"; file: string; afterMs: number };
+
+async function jobJsonUnchanged(local: LocalJob): Promise<boolean> {
+  try {
+    const s = await stat(local.jobJson.path);
+    return s.ino === local.jobJson.ino && s.size === local.jobJson.size && s.mtimeMs === local.jobJson.mtimeMs;
+  } catch {
+    return false;
+  }
+}
+
+export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: AbortSignal): Promise<ReconcileOutcome> {
+  const now = deps.now ?? Date.now;
+  let local: LocalJob;
+  try {
+    local = await readLocalJob(deps.jobsDir, jobId, [...deps.rules]);
+  } catch (e) {
+    // A job folder deleted by its owner: remote copies are kept (rclone copy semantics).
+    if (e instanceof SyncError && e.code === "JOB_VANISHED") {
+      try {
+        await stat(path.join(deps.jobsDir, jobId));
+      } catch {
+        return { kind: "gone" };
+      }
+    }
+    throw e;
+  }
+  const remote = await deps.states.get(jobId);
+
+  if (local.marker !== null) return { kind: "parked", reason: local.marker.reason };
+
+  const hashes = new Map<string, string>();
+  for (const file of filesNeedingHash(local, remote, deps.plan)) {
+    const notReady = await checkFileReady(local.dir, file, { nowMs: now(), settleMs: deps.settleMs });
+    if (notReady) return { kind: "settling", file: file.relPath, afterMs: Math.max(deps.settleMs, 50) };
+    hashes.set(file.relPath, (await hashFile(local.dir, file)).sha256);
+  }
+
+  const plan = planJob(local, remote, hashes, deps.plan);
+  switch (plan.kind) {
+    case "in-sync":
+      return { kind: "in-sync" };
+    case "parked":
+      return { kind: "parked", reason: plan.reason };
+    case "remote-ahead":
+      return { kind: "remote-ahead", remoteUpdatedAt: plan.remoteUpdatedAt };
+    case "waiting":
+      return { kind: "settling", file: `outputs/${plan.filename}`, afterMs: Math.max(deps.settleMs, 250) };
+    case "missing-asset":
+      throw new SyncError(
+        "ASSET_MISSING",
+        `the job is ${local.record.status} and its component lists ${plan.filename}, but no such file exists`,
+        { jobId, file: `${jobId}/outputs/${plan.filename}` },
+      );
+    case "sync":
+      break;
+  }
+  if (deps.dryRun) return { kind: "would-sync", plan };
+
+  const assets: AssetInput[] = [];
+  let bytes = 0;
+  await Promise.all(
+    plan.uploads.map(async ({ file, sha256 }) => {
+      const release = await deps.acquireBytes(file.size, signal);
+      try {
+        const url = await deps.urls.get();
+        const storageId = await deps.gateway.upload(
+          url,
+          { open: () => openAssetStream(local.dir, file), bytes: file.size, sha256Hex: sha256, contentType: file.contentType },
+          signal,
+        );
+        bytes += file.size;
+        assets.push({
+          role: file.role,
+          filename: file.filename,
+          storageId: storageId as AssetInput["storageId"],
+          contentType: file.contentType,
+          bytes: file.size,
+          sha256,
+          sourceMtimeMs: file.mtimeMs,
+        });
+      } finally {
+        release();
+      }
+    }),
+  );
+  for (const { file, sha256, storageId } of plan.metadataUpdates) {
+    assets.push({
+      role: file.role,
+      filename: file.filename,
+      storageId: storageId as AssetInput["storageId"],
+      contentType: file.contentType,
+      bytes: file.size,
+      sha256,
+      sourceMtimeMs: file.mtimeMs,
+    });
+  }
+
+  const commit = await deps.gateway.commit({
+    job: local.record,
+    recordHash: local.recordHash,
+    assets,
+    ...(plan.removes.length > 0 ? { removeFilenames: plan.removes } : {}),
+  });
+  deps.log?.debug({ jobId, outcome: commit.outcome, uploads: plan.uploads.length, bytes }, "committed");
+  // What we committed is what we read. If the pipeline rewrote job.json meanwhile, that commit
+  // was still a valid (older) state; run again to pick up the newer one.
+  const changedDuring = !(await jobJsonUnchanged(local));
+  return { kind: "synced", commit, uploaded: plan.uploads.length, bytes, plan, changedDuring };
+}

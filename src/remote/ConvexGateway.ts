@@ -1,0 +1,51 @@
+/**
+ * The daemon's only view of Convex: a small interface, so the engine can run against the real
+ * client (ConvexHttpGateway) or a fake in unit tests.
+ */
+import type { Readable } from "node:stream";
+import type { AssetInput, JobRecordInput, RemoteJobState } from "../../convex/lib/jobStore.js";
+
+export type { AssetInput, JobRecordInput, RemoteJobState };
+
+export type CommitArgs = {
+  job: JobRecordInput;
+  recordHash: string;
+  assets: AssetInput[];
+  removeFilenames?: string[];
+};
+
+export type CommitResult = {
+  outcome: "created" | "updated" | "unchanged" | "stale";
+  assetsChanged: number;
+  assetsRemoved: number;
+};
+
+export type UploadBody = {
+  /** Opens a fresh stream of exactly `bytes` bytes; called once per attempt. */
+  open: () => Readable;
+  bytes: number;
+  sha256Hex: string;
+  contentType: string;
+};
+
+export type PublicJob = {
+  jobId: string;
+  status: string;
+  retryAfter?: number;
+  error: string | null;
+  component: unknown;
+};
+
+export type GatewayStats = { requests: number; byFunction: Record<string, number>; uploads: number; bytesUploaded: number };
+
+export interface ConvexGateway {
+  handshake(): Promise<{ apiVersion: number; serverTimeMs: number }>;
+  getStates(jobIds: string[]): Promise<Array<RemoteJobState | null>>;
+  generateUploadUrls(count: number): Promise<string[]>;
+  /** POSTs the body to an upload URL with its Digest; resolves to the storage id. */
+  upload(url: string, body: UploadBody, signal?: AbortSignal): Promise<string>;
+  commit(args: CommitArgs): Promise<CommitResult>;
+  getPublic(jobId: string): Promise<PublicJob | null>;
+  collectGarbage(graceMs: number): Promise<{ scanned: number; deleted: number; more: boolean }>;
+  stats(): GatewayStats;
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from "vitest";
+import { filesNeedingHash, planJob, type PlanOptions } from "../../src/engine/planJob.js";
+import type { LocalFile, LocalJob } from "../../src/local/types.js";
+import type { RemoteJobState } from "../../src/remote/ConvexGateway.js";
+
+const T1 = "2026-11-20T14:03:41.377820+00:00";
+const T0 = "2026-11-20T14:03:12.007311+00:00";
+const T1us = Date.parse("2026-11-20T14:03:41.377Z") * 1000 + 820;
+
+function file(filename: string, size: number, mtimeMs: number, role: LocalFile["role"] = "output_png"): LocalFile {
+  const relPath = role === "trace_json" ? `trace/${filename}` : `outputs/${filename}`;
+  return { role, filename, relPath, absPath: `/jobs/j/${relPath}`, size, mtimeMs, ino: 1, contentType: role === "trace_json" ? "application/json" : "image/png" };
+}
+
+function local(over: Partial<LocalJob> = {}): LocalJob {
+  return {
+    jobId: "j",
+    dir: "/jobs/j",
+    jobJson: { path: "/jobs/j/job.json", size: 10, mtimeMs: 1, ino: 1, text: "{}" },
+    raw: {},
+    record: {
+      jobId: "j",
+      status: "succeeded",
+      internalAssetType: "icon",
+      prompt: "p",
+      createdAt: T0,
+      updatedAt: T1,
+      component: { assets: { "a.png": null, "a_debug.png": null } },
+      error: null,
+    },
+    recordHash: "h1",
+    settled: true,
+    marker: null,
+    files: [file("a.png", 100, 1000), file("a_debug.png", 50, 1000, "debug_png")],
+    listed: ["a.png", "a_debug.png"],
+    ...over,
+  };
+}
+
+function row(f: LocalFile, sha: string | null = `sha-${f.filename}`, storageId = `s-${f.filename}`) {
+  return { role: f.role, filename: f.filename, storageId, contentType: f.contentType, bytes: f.size, sha256: sha, sourceMtimeMs: f.mtimeMs };
+}
+
+function remote(l: LocalJob, over: Partial<RemoteJobState> = {}): RemoteJobState {
+  return { jobId: l.jobId, updatedAt: l.record.updatedAt, updatedAtUs: T1us, recordHash: l.recordHash, assets: l.files.map((f) => row(f)) as RemoteJobState["assets"], ...over };
+}
+
+const opts: PlanOptions = { checksum: false, prune: false };
+const hashesOf = (l: LocalJob, prefix = "sha-") => new Map(l.files.map((f) => [f.relPath, `${prefix}${f.filename}`]));
+
+describe("planJob", () => {
+  it("planJob › an unchanged job is in sync and needs no hashing", () => {
+    const l = local();
+    const r = remote(l);
+    expect(filesNeedingHash(l, r, opts)).toEqual([]);
+    expect(planJob(l, r, new Map(), opts)).toEqual({ kind: "in-sync", jobId: "j" });
+  });
+
+  it("planJob › a new job uploads every file and commits the record", () => {
+    const l = local();
+    expect(filesNeedingHash(l, null, opts)).toHaveLength(2);
+    const p = planJob(l, null, hashesOf(l), opts);
+    expect(p).toMatchObject({ kind: "sync", recordChanged: true, removes: [] });
+    if (p.kind !== "sync") throw new Error("expected sync");
+    expect(p.uploads.map((u) => u.file.filename).sort()).toEqual(["a.png", "a_debug.png"]);
+  });
+
+  it("planJob › a file whose size changed is hashed and uploaded alone", () => {
+    const l = local();
+    const r = remote(l);
+    l.files[0] = file("a.png", 120, 1000);
+    expect(filesNeedingHash(l, r, opts).map((f) => f.filename)).toEqual(["a.png"]);
+    const p = planJob(l, r, new Map([["outputs/a.png", "sha-new"]]), opts);
+    expect(p).toMatchObject({ kind: "sync", recordChanged: false, metadataUpdates: [] });
+    if (p.kind === "sync") expect(p.uploads.map((u) => [u.file.filename, u.sha256])).toEqual([["a.png", "sha-new"]]);
+  });
+
+  it("planJob › a touched file with the same content only refreshes its row", () => {
+    const l = local();
+    const r = remote(l);
+    l.files[0] = file("a.png", 100, 2000);
+    const p = planJob(l, r, new Map([["outputs/a.png", "sha-a.png"]]), opts);
+    expect(p).toMatchObject({ kind: "sync", uploads: [] });
+    if (p.kind === "sync") expect(p.metadataUpdates.map((m) => [m.file.filename, m.storageId])).toEqual([["a.png", "s-a.png"]]);
+  });
+
+  it("planJob › --checksum hashes every file and still skips identical content", () => {
+    const l = local();
+    const r = remote(l);
+    const c = { ...opts, checksum: true };
+    expect(filesNeedingHash(l, r, c)).toHaveLength(2);
+    expect(planJob(l, r, hashesOf(l), c)).toEqual({ kind: "in-sync", jobId: "j" });
+    const changed = planJob(l, r, hashesOf(l, "other-"), c);
+    expect(changed.kind === "sync" && changed.uploads.length).toBe(2);
+  });
+
+  it("planJob › a changed record alone commits without uploads", () => {
+    const l = local({ recordHash: "h2" });
+    const p = planJob(l, remote(local()), new Map(), opts);
+    expect(p).toMatchObject({ kind: "sync", recordChanged: true, uploads: [], metadataUpdates: [] });
+  });
+
+  it("planJob › a job with a failure marker is parked", () => {
+    const l = local({ marker: { at: T1, attempts: 3, reason: "boom", retryable: false, previous: { status: "running", progress_stage: "x", error: null } } });
+    expect(planJob(l, null, new Map(), opts)).toEqual({ kind: "parked", jobId: "j", reason: "boom" });
+  });
+
+  it("planJob › a newer remote record is left alone", () => {
+    const l = local();
+    const p = planJob(l, remote(l, { updatedAtUs: T1us + 1, updatedAt: "later" }), new Map(), opts);
+    expect(p).toEqual({ kind: "remote-ahead", jobId: "j", remoteUpdatedAt: "later" });
+  });
+
+  it("planJob › a listed asset missing from a running job waits; from a settled job it is an error", () => {
+    const running = local({ settled: false, files: [file("a.png", 100, 1000)] });
+    expect(planJob(running, null, hashesOf(running), opts)).toEqual({ kind: "waiting", jobId: "j", filename: "a_debug.png" });
+    const done = local({ files: [file("a.png", 100, 1000)] });
+    expect(planJob(done, null, hashesOf(done), opts)).toEqual({ kind: "missing-asset", jobId: "j", filename: "a_debug.png" });
+  });
+
+  it("planJob › a vanished file is removed remotely only with prune, and never while listed", () => {
+    const l = local();
+    const extra = row(file("old.png", 10, 5));
+    const r = remote(l, { assets: [...remote(l).assets, extra] as RemoteJobState["assets"] });
+    expect(planJob(l, r, new Map(), opts)).toEqual({ kind: "in-sync", jobId: "j" });
+    expect(planJob(l, r, new Map(), { ...opts, prune: true })).toMatchObject({ kind: "sync", removes: ["old.png"] });
+    const listedGone = local({ listed: ["a.png", "a_debug.png", "old.png"], settled: false });
+    expect(planJob(listedGone, r, new Map(), { ...opts, prune: true }).kind).toBe("waiting");
+  });
+
+  it("planJob › a remote row without a hash (seed's assets:save) is re-hashed", () => {
+    const l = local();
+    const r = remote(l, { assets: l.files.map((f) => row(f, null)) as RemoteJobState["assets"] });
+    expect(filesNeedingHash(l, r, opts)).toHaveLength(2);
+    const p = planJob(l, r, hashesOf(l), opts);
+    expect(p.kind === "sync" && p.uploads.length).toBe(2);
+  });
+
+  it("planJob › refuses to plan a changed file without its hash", () => {
+    const l = local();
+    expect(() => planJob(l, null, new Map(), opts)).toThrow(/needs a hash/);
+  });
+});
