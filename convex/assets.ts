@@ -6,13 +6,13 @@ import { mutation } from "./_generated/server.js";
 import { requireServiceToken } from "./lib/auth.js";
 import { fail } from "./lib/errors.js";
 import { logEvent, saveAssetRow } from "./lib/jobStore.js";
-import { assetRole } from "./lib/validators.js";
+import { assetRole, serviceTokenArg } from "./lib/validators.js";
 
 /** Upload URLs live an hour and are not single-use; the daemon asks for them in batches. */
 export const MAX_UPLOAD_URLS = 100;
 
 export const generateUploadUrl = mutation({
-  args: { serviceToken: v.string() },
+  args: { serviceToken: serviceTokenArg },
   returns: v.string(),
   handler: async (ctx, { serviceToken }) => {
     await requireServiceToken(serviceToken);
@@ -21,7 +21,7 @@ export const generateUploadUrl = mutation({
 });
 
 export const generateUploadUrls = mutation({
-  args: { serviceToken: v.string(), count: v.number() },
+  args: { serviceToken: serviceTokenArg, count: v.number() },
   returns: v.array(v.string()),
   handler: async (ctx, { serviceToken, count }) => {
     await requireServiceToken(serviceToken);
@@ -41,7 +41,7 @@ export const generateUploadUrls = mutation({
 /** Seed surface: points (jobId, filename) at an uploaded blob, replacing any previous one. */
 export const save = mutation({
   args: {
-    serviceToken: v.string(),
+    serviceToken: serviceTokenArg,
     jobId: v.string(),
     role: assetRole,
     filename: v.string(),

@@ -11,6 +11,7 @@ import { internalMutation, mutation } from "./_generated/server.js";
 import type { MutationCtx } from "./_generated/server.js";
 import { requireServiceToken } from "./lib/auth.js";
 import { deleteBlobIfUnreferenced } from "./lib/jobStore.js";
+import { serviceTokenArg } from "./lib/validators.js";
 
 /** Uploads younger than this may still be waiting for their commit. */
 export const DEFAULT_GRACE_MS = 6 * 60 * 60 * 1000;
@@ -51,7 +52,7 @@ export const collect = internalMutation({
 });
 
 export const collectNow = mutation({
-  args: { serviceToken: v.string(), graceMs: v.optional(v.number()) },
+  args: { serviceToken: serviceTokenArg, graceMs: v.optional(v.number()) },
   returns: gcResult,
   handler: async (ctx, { serviceToken, graceMs }) => {
     await requireServiceToken(serviceToken);

@@ -6,11 +6,11 @@ import { mutation, query } from "./_generated/server.js";
 import type { QueryCtx } from "./_generated/server.js";
 import { requireServiceToken } from "./lib/auth.js";
 import { componentFilenames, findJob, listAssets, logEvent, upsertJobRow } from "./lib/jobStore.js";
-import { jobFields, jobStatus } from "./lib/validators.js";
+import { jobFields, jobStatus, serviceTokenArg } from "./lib/validators.js";
 
 /** Seed surface: one record at a time. The daemon uses `sync:commit` instead. */
 export const upsert = mutation({
-  args: { serviceToken: v.string(), recordHash: v.optional(v.string()), ...jobFields },
+  args: { serviceToken: serviceTokenArg, recordHash: v.optional(v.string()), ...jobFields },
   returns: v.object({
     outcome: v.union(v.literal("created"), v.literal("updated"), v.literal("unchanged"), v.literal("stale")),
   }),

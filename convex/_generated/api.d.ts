@@ -17,6 +17,7 @@ import type * as assets from "../assets.js";
 import type * as crons from "../crons.js";
 import type * as gc from "../gc.js";
 import type * as jobs from "../jobs.js";
+import type * as lib_apiVersion from "../lib/apiVersion.js";
 import type * as lib_auth from "../lib/auth.js";
 import type * as lib_errors from "../lib/errors.js";
 import type * as lib_jobStore from "../lib/jobStore.js";
@@ -38,6 +39,7 @@ declare const fullApi: ApiFromModules<{
   crons: typeof crons;
   gc: typeof gc;
   jobs: typeof jobs;
+  "lib/apiVersion": typeof lib_apiVersion;
   "lib/auth": typeof lib_auth;
   "lib/errors": typeof lib_errors;
   "lib/jobStore": typeof lib_jobStore;

@@ -10,15 +10,23 @@ import { getConvexSize, type Value } from "convex/values";
 
 export const LIMITS = {
   documentBytes: 1024 * 1024,
+  /**
+   * The backend counts nesting as `1 + max(children)` for every object and array, scalars 0,
+   * and refuses a document (itself an object, so level 1) nested more than 16 levels. An
+   * object or array at `depth` (top-level fields are depth 1) therefore sits at level
+   * `depth + 1`, and the deepest container allowed is at depth 15.
+   */
   documentNesting: 16,
   arrayLength: 8192,
   objectFields: 1024,
+  fieldNameLength: 1024,
 } as const;
 
 export type LimitProblem = { field: string; reason: string };
 
 function describeKey(key: string): string | null {
   if (key.startsWith("$")) return "starts with `$`";
+  if (key.length > LIMITS.fieldNameLength) return `is longer than ${LIMITS.fieldNameLength} characters`;
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i);
     if (c < 0x20 || c > 0x7e) return "is not printable ASCII";
@@ -26,16 +34,21 @@ function describeKey(key: string): string | null {
   return null;
 }
 
+function tooDeep(path: string): LimitProblem {
+  return { field: path, reason: `is nested deeper than Convex's ${LIMITS.documentNesting}-level document limit` };
+}
+
 function join(path: string, key: string): string {
   return path === "" ? key : `${path}.${key}`;
 }
 
-/** First problem found in a value that will be stored nested at `depth`, or null. */
+/**
+ * First problem found in a value that will be stored nested at `depth`, or null. Depth 0 is
+ * the document itself, depth 1 a top-level field's value (the default), and so on.
+ */
 export function findValueProblem(value: unknown, path: string, depth = 1): LimitProblem | null {
   if (Array.isArray(value)) {
-    if (depth > LIMITS.documentNesting) {
-      return { field: path, reason: `is nested deeper than ${LIMITS.documentNesting} levels` };
-    }
+    if (depth + 1 > LIMITS.documentNesting) return tooDeep(path);
     if (value.length > LIMITS.arrayLength) {
       return { field: path, reason: `has ${value.length} elements, more than ${LIMITS.arrayLength}` };
     }
@@ -47,9 +60,7 @@ export function findValueProblem(value: unknown, path: string, depth = 1): Limit
     return null;
   }
   if (value !== null && typeof value === "object") {
-    if (depth > LIMITS.documentNesting) {
-      return { field: path, reason: `is nested deeper than ${LIMITS.documentNesting} levels` };
-    }
+    if (depth + 1 > LIMITS.documentNesting) return tooDeep(path);
     const keys = Object.keys(value);
     if (keys.length > LIMITS.objectFields) {
       return { field: path, reason: `has ${keys.length} fields, more than ${LIMITS.objectFields}` };

@@ -4,6 +4,14 @@
  */
 import { v } from "convex/values";
 
+/**
+ * The service token argument of every token-checked function. Optional on purpose: a call
+ * without it must reach `requireServiceToken` and fail with the stable `UNAUTHORIZED` code,
+ * not with an argument validation error that carries no `ConvexError.data` and would be
+ * classified as a permanent refusal of the job's data instead of a fatal auth problem.
+ */
+export const serviceTokenArg = v.optional(v.string());
+
 export const jobStatus = v.union(
   v.literal("queued"),
   v.literal("running"),

@@ -1,0 +1,318 @@
+/**
+ * The daemon's surface: `sync:commit` (atomic, idempotent, monotonic, deletes what it
+ * replaces), `sync:getStates` (what diffing needs) and `sync:handshake`.
+ */
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { api } from "../../convex/_generated/api.js";
+import type { Id } from "../../convex/_generated/dataModel.js";
+import type { AssetInput, JobRecordInput } from "../../convex/lib/jobStore.js";
+import {
+  assetFor,
+  blobExists,
+  type ConvexHarness,
+  countRows,
+  expectConvexError,
+  hashed,
+  listedFilenames,
+  loadSample,
+  newConvexTest,
+  type Sample,
+  snapshotTables,
+  storageUrl,
+  storeBlob,
+  TOKEN,
+  useServiceToken,
+} from "./convexHarness.js";
+
+useServiceToken();
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(new Date("2026-11-20T15:00:00Z"));
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const processing = loadSample("03-processing.job.json");
+const succeeded = loadSample("04-succeeded.job.json");
+const queued = loadSample("01-queued.job.json");
+const jobId = succeeded.job.jobId;
+const PNG = "ivy_sign_frame.png";
+const MASK = "ivy_sign_frame_mask.png";
+const DEBUG = "ivy_sign_frame_debug.png";
+const TRACE = "trace.json";
+
+/** A sample's record and hash, without the raw job.json. */
+function rec(s: Sample): { job: JobRecordInput; recordHash: string } {
+  return { job: s.job, recordHash: s.recordHash };
+}
+
+type Commit = { job: JobRecordInput; recordHash: string; assets: AssetInput[]; removeFilenames?: string[] };
+
+async function commit(t: ConvexHarness, c: Commit) {
+  return await t.mutation(api.sync.commit, { serviceToken: TOKEN, ...c });
+}
+
+/** Uploads one blob per filename (content tagged so every blob is distinct) and returns the rows. */
+async function upload(t: ConvexHarness, filenames: string[], tag: string): Promise<Record<string, AssetInput>> {
+  const out: Record<string, AssetInput> = {};
+  for (const f of filenames) out[f] = assetFor(f, await storeBlob(t, `${tag}:${f}`), { sha256: `${tag}:${f}` });
+  return out;
+}
+
+/** State A: 03-processing committed with its three PNGs and the trace. */
+async function committedProcessing(t: ConvexHarness) {
+  const rows = await upload(t, [PNG, MASK, DEBUG, TRACE], "A");
+  const result = await commit(t, { job: processing.job, recordHash: processing.recordHash, assets: Object.values(rows) });
+  expect(result).toEqual({ outcome: "created", assetsChanged: 4, assetsRemoved: 0 });
+  return rows;
+}
+
+async function assetRow(t: ConvexHarness, filename: string) {
+  return await t.run(async (ctx) =>
+    ctx.db
+      .query("jobAssets")
+      .withIndex("by_job", (q) => q.eq("jobId", jobId).eq("filename", filename))
+      .unique(),
+  );
+}
+
+async function eventKinds(t: ConvexHarness): Promise<string[]> {
+  return await t.run(async (ctx) => (await ctx.db.query("jobEvents").collect()).map((e) => `${e.kind}${e.detail ? `:${e.detail}` : ""}`));
+}
+
+describe("sync:commit", () => {
+  test("sync:commit › makes getPublic return a URL for exactly the listed filenames, never the trace", async () => {
+    const t = newConvexTest();
+    const rows = await committedProcessing(t);
+    const pub = (await t.query(api.jobs.getPublic, { jobId })) as { component: { assets: Record<string, string> } };
+    expect(Object.keys(pub.component.assets).sort()).toEqual(listedFilenames(processing.job).sort());
+    for (const f of [PNG, MASK, DEBUG]) {
+      expect(pub.component.assets[f]).toBe(await storageUrl(t, rows[f]!.storageId));
+    }
+    const traceUrl = await storageUrl(t, rows[TRACE]!.storageId);
+    expect(JSON.stringify(pub)).not.toContain(traceUrl!);
+    expect(JSON.stringify(pub)).not.toContain("trace");
+  });
+
+  test("sync:commit › a listed file without an asset throws MISSING_ASSET and rolls everything back", async () => {
+    const t = newConvexTest();
+    await committedProcessing(t);
+    const replacement = await upload(t, [PNG], "B");
+    const job = {
+      ...succeeded.job,
+      component: {
+        ...(succeeded.job.component as object),
+        assets: { [PNG]: null, [MASK]: null, [DEBUG]: null, "ivy_sign_frame_glow.png": null },
+      },
+    };
+    const before = await snapshotTables(t);
+    const data = await expectConvexError(
+      commit(t, { ...hashed(job), assets: [replacement[PNG]!], removeFilenames: [TRACE] }),
+      "MISSING_ASSET",
+    );
+    expect(data).toMatchObject({ jobId, filename: "ivy_sign_frame_glow.png" });
+    expect(data.message).toContain("ivy_sign_frame_glow.png");
+    // The record, the replaced PNG's row and old blob, the trace row and blob, the events:
+    // all exactly as before.
+    expect(await snapshotTables(t)).toEqual(before);
+  });
+
+  test("sync:commit › a first commit missing an asset leaves no record behind", async () => {
+    const t = newConvexTest();
+    const rows = await upload(t, [PNG, DEBUG], "A");
+    const before = await snapshotTables(t);
+    await expectConvexError(commit(t, { ...rec(succeeded), assets: Object.values(rows) }), "MISSING_ASSET");
+    expect(await snapshotTables(t)).toEqual(before);
+    expect(await t.query(api.jobs.getPublic, { jobId })).toBeNull();
+  });
+
+  test("sync:commit › replaying the same commit is a no-op: unchanged, no events, no blob deleted", async () => {
+    const t = newConvexTest();
+    const rows = await upload(t, [PNG, MASK, DEBUG, TRACE], "A");
+    const c = { job: succeeded.job, recordHash: succeeded.recordHash, assets: Object.values(rows), removeFilenames: ["gone.png"] };
+    await commit(t, c);
+    const before = await snapshotTables(t);
+    expect(await commit(t, c)).toEqual({ outcome: "unchanged", assetsChanged: 0, assetsRemoved: 0 });
+    expect(await snapshotTables(t)).toEqual(before);
+  });
+
+  test("sync:commit › replacing an asset's blob deletes the old blob and keeps the others", async () => {
+    const t = newConvexTest();
+    const a = await committedProcessing(t);
+    const b = await upload(t, [DEBUG], "B");
+    const result = await commit(t, { ...rec(succeeded), assets: [a[PNG]!, a[MASK]!, b[DEBUG]!] });
+    expect(result).toEqual({ outcome: "updated", assetsChanged: 1, assetsRemoved: 0 });
+    expect(await blobExists(t, a[DEBUG]!.storageId)).toBe(false);
+    expect(await blobExists(t, b[DEBUG]!.storageId)).toBe(true);
+    for (const f of [PNG, MASK, TRACE]) expect(await blobExists(t, a[f]!.storageId)).toBe(true);
+    expect(await assetRow(t, DEBUG)).toMatchObject({ storageId: b[DEBUG]!.storageId, sha256: `B:${DEBUG}` });
+    expect((await eventKinds(t)).slice(-2)).toEqual([`asset_replaced:${DEBUG}`, "updated"]);
+    const pub = (await t.query(api.jobs.getPublic, { jobId })) as { component: { assets: Record<string, string> } };
+    expect(pub.component.assets[DEBUG]).toBe(await storageUrl(t, b[DEBUG]!.storageId));
+  });
+
+  test("sync:commit › a changed file under an unchanged record replaces its blob (outcome unchanged)", async () => {
+    const t = newConvexTest();
+    const a = await committedProcessing(t);
+    const b = await upload(t, [PNG], "B");
+    const result = await commit(t, { ...rec(processing), assets: [b[PNG]!] });
+    expect(result).toEqual({ outcome: "unchanged", assetsChanged: 1, assetsRemoved: 0 });
+    expect(await blobExists(t, a[PNG]!.storageId)).toBe(false);
+    expect(await assetRow(t, PNG)).toMatchObject({ storageId: b[PNG]!.storageId });
+  });
+
+  test("sync:commit › a stale commit is ignored whole: fresh uploads deleted, referenced blobs kept", async () => {
+    const t = newConvexTest();
+    const rowsA = await upload(t, [PNG, MASK, DEBUG], "A");
+    await commit(t, { ...rec(succeeded), assets: Object.values(rowsA) });
+    const fresh = await upload(t, [PNG, DEBUG], "stale");
+    const before = await snapshotTables(t);
+    const result = await commit(t, {
+      ...rec(processing), // older updated_at than 04-succeeded
+      assets: [
+        fresh[PNG]!,
+        fresh[DEBUG]!,
+        rowsA[MASK]!, // the blob the mask row already references
+        { ...rowsA[MASK]!, filename: "other_name.png" }, // referenced, but by another filename
+      ],
+      removeFilenames: [MASK],
+    });
+    expect(result).toEqual({ outcome: "stale", assetsChanged: 0, assetsRemoved: 0 });
+    expect(await blobExists(t, fresh[PNG]!.storageId)).toBe(false);
+    expect(await blobExists(t, fresh[DEBUG]!.storageId)).toBe(false);
+    for (const f of [PNG, MASK, DEBUG]) expect(await blobExists(t, rowsA[f]!.storageId)).toBe(true);
+    const after = await snapshotTables(t);
+    // Only the audit event and the deleted fresh blobs differ.
+    expect(after.jobs).toEqual(before.jobs);
+    expect(after.jobAssets).toEqual(before.jobAssets);
+    expect(after._storage).toEqual(
+      before._storage!.filter((b) => ![fresh[PNG]!.storageId, fresh[DEBUG]!.storageId].includes((b as { _id: Id<"_storage"> })._id)),
+    );
+    expect((await eventKinds(t)).at(-1)).toBe("stale_ignored");
+    expect(after.jobEvents).toHaveLength(before.jobEvents!.length + 1);
+  });
+
+  test("sync:commit › removeFilenames deletes rows and blobs, but never one the component lists", async () => {
+    const t = newConvexTest();
+    const a = await committedProcessing(t);
+    const { [MASK]: _mask, ...assetsWithoutMask } = (succeeded.job.component as { assets: Record<string, null> }).assets;
+    const job = { ...succeeded.job, component: { ...(succeeded.job.component as object), assets: assetsWithoutMask } };
+    const result = await commit(t, {
+      ...hashed(job),
+      assets: [],
+      removeFilenames: [MASK, TRACE, PNG, "never-existed.png"],
+    });
+    expect(result).toEqual({ outcome: "updated", assetsChanged: 0, assetsRemoved: 2 });
+    expect(await assetRow(t, MASK)).toBeNull();
+    expect(await assetRow(t, TRACE)).toBeNull();
+    expect(await blobExists(t, a[MASK]!.storageId)).toBe(false);
+    expect(await blobExists(t, a[TRACE]!.storageId)).toBe(false);
+    expect(await assetRow(t, PNG)).toMatchObject({ storageId: a[PNG]!.storageId });
+    expect(await blobExists(t, a[PNG]!.storageId)).toBe(true);
+    expect(await eventKinds(t)).toEqual(expect.arrayContaining([`asset_removed:${MASK}`, `asset_removed:${TRACE}`]));
+    const pub = (await t.query(api.jobs.getPublic, { jobId })) as { component: { assets: Record<string, string> } };
+    expect(Object.keys(pub.component.assets).sort()).toEqual([DEBUG, PNG].sort());
+  });
+
+  test("sync:commit › a blob that no longer exists is UNKNOWN_STORAGE_ID and nothing is written", async () => {
+    const t = newConvexTest();
+    const rows = await upload(t, [PNG, MASK, DEBUG], "A");
+    await t.run(async (ctx) => ctx.storage.delete(rows[MASK]!.storageId));
+    const before = await snapshotTables(t);
+    const data = await expectConvexError(commit(t, { ...rec(succeeded), assets: Object.values(rows) }), "UNKNOWN_STORAGE_ID");
+    expect(data).toMatchObject({ jobId, filename: MASK });
+    expect(await snapshotTables(t)).toEqual(before);
+  });
+
+  test("sync:commit › accepts 64 assets and refuses 65 with INVALID_ARGUMENT, writing nothing", async () => {
+    const t = newConvexTest();
+    const names = Array.from({ length: 65 }, (_, i) => `extra_${i}.png`);
+    const rows = Object.values(await upload(t, names, "many"));
+    const before = await snapshotTables(t);
+    const data = await expectConvexError(commit(t, { ...rec(queued), assets: rows }), "INVALID_ARGUMENT");
+    expect(data).toMatchObject({ field: "assets", jobId });
+    expect(data.message).toContain("65");
+    expect(await snapshotTables(t)).toEqual(before);
+    expect(await commit(t, { ...rec(queued), assets: rows.slice(0, 64) })).toEqual({ outcome: "created", assetsChanged: 64, assetsRemoved: 0 });
+  });
+
+  test("sync:commit › a queued record (component null) commits with no assets", async () => {
+    const t = newConvexTest();
+    expect(await commit(t, { ...rec(queued), assets: [] })).toEqual({ outcome: "created", assetsChanged: 0, assetsRemoved: 0 });
+    expect(await t.query(api.jobs.getPublic, { jobId })).toEqual({ jobId, status: "queued", error: null, component: null });
+  });
+});
+
+describe("sync:getStates", () => {
+  test("sync:getStates › returns null for unknown ids and each job's assets, in the order asked", async () => {
+    const t = newConvexTest();
+    const a = await committedProcessing(t);
+    const other = hashed({ ...queued.job, jobId: "other-job" });
+    await commit(t, { ...other, assets: [] });
+    const states = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: ["other-job", "missing", jobId] });
+    expect(states).toHaveLength(3);
+    expect(states[0]).toEqual({
+      jobId: "other-job",
+      updatedAt: queued.job.updatedAt,
+      updatedAtUs: 1_795_183_391_483_102,
+      recordHash: other.recordHash,
+      assets: [],
+    });
+    expect(states[1]).toBeNull();
+    expect(states[2]).toMatchObject({ jobId, updatedAt: processing.job.updatedAt, recordHash: processing.recordHash });
+    const assets = [...states[2]!.assets].sort((x, y) => x.filename.localeCompare(y.filename));
+    expect(assets).toEqual(
+      [DEBUG, MASK, PNG, TRACE].map((f) => ({
+        role: a[f]!.role,
+        filename: f,
+        storageId: a[f]!.storageId,
+        contentType: a[f]!.contentType,
+        bytes: a[f]!.bytes,
+        sha256: `A:${f}`,
+        sourceMtimeMs: a[f]!.sourceMtimeMs,
+      })),
+    );
+  });
+
+  test("sync:getStates › a row saved without hash or mtime reads them as null", async () => {
+    const t = newConvexTest();
+    await commit(t, { ...rec(queued), assets: [] });
+    const storageId = await storeBlob(t, "seed");
+    await t.mutation(api.assets.save, {
+      serviceToken: TOKEN,
+      jobId,
+      role: "output_png",
+      filename: PNG,
+      storageId,
+      contentType: "image/png",
+      bytes: 4,
+    });
+    const [state] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId] });
+    expect(state!.assets).toEqual([
+      { role: "output_png", filename: PNG, storageId, contentType: "image/png", bytes: 4, sha256: null, sourceMtimeMs: null },
+    ]);
+  });
+
+  test("sync:getStates › accepts 128 ids and refuses 129 with INVALID_ARGUMENT", async () => {
+    const t = newConvexTest();
+    const ids = Array.from({ length: 129 }, (_, i) => `job-${i}`);
+    const states = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: ids.slice(0, 128) });
+    expect(states).toEqual(new Array(128).fill(null));
+    const data = await expectConvexError(t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: ids }), "INVALID_ARGUMENT");
+    expect(data).toMatchObject({ field: "jobIds" });
+    expect(data.message).toContain("129");
+  });
+});
+
+describe("sync:handshake", () => {
+  test("sync:handshake › returns apiVersion 1 and the server clock", async () => {
+    const t = newConvexTest();
+    expect(await t.query(api.sync.handshake, { serviceToken: TOKEN })).toEqual({
+      apiVersion: 1,
+      serverTimeMs: Date.parse("2026-11-20T15:00:00Z"),
+    });
+    expect(await countRows(t, "jobs")).toBe(0);
+  });
+});
