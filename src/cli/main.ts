@@ -8,6 +8,7 @@ import { Command, CommanderError } from "commander";
 import { SyncError } from "../errors/SyncError.js";
 import { backfillCommand } from "./backfillCommand.js";
 import { retryCommand } from "./retryCommand.js";
+import { watchCommand } from "./watchCommand.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../package.json") as { version: string };
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .version(version, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
+  program.addCommand(watchCommand().exitOverride());
   program.addCommand(backfillCommand().exitOverride());
   program.addCommand(retryCommand().exitOverride());
   return program;

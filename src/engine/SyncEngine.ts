@@ -34,9 +34,9 @@ const MARKABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 export type EngineMode = "backfill" | "watch";
 
 export type JobResult =
-  | { status: "in-sync" | "synced" | "parked" | "remote-ahead" | "gone" | "would-sync"; detail?: string }
-  | { status: "pending"; detail: string }
-  | { status: "failed"; code: ErrorCode; detail: string; marker: string };
+  | { status: "in-sync" | "synced" | "parked" | "remote-ahead" | "gone" | "would-sync"; detail?: string; settled?: boolean }
+  | { status: "pending"; detail: string; settled?: boolean }
+  | { status: "failed"; code: ErrorCode; detail: string; marker: string; settled?: boolean };
 
 export type EngineTotals = {
   reconciles: number;
@@ -138,7 +138,7 @@ export class SyncEngine extends EventEmitter {
         this.settlingSince.set(jobId, since);
         const limit = this.opts.settleWaitMs ?? 10_000;
         if (this.opts.mode === "backfill" && Date.now() - since > limit) {
-          this.record(jobId, { status: "pending", detail: `${outcome.file} is still being written or has not appeared` });
+          this.record(jobId, { status: "pending", detail: `${outcome.file} is still being written or has not appeared`, settled: outcome.settled });
           log.warn({ file: outcome.file }, "job still settling: left for the next run");
           return { kind: "done" };
         }
@@ -149,7 +149,7 @@ export class SyncEngine extends EventEmitter {
         this.totals.filesUploaded += outcome.uploaded;
         this.totals.bytesUploaded += outcome.bytes;
         this.totals.lastSuccessAt = Date.now();
-        this.record(jobId, { status: "synced", detail: outcome.commit.outcome });
+        this.record(jobId, { status: "synced", detail: outcome.commit.outcome, settled: outcome.settled });
         log.info(
           { outcome: outcome.commit.outcome, uploads: outcome.uploaded, bytes: outcome.bytes },
           outcome.commit.outcome === "stale" ? "remote already newer" : "synced",
@@ -159,12 +159,13 @@ export class SyncEngine extends EventEmitter {
       }
       case "in-sync":
         this.totals.lastSuccessAt = Date.now();
-        this.record(jobId, { status: "in-sync" });
+        this.record(jobId, { status: "in-sync", settled: outcome.settled });
         return { kind: "done" };
       case "would-sync": {
         const p = outcome.plan;
         this.record(jobId, {
           status: "would-sync",
+          settled: outcome.settled,
           detail: [
             p.recordChanged ? "commit record" : "commit assets",
             ...p.uploads.map((u) => `upload ${u.file.relPath} (${u.file.size} bytes)`),
@@ -175,10 +176,10 @@ export class SyncEngine extends EventEmitter {
         return { kind: "done" };
       }
       case "parked":
-        this.record(jobId, { status: "parked", detail: outcome.reason });
+        this.record(jobId, { status: "parked", detail: outcome.reason, settled: outcome.settled });
         return { kind: "done" };
       case "remote-ahead":
-        this.record(jobId, { status: "remote-ahead", detail: `remote updated_at ${outcome.remoteUpdatedAt}` });
+        this.record(jobId, { status: "remote-ahead", detail: `remote updated_at ${outcome.remoteUpdatedAt}`, settled: outcome.settled });
         log.warn({ remoteUpdatedAt: outcome.remoteUpdatedAt }, "remote record is newer than job.json: left alone");
         return { kind: "done" };
       case "gone":

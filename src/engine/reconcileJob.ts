@@ -9,7 +9,10 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { SyncError } from "../errors/SyncError.js";
-import { checkFileReady, hashFile, openAssetStream } from "../local/openAssetFile.js";
+import { checkFileReady } from "../local/checkFileReady.js";
+import { isInMarkerState } from "../local/failureMarker.js";
+import { hashFile } from "../local/hashFile.js";
+import { openAssetStream } from "../local/openAssetFile.js";
 import { readLocalJob } from "../local/readJob.js";
 import type { AssetRule, LocalJob } from "../local/types.js";
 import type { AssetInput, CommitResult, ConvexGateway } from "../remote/ConvexGateway.js";
@@ -31,7 +34,8 @@ export type ReconcileDeps = {
   log?: Logger;
 };
 
-export type ReconcileOutcome =
+/** Every outcome that read the job says whether it is settled (succeeded or failed). */
+export type ReconcileOutcome = (
   | { kind: "in-sync" }
   | {
       kind: "synced";
@@ -44,9 +48,9 @@ export type ReconcileOutcome =
   | { kind: "would-sync"; plan: Extract<JobPlan, { kind: "sync" }> }
   | { kind: "parked"; reason: string }
   | { kind: "remote-ahead"; remoteUpdatedAt: string }
-  | { kind: "gone" }
   /** Not an error: a file is still being written or a listed asset has not appeared yet. */
-  | { kind: "settling"; file: string; afterMs: number };
+  | { kind: "settling"; file: string; afterMs: number }
+) & { settled: boolean } | { kind: "gone" };
 
 async function jobJsonUnchanged(local: LocalJob): Promise<boolean> {
   try {
@@ -61,7 +65,7 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   const now = deps.now ?? Date.now;
   let local: LocalJob;
   try {
-    local = await readLocalJob(deps.jobsDir, jobId, [...deps.rules]);
+    local = await readLocalJob(deps.jobsDir, jobId, deps.rules);
   } catch (e) {
     // A job folder deleted by its owner: remote copies are kept (rclone copy semantics).
     if (e instanceof SyncError && e.code === "JOB_VANISHED") {
@@ -73,27 +77,31 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
     }
     throw e;
   }
+  // A marker parks the job only while job.json still shows the marker's state; if the pipeline
+  // moved the job on and the marker merely rode along in its rewrite, the job syncs normally.
+  if (local.marker !== null && !isInMarkerState(local.raw, jobId)) local = { ...local, marker: null };
   const remote = await deps.states.get(jobId);
 
-  if (local.marker !== null) return { kind: "parked", reason: local.marker.reason };
+  const settled = local.settled;
+  if (local.marker !== null) return { kind: "parked", reason: local.marker.reason, settled };
 
   const hashes = new Map<string, string>();
   for (const file of filesNeedingHash(local, remote, deps.plan)) {
     const notReady = await checkFileReady(local.dir, file, { nowMs: now(), settleMs: deps.settleMs });
-    if (notReady) return { kind: "settling", file: file.relPath, afterMs: Math.max(deps.settleMs, 50) };
+    if (notReady) return { kind: "settling", file: file.relPath, afterMs: Math.max(deps.settleMs, 50), settled };
     hashes.set(file.relPath, (await hashFile(local.dir, file)).sha256);
   }
 
   const plan = planJob(local, remote, hashes, deps.plan);
   switch (plan.kind) {
     case "in-sync":
-      return { kind: "in-sync" };
+      return { kind: "in-sync", settled };
     case "parked":
-      return { kind: "parked", reason: plan.reason };
+      return { kind: "parked", reason: plan.reason, settled };
     case "remote-ahead":
-      return { kind: "remote-ahead", remoteUpdatedAt: plan.remoteUpdatedAt };
+      return { kind: "remote-ahead", remoteUpdatedAt: plan.remoteUpdatedAt, settled };
     case "waiting":
-      return { kind: "settling", file: `outputs/${plan.filename}`, afterMs: Math.max(deps.settleMs, 250) };
+      return { kind: "settling", file: `outputs/${plan.filename}`, afterMs: Math.max(deps.settleMs, 250), settled };
     case "missing-asset":
       throw new SyncError(
         "ASSET_MISSING",
@@ -103,7 +111,7 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
     case "sync":
       break;
   }
-  if (deps.dryRun) return { kind: "would-sync", plan };
+  if (deps.dryRun) return { kind: "would-sync", plan, settled };
 
   const assets: AssetInput[] = [];
   let bytes = 0;
@@ -154,5 +162,5 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   // What we committed is what we read. If the pipeline rewrote job.json meanwhile, that commit
   // was still a valid (older) state; run again to pick up the newer one.
   const changedDuring = !(await jobJsonUnchanged(local));
-  return { kind: "synced", commit, uploaded: plan.uploads.length, bytes, plan, changedDuring };
+  return { kind: "synced", commit, uploaded: plan.uploads.length, bytes, plan, changedDuring, settled };
 }

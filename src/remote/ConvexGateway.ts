@@ -22,7 +22,7 @@ export type CommitResult = {
 
 export type UploadBody = {
   /** Opens a fresh stream of exactly `bytes` bytes; called once per attempt. */
-  open: () => Readable;
+  open: () => Readable | Promise<Readable>;
   bytes: number;
   sha256Hex: string;
   contentType: string;

@@ -55,7 +55,7 @@ export async function uploadBlob(
     req.once("error", reject);
   });
   // The request's own error is reported through `response`; the pipeline only carries the body.
-  const sending = pipeline(body.open(), verify, req).catch((e: unknown) => {
+  const sending = Promise.resolve(body.open()).then((source) => pipeline(source, verify, req)).catch((e: unknown) => {
     req.destroy(e as Error);
     throw e;
   });

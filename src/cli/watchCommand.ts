@@ -1,0 +1,74 @@
+/**
+ * `celstate-sync watch`: the daemon. Takes the instance lock, checks the deployment, starts the
+ * WatchDaemon, and on SIGTERM/SIGINT stops taking events, drains within a deadline and exits 0.
+ * Convex being unreachable at start is not fatal (the engine probes until it is back); a
+ * refused token or a mismatched deployment is (exit 2), as a supervisor restart cannot fix it.
+ */
+import { Command } from "commander";
+import { classifyError } from "../errors/classifyError.js";
+import { checkDeployment } from "../remote/checkDeployment.js";
+import { ChokidarBackend } from "../watch/ChokidarBackend.js";
+import { acquireInstanceLock } from "../watch/instanceLock.js";
+import { WatchDaemon } from "../watch/WatchDaemon.js";
+import { addCommonOptions, type CommonFlags, createGateway, resolveContext } from "./context.js";
+
+type WatchFlags = CommonFlags & { healthPort?: string; drainMs?: string };
+
+export const DEFAULT_DRAIN_MS = 10_000;
+
+export function watchCommand(): Command {
+  const cmd = new Command("watch")
+    .description("Run the daemon: reconcile everything on disk, then mirror every change as it happens")
+    .option("--health-port <port>", "serve /healthz, /readyz and /metrics on 127.0.0.1:<port> (off by default)")
+    .option("--drain-ms <ms>", `on SIGTERM, time given to in-flight work before it is abandoned (default ${DEFAULT_DRAIN_MS})`);
+  addCommonOptions(cmd);
+  cmd.addHelpText(
+    "after",
+    `
+Examples:
+  $ CONVEX_URL=https://happy-otter-123.convex.cloud CELSTATE_SYNC_TOKEN=… celstate-sync watch --jobs-dir /srv/celstate/jobs
+  $ celstate-sync watch --health-port 9464     # then: curl 127.0.0.1:9464/metrics
+
+Runs until SIGTERM or SIGINT, then exits 0. Exit 2: configuration, token or lock problem.
+See deploy/celstate-sync.service (systemd) and ecosystem.config.cjs (pm2).`,
+  );
+  cmd.action(async (flags: WatchFlags) => {
+    const ctx = resolveContext(flags, { healthPort: flags.healthPort === undefined ? undefined : Number(flags.healthPort) });
+    const { config, log } = ctx;
+    const gateway = createGateway(config);
+    const lock = await acquireInstanceLock(config.jobsDir, {
+      onCompromised: (e) => log.error({ err: e }, "the instance lock was lost (another process took it?)"),
+    });
+    try {
+      try {
+        const info = await checkDeployment(gateway);
+        log.info({ convexUrl: config.convexUrl, apiVersion: info.apiVersion, clockSkewMs: Math.round(info.clockSkewMs) }, "deployment ok");
+      } catch (e) {
+        const err = classifyError(e);
+        if (err.kind !== "transient") throw err;
+        log.warn({ code: err.code }, `Convex not reachable at start (${err.message}); starting anyway and retrying`);
+      }
+      const daemon = new WatchDaemon({ config, gateway, backend: new ChokidarBackend(), log });
+      let fatal: Error | null = null;
+      const stopped = new Promise<string>((resolve) => {
+        process.once("SIGTERM", () => resolve("SIGTERM"));
+        process.once("SIGINT", () => resolve("SIGINT"));
+        daemon.engine.once("fatal", (e: Error) => {
+          fatal = e;
+          resolve("fatal error");
+        });
+      });
+      await daemon.start();
+      log.info({ jobsDir: config.jobsDir }, "watching");
+      const why = await stopped;
+      log.info({ why }, "stopping: draining in-flight work");
+      const { abandoned } = await daemon.stop(flags.drainMs === undefined ? DEFAULT_DRAIN_MS : Number(flags.drainMs));
+      log.info({ abandoned: abandoned.length }, abandoned.length ? "stopped; abandoned work is picked up at the next start" : "stopped");
+      if (fatal) throw fatal;
+    } finally {
+      await lock.release().catch(() => undefined);
+      log.flush();
+    }
+  });
+  return cmd;
+}

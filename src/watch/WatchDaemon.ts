@@ -1,0 +1,306 @@
+/**
+ * The watch daemon: keeps Convex within a fraction of a second of `jobs/` for as long as it
+ * runs. It owns the file-event policy and the daemon's lifetime; the syncing itself is the
+ * SyncEngine's, unchanged from backfill.
+ *
+ * Invariants:
+ * - Events are hints, never data: an event only marks a job id dirty (priority 1, ahead of the
+ *   start-up backlog); the reconcile reads the folder as it is.
+ * - Watch cost follows active jobs: the jobs folder is watched at depth 0; a job folder is
+ *   watched while it is active (not settled, or changed within `activeWindowMs`), at most
+ *   `maxWatchedJobs` at once (least recently active evicted first). A new job folder is
+ *   watched first and reconciled right after, so writes that raced the watch are read anyway.
+ * - A periodic rescan is the safety net: it stats every job (job.json, outputs/, trace/) and
+ *   queues only those whose fingerprint moved since their last reconcile.
+ * - Hitting the inotify limit is said loudly (with the sysctl to raise it) and the watchers
+ *   fall back to polling instead of silently missing changes.
+ * - Shutdown: stop events, drain the queue within a deadline, release the lock. Nothing is
+ *   lost: the next start reconciles from disk.
+ */
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { Config } from "../config/configSchema.js";
+import { listJobIds } from "../local/listJobIds.js";
+import type { ConvexGateway } from "../remote/ConvexGateway.js";
+import { SyncEngine, type JobResult } from "../engine/SyncEngine.js";
+import type { SyncError } from "../errors/SyncError.js";
+import { createMetrics, type DaemonMetrics } from "./metrics.js";
+import { type HealthServer, startHealthServer } from "./healthServer.js";
+import type { WatchEvent, WatcherBackend } from "./WatcherBackend.js";
+
+export const LIVE_PRIORITY = 1;
+export const BACKLOG_PRIORITY = 0;
+
+export type WatchDaemonOptions = {
+  config: Config;
+  gateway: ConvexGateway;
+  backend: WatcherBackend;
+  log: Logger;
+  now?: () => number;
+};
+
+type Active = { lastActivity: number };
+
+export class WatchDaemon {
+  readonly engine: SyncEngine;
+  readonly metrics: DaemonMetrics;
+  private readonly active = new Map<string, Active>();
+  private readonly fingerprints = new Map<string, string>();
+  private readonly firstDirtyAt = new Map<string, number>();
+  private ready = false;
+  private stopping = false;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private rescanTimer: NodeJS.Timeout | null = null;
+  private health: HealthServer | null = null;
+  private startupDone: Promise<void> = Promise.resolve();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: WatchDaemonOptions) {
+    this.now = opts.now ?? Date.now;
+    this.engine = new SyncEngine({ config: opts.config, gateway: opts.gateway, log: opts.log, mode: "watch" });
+    this.metrics = createMetrics();
+    this.engine.on("result", (jobId: string, r: JobResult) => this.onResult(jobId, r));
+    this.engine.on("failed", (_jobId: string, err: SyncError) => this.metrics.failures.inc({ code: err.code }));
+    this.engine.on("backend", (down: boolean) => this.metrics.backendUp.set(down ? 0 : 1));
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  get watchedJobs(): number {
+    return this.active.size;
+  }
+
+  /** Starts watching and the start-up reconcile; resolves once events flow (not when start-up ends). */
+  async start(): Promise<{ healthPort: number | null }> {
+    const { config, backend, log } = this.opts;
+    if (config.healthPort !== undefined) {
+      this.health = await startHealthServer(config.healthPort, this.metrics.registry, {
+        ready: () => this.ready,
+        backendUp: () => !this.engine.queue.backendDown,
+      });
+      log.info({ port: this.health.port }, "health and metrics on 127.0.0.1");
+    }
+    backend.onEvent((e) => this.onEvent(e));
+    backend.onError((e) => void this.onWatchError(e));
+    await backend.start(config.jobsDir);
+
+    this.sweepTimer = setInterval(() => this.sweep(), Math.max(1_000, Math.floor(config.watch.activeWindowMs / 4)));
+    if (config.watch.rescanIntervalMs > 0) {
+      this.rescanTimer = setInterval(() => void this.rescan(), config.watch.rescanIntervalMs);
+    }
+    this.startupDone = this.startup();
+    return { healthPort: this.health?.port ?? null };
+  }
+
+  /** Resolves when the start-up reconcile of everything on disk has finished. */
+  whenReady(): Promise<void> {
+    return this.startupDone;
+  }
+
+  private async startup(): Promise<void> {
+    const { config, log } = this.opts;
+    const started = this.now();
+    const ids = await listJobIds(config.jobsDir);
+    log.info({ jobs: ids.length }, "start-up reconcile of every job on disk");
+    const batch = config.stateBatchSize;
+    for (let i = 0; i < ids.length && !this.stopping; i += batch) {
+      // Keep the backlog short so live events (priority 1) never wait behind a long queue.
+      while (this.engine.queue.size > batch * 2 && !this.stopping) await new Promise((r) => this.engine.once("result", r));
+      const chunk = ids.slice(i, i + batch);
+      try {
+        await this.engine.states.prefetch(chunk);
+      } catch {
+        // reconciles read their own state
+      }
+      for (const id of chunk) this.engine.enqueue(id, BACKLOG_PRIORITY);
+    }
+    await this.waitForAll(ids);
+    this.ready = true;
+    this.metrics.ready.set(1);
+    log.info({ jobs: ids.length, ms: this.now() - started, watched: this.active.size }, "start-up reconcile done; watching");
+  }
+
+  /** Waits until every id has a result (or the daemon stops). */
+  private async waitForAll(ids: string[]): Promise<void> {
+    const missing = new Set(ids.filter((id) => !this.engine.results.has(id)));
+    if (missing.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const onResult = (jobId: string) => {
+        missing.delete(jobId);
+        if (missing.size === 0 || this.stopping) done();
+      };
+      const done = () => {
+        this.engine.off("result", onResult);
+        clearInterval(check);
+        resolve();
+      };
+      // Jobs that give up or vanish also end as results; the interval only notices a stop.
+      const check = setInterval(() => {
+        if (this.stopping) done();
+      }, 250);
+      this.engine.on("result", onResult);
+    });
+  }
+
+  private jobIdOf(p: string): string | null {
+    const rel = path.relative(this.opts.config.jobsDir, p);
+    if (rel === "" || rel.startsWith("..") || path.isAbsolute(rel)) return null;
+    const id = rel.split(path.sep)[0]!;
+    return id.startsWith(".") || id.startsWith("tmp") ? null : id;
+  }
+
+  private onEvent(e: WatchEvent): void {
+    if (this.stopping) return;
+    const jobId = this.jobIdOf(e.path);
+    if (jobId === null) return;
+    const isJobFolder = path.dirname(e.path) === this.opts.config.jobsDir;
+    if (isJobFolder && e.kind === "unlinkDir") {
+      this.deactivate(jobId);
+      return;
+    }
+    if (isJobFolder && e.kind !== "addDir") return; // files directly in jobs/ are not jobs
+    if (!this.firstDirtyAt.has(jobId)) this.firstDirtyAt.set(jobId, this.now());
+    // Watch first, then reconcile: whatever was written before the watch existed is read anyway.
+    this.activate(jobId);
+    this.engine.enqueue(jobId, LIVE_PRIORITY);
+  }
+
+  private activate(jobId: string): void {
+    const entry = this.active.get(jobId);
+    if (entry) {
+      entry.lastActivity = this.now();
+      // Map order is recency order: move to the end.
+      this.active.delete(jobId);
+      this.active.set(jobId, entry);
+      return;
+    }
+    this.active.set(jobId, { lastActivity: this.now() });
+    this.opts.backend.watchJob(path.join(this.opts.config.jobsDir, jobId));
+    while (this.active.size > this.opts.config.watch.maxWatchedJobs) {
+      const oldest = this.active.keys().next().value as string;
+      this.deactivate(oldest);
+    }
+    this.metrics.watchedJobs.set(this.active.size);
+  }
+
+  private deactivate(jobId: string): void {
+    if (!this.active.delete(jobId)) return;
+    this.opts.backend.unwatchJob(path.join(this.opts.config.jobsDir, jobId));
+    this.metrics.watchedJobs.set(this.active.size);
+  }
+
+  private onResult(jobId: string, r: JobResult): void {
+    this.metrics.reconciles.inc({ outcome: r.status });
+    const q = this.engine.queue.stats();
+    this.metrics.queueDepth.set({ state: "queued" }, q.queued);
+    this.metrics.queueDepth.set({ state: "running" }, q.running);
+    this.metrics.queueDepth.set({ state: "backing_off" }, q.backingOff);
+    if (r.status === "synced" || r.status === "in-sync") {
+      this.metrics.lastSuccess.set(this.now() / 1000);
+      const first = this.firstDirtyAt.get(jobId);
+      if (first !== undefined && r.status === "synced") this.metrics.syncLatency.observe((this.now() - first) / 1000);
+      this.firstDirtyAt.delete(jobId);
+    }
+    if (r.status === "gone") {
+      this.deactivate(jobId);
+      this.fingerprints.delete(jobId);
+      return;
+    }
+    // Jobs the pipeline is still working on stay watched; so do jobs that changed recently
+    // (the trace lands after the final record).
+    if (r.settled === false) this.activate(jobId);
+    else if (!this.active.has(jobId) && this.ready === false) {
+      // start-up: a settled job that was written recently may still get its trace
+      void this.recentlyChanged(jobId).then((recent) => recent && this.activate(jobId));
+    }
+    void this.fingerprint(jobId).then((fp) => fp !== null && this.fingerprints.set(jobId, fp));
+  }
+
+  private async recentlyChanged(jobId: string): Promise<boolean> {
+    try {
+      const s = await stat(path.join(this.opts.config.jobsDir, jobId, "job.json"));
+      return this.now() - s.mtimeMs < this.opts.config.watch.activeWindowMs;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Unwatches settled jobs that have been quiet for the active window. */
+  private sweep(): void {
+    const cutoff = this.now() - this.opts.config.watch.activeWindowMs;
+    for (const [jobId, a] of this.active) {
+      if (a.lastActivity > cutoff) continue;
+      const r = this.engine.results.get(jobId);
+      const busy = this.engine.queue.isBusy(jobId);
+      if (busy) continue;
+      if (r === undefined || r.status === "pending" || r.settled === false) continue;
+      this.deactivate(jobId);
+    }
+  }
+
+  private async fingerprint(jobId: string): Promise<string | null> {
+    const dir = path.join(this.opts.config.jobsDir, jobId);
+    const parts = await Promise.all(
+      ["job.json", "outputs", "trace"].map((name) =>
+        stat(path.join(dir, name)).then(
+          (s) => `${s.ino}:${s.size}:${s.mtimeMs}`,
+          () => "-",
+        ),
+      ),
+    );
+    return parts.every((p) => p === "-") ? null : parts.join("|");
+  }
+
+  /**
+   * The safety net: every job whose fingerprint moved since its last reconcile (or that has
+   * none yet) is queued behind live work. Files rewritten in place keep their folder's mtime, so
+   * active (watched) jobs are queued too.
+   */
+  async rescan(): Promise<number> {
+    if (this.stopping) return 0;
+    let queued = 0;
+    for (const jobId of await listJobIds(this.opts.config.jobsDir)) {
+      if (this.stopping) break;
+      const fp = await this.fingerprint(jobId);
+      if (fp === null) continue;
+      if (this.active.has(jobId) || this.fingerprints.get(jobId) !== fp) {
+        this.engine.enqueue(jobId, BACKLOG_PRIORITY);
+        queued++;
+      }
+    }
+    this.opts.log.debug({ queued }, "rescan");
+    return queued;
+  }
+
+  private async onWatchError(e: Error): Promise<void> {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOSPC" || code === "EMFILE") {
+      if (this.opts.backend.polling) return;
+      this.opts.log.error(
+        { code },
+        code === "ENOSPC"
+          ? "the inotify watch limit is reached: falling back to polling (slower, but no change is missed). Raise it with: sudo sysctl fs.inotify.max_user_watches=524288 (and persist it in /etc/sysctl.d/)"
+          : "too many open files for watching: falling back to polling. Raise the limit (LimitNOFILE= in the systemd unit, or ulimit -n)",
+      );
+      await this.opts.backend.fallBackToPolling();
+      void this.rescan();
+      return;
+    }
+    this.opts.log.warn({ err: e }, "watcher error");
+  }
+
+  /** Stops events, drains the queue within the deadline, closes everything. */
+  async stop(deadlineMs: number): Promise<{ abandoned: string[] }> {
+    if (this.stopping) return { abandoned: [] };
+    this.stopping = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    await this.opts.backend.close();
+    const result = await this.engine.close(deadlineMs);
+    await this.health?.close();
+    return result;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * One daemon per jobs folder. proper-lockfile holds a lock directory next to the data
+ * (`<jobsDir>/.celstate-sync.lock`, refreshed every few seconds, stale after `staleMs`), and we
+ * add the holder's pid inside it: after a crash (SIGKILL, OOM) a restart under systemd comes
+ * back within a second, long before the lock would go stale by age, so a lock whose pid is no
+ * longer alive on this host is taken over at once.
+ */
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import path from "node:path";
+import lockfile from "proper-lockfile";
+import { SyncError } from "../errors/SyncError.js";
+
+export const LOCK_NAME = ".celstate-sync.lock";
+
+export type InstanceLock = { release: () => Promise<void>; lockPath: string };
+
+type Holder = { pid: number; host: string; startedAt: string };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function readHolder(lockPath: string): Promise<Holder | null> {
+  try {
+    return JSON.parse(await readFile(path.join(lockPath, "holder.json"), "utf8")) as Holder;
+  } catch {
+    return null;
+  }
+}
+
+export async function acquireInstanceLock(
+  jobsDir: string,
+  opts: { staleMs?: number; onCompromised?: (e: Error) => void } = {},
+): Promise<InstanceLock> {
+  const lockPath = path.join(jobsDir, LOCK_NAME);
+  const options = {
+    lockfilePath: lockPath,
+    stale: opts.staleMs ?? 15_000,
+    realpath: false,
+    onCompromised: opts.onCompromised ?? ((e: Error) => { throw e; }),
+  };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const release = await lockfile.lock(jobsDir, options);
+      const holder: Holder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+      await writeFile(path.join(lockPath, "holder.json"), JSON.stringify(holder));
+      return { lockPath, release: async () => { await release(); } };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ELOCKED") {
+        throw new SyncError("LOCKED", `cannot lock ${jobsDir}: ${(e as Error).message}`, { cause: e });
+      }
+      const holder = await readHolder(lockPath);
+      if (attempt === 0 && holder !== null && holder.host === hostname() && holder.pid !== process.pid && !alive(holder.pid)) {
+        // The previous daemon died without releasing: its lock is ours to take.
+        await rm(lockPath, { recursive: true, force: true });
+        continue;
+      }
+      const who = holder ? `pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}` : "another process";
+      throw new SyncError(
+        "LOCKED",
+        `another celstate-sync (${who}) is already syncing ${jobsDir}; stop it first (lock: ${lockPath})`,
+        { cause: e },
+      );
+    }
+  }
+  throw new SyncError("LOCKED", `cannot lock ${jobsDir}`);
+}

@@ -1,0 +1,33 @@
+/**
+ * Prometheus metrics of the daemon, through prom-client, on a registry of its own (so tests
+ * and several daemons in one process never share counters).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export type DaemonMetrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "celstate_sync_process_" });
+  const m = {
+    registry,
+    queueDepth: new Gauge({ name: "celstate_sync_queue_depth", help: "Jobs queued, running or backing off", registers: [registry], labelNames: ["state"] as const }),
+    reconciles: new Counter({ name: "celstate_sync_reconciles_total", help: "Reconciles by outcome", registers: [registry], labelNames: ["outcome"] as const }),
+    bytesUploaded: new Counter({ name: "celstate_sync_uploaded_bytes_total", help: "Bytes uploaded to Convex storage", registers: [registry] }),
+    filesUploaded: new Counter({ name: "celstate_sync_uploaded_files_total", help: "Files uploaded to Convex storage", registers: [registry] }),
+    failures: new Counter({ name: "celstate_sync_failures_total", help: "Jobs that could not be synced, by error code", registers: [registry], labelNames: ["code"] as const }),
+    syncLatency: new Histogram({
+      name: "celstate_sync_latency_seconds",
+      help: "Time from the first local change seen to the commit that carried it",
+      registers: [registry],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    }),
+    lastSuccess: new Gauge({ name: "celstate_sync_last_success_timestamp_seconds", help: "Unix time of the last successful reconcile", registers: [registry] }),
+    watchedJobs: new Gauge({ name: "celstate_sync_watched_jobs", help: "Job folders watched now", registers: [registry] }),
+    backendUp: new Gauge({ name: "celstate_sync_backend_up", help: "1 if the Convex deployment is reachable", registers: [registry] }),
+    ready: new Gauge({ name: "celstate_sync_ready", help: "1 once the start-up reconcile is done", registers: [registry] }),
+  };
+  m.backendUp.set(1);
+  m.ready.set(0);
+  return m;
+}
