@@ -44,6 +44,7 @@ export const configSchema = z
     requestTimeoutMs: ms("Timeout of one query or mutation", 30_000),
     uploadTimeoutMs: ms("Timeout of one file upload", 600_000),
     settleMs: ms("A file modified more recently than this is still being written and waits", 100),
+    settleWaitMs: ms("backfill: how long a job whose files are still being written is waited for before it is reported pending", 10_000),
     checksum: z.boolean().default(false).describe("Compare files by sha256 instead of size + mtime. Default false."),
     prune: z
       .boolean()

@@ -54,8 +54,6 @@ export type EngineOptions = {
   log: Logger;
   mode: EngineMode;
   dryRun?: boolean;
-  /** Backfill gives a settling file this long before it reports the job as pending. */
-  settleWaitMs?: number;
 };
 
 export class SyncEngine extends EventEmitter {
@@ -136,7 +134,7 @@ export class SyncEngine extends EventEmitter {
       case "settling": {
         const since = this.settlingSince.get(jobId) ?? Date.now();
         this.settlingSince.set(jobId, since);
-        const limit = this.opts.settleWaitMs ?? 10_000;
+        const limit = this.opts.config.settleWaitMs;
         if (this.opts.mode === "backfill" && Date.now() - since > limit) {
           this.record(jobId, { status: "pending", detail: `${outcome.file} is still being written or has not appeared`, settled: outcome.settled });
           log.warn({ file: outcome.file }, "job still settling: left for the next run");

@@ -1,0 +1,91 @@
+/**
+ * Shared set-up for end-to-end tests: a stand-in with a random token, a temp jobs folder, a
+ * resolved configuration pointing at both, a real gateway, and helpers to read the public view.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ConvexHttpClient } from "convex/browser";
+import { makeFunctionReference } from "convex/server";
+import pino from "pino";
+import type { Config, ConfigInput } from "../../src/config/configSchema.js";
+import { loadConfig } from "../../src/config/loadConfig.js";
+import { ConvexHttpGateway } from "../../src/remote/ConvexHttpGateway.js";
+import { type Standin, startStandin } from "../standin/StandinServer.js";
+
+export type Harness = {
+  standin: Standin;
+  token: string;
+  jobsDir: string;
+  client: ConvexHttpClient;
+  config: (over?: Partial<ConfigInput>) => Config;
+  gateway: (config?: Config) => ConvexHttpGateway;
+  getPublic: (jobId: string) => Promise<Record<string, unknown> | null>;
+  log: pino.Logger;
+  cleanup: () => Promise<void>;
+};
+
+const getPublicRef = makeFunctionReference<"query">("jobs:getPublic");
+
+export async function createHarness(): Promise<Harness> {
+  const token = randomBytes(16).toString("hex");
+  const standin = await startStandin({ port: 0, token });
+  const jobsDir = await mkdtemp(path.join(tmpdir(), "celstate-e2e-"));
+  const client = new ConvexHttpClient(standin.url, { logger: false });
+  const config = (over: Partial<ConfigInput> = {}) =>
+    loadConfig({
+      cwd: jobsDir,
+      env: {},
+      flags: {
+        jobsDir,
+        convexUrl: standin.url,
+        token,
+        settleMs: 0,
+        logLevel: "silent",
+        ...over,
+        retry: { baseMs: 10, maxMs: 200, maxAttempts: 50, maxRetryMs: 60_000, ...(over.retry ?? {}) },
+      },
+    }).config;
+  return {
+    standin,
+    token,
+    jobsDir,
+    client,
+    config,
+    gateway: (c = config()) =>
+      new ConvexHttpGateway({ url: standin.url, token, requestTimeoutMs: c.requestTimeoutMs, uploadTimeoutMs: c.uploadTimeoutMs }),
+    getPublic: async (jobId) => (await client.query(getPublicRef, { jobId })) as Record<string, unknown> | null,
+    log: pino({ level: "silent" }),
+    cleanup: async () => {
+      await standin.stop();
+      await rm(jobsDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function sha256(b: Buffer): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+export async function download(url: string): Promise<{ bytes: Buffer; contentType: string | null }> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+  return { bytes: Buffer.from(await res.arrayBuffer()), contentType: res.headers.get("content-type") };
+}
+
+/** Polls until `check` returns a truthy value or the timeout passes (no fixed sleeps). */
+export async function waitFor<T>(check: () => Promise<T> | T, { timeoutMs = 10_000, intervalMs = 25, what = "condition" } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
