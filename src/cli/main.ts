@@ -7,7 +7,11 @@ import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { SyncError } from "../errors/SyncError.js";
 import { backfillCommand } from "./backfillCommand.js";
+import { configCommand } from "./configCommand.js";
+import { doctorCommand } from "./doctorCommand.js";
 import { retryCommand } from "./retryCommand.js";
+import { statusCommand } from "./statusCommand.js";
+import { verifyCommand } from "./verifyCommand.js";
 import { watchCommand } from "./watchCommand.js";
 
 const require = createRequire(import.meta.url);
@@ -22,6 +26,10 @@ export function buildProgram(): Command {
   program.addCommand(watchCommand().exitOverride());
   program.addCommand(backfillCommand().exitOverride());
   program.addCommand(retryCommand().exitOverride());
+  program.addCommand(statusCommand().exitOverride());
+  program.addCommand(verifyCommand().exitOverride());
+  program.addCommand(doctorCommand().exitOverride());
+  program.addCommand(configCommand().exitOverride());
   return program;
 }
 

@@ -33,6 +33,9 @@ const MARKABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 
 export type EngineMode = "backfill" | "watch";
 
+/** Delay before re-running a job whose job.json changed while it was being committed. */
+export const CHANGED_DURING_RERUN_MS = 25;
+
 export type JobResult =
   | { status: "in-sync" | "synced" | "parked" | "remote-ahead" | "gone" | "would-sync"; detail?: string; settled?: boolean }
   | { status: "pending"; detail: string; settled?: boolean }
@@ -101,6 +104,12 @@ export class SyncEngine extends EventEmitter {
     this.queue.add(jobId, { priority });
   }
 
+  /** Queues the job after `delayMs` (the earliest request wins): lets a burst of events settle. */
+  enqueueAfter(jobId: string, delayMs: number, priority = 0): void {
+    if (this.fatal) return;
+    this.queue.addAfter(jobId, delayMs, { priority });
+  }
+
   private async work(jobId: string, attempt: number, signal: AbortSignal): Promise<WorkResult> {
     const log = this.opts.log.child({ jobId, attempt });
     this.totals.reconciles++;
@@ -152,8 +161,9 @@ export class SyncEngine extends EventEmitter {
           { outcome: outcome.commit.outcome, uploads: outcome.uploaded, bytes: outcome.bytes },
           outcome.commit.outcome === "stale" ? "remote already newer" : "synced",
         );
-        // The pipeline moved on while we committed: level-triggered, so just run again.
-        return outcome.changedDuring ? { kind: "wait", afterMs: 0 } : { kind: "done" };
+        // The pipeline moved on while we committed: level-triggered, so just run again (after
+        // a beat, so that a burst of rewrites lands as one more commit, not one per write).
+        return outcome.changedDuring ? { kind: "wait", afterMs: CHANGED_DURING_RERUN_MS } : { kind: "done" };
       }
       case "in-sync":
         this.totals.lastSuccessAt = Date.now();

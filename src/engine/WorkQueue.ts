@@ -212,13 +212,17 @@ export class WorkQueue {
     this.#markDirty(key);
   }
 
-  /** Mark `key` dirty in `delayMs`. Per key the earliest request wins; backoff is never shortened. */
-  addAfter(key: string, delayMs: number): void {
+  /**
+   * Mark `key` dirty in `delayMs`. Per key the earliest request wins; backoff is never shortened.
+   * A `priority` is remembered for when the key is queued.
+   */
+  addAfter(key: string, delayMs: number, opts: { priority?: number } = {}): void {
     if (this.#closed) return;
+    if (opts.priority !== undefined) this.#raisePriority(key, opts.priority);
     if (!(Number.isFinite(delayMs) && delayMs >= 0)) {
       throw new RangeError(`Expected \`delayMs\` for \`${key}\` to be a finite number >= 0, got \`${delayMs}\``);
     }
-    if (delayMs === 0) return this.add(key);
+    if (delayMs === 0) return this.add(key, opts);
     // Queued: it runs sooner than asked, and the run reads the state as it is then.
     if (this.#isQueued(key)) return;
     const existing = this.#timers.get(key);

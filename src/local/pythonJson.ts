@@ -1,10 +1,17 @@
 /**
  * JSON as Python's `json` module writes it: standard JSON plus the literals `NaN`, `Infinity`
  * and `-Infinity`, which `JSON.parse` rejects. Parsing takes the native fast path and falls
- * back to JSON5 (a superset that reads those literals) only when the native parser refuses.
- * Writing produces text Python's `json.load` reads back to the same values.
+ * back to a small strict parser of exactly Python's dialect only when the native parser
+ * refuses, so a file is accepted here if and only if Python's `json.loads` accepts it (no
+ * comments, trailing commas or single quotes sneak in). Errors read like Python's:
+ * `Expecting ',' delimiter: line 3 column 5 (char 20)`.
+ *
+ * Writing reproduces `json.dump(value, indent=2)` with Python's defaults: `ensure_ascii`
+ * (every non-ASCII character and DEL as `\uXXXX`), `": "` and `","` separators, floats in
+ * Python's `repr` form (`1e-05`, `-0.0`). What JavaScript cannot know is whether an integral
+ * number was a Python `float`: `1.0` reads back as `1` and is written as `1`. Callers that must
+ * keep untouched values byte-for-byte splice text instead (see `topLevelMembers.ts`).
  */
-import JSON5 from "json5";
 
 export class PythonJsonError extends Error {
   override readonly name = "PythonJsonError";
@@ -17,29 +24,190 @@ export function parsePythonJson(text: string): unknown {
   if (text.trim() === "") throw new PythonJsonError("is empty");
   try {
     return JSON.parse(text);
-  } catch (nativeError) {
-    try {
-      return JSON5.parse(text);
-    } catch {
-      // Report the native parser's message: it names the position in standard-JSON terms.
-      throw new PythonJsonError((nativeError as Error).message);
+  } catch {
+    // Either Python's non-finite literals or a real syntax error: the strict parser tells which,
+    // and names the position the way Python's own error would.
+    return new StrictParser(text).parseDocument();
+  }
+}
+
+const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/y;
+const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+/** Deeper than this, Python raises RecursionError; we refuse rather than exhaust the stack. */
+const MAX_DEPTH = 900;
+
+/** Recursive descent over Python's grammar (`json/scanner.py`); only used when JSON.parse fails. */
+class StrictParser {
+  private i = 0;
+  constructor(private readonly s: string) {}
+
+  parseDocument(): unknown {
+    this.ws();
+    const v = this.value(0);
+    this.ws();
+    if (this.i < this.s.length) this.fail("Extra data");
+    return v;
+  }
+
+  private fail(what: string, at = this.i): never {
+    const before = this.s.slice(0, at);
+    const line = before.split("\n").length;
+    const col = at - before.lastIndexOf("\n");
+    throw new PythonJsonError(`${what}: line ${line} column ${col} (char ${at})`);
+  }
+
+  private ws(): void {
+    while (this.i < this.s.length && WS.has(this.s.charCodeAt(this.i))) this.i++;
+  }
+
+  private take(word: string): boolean {
+    if (this.s.startsWith(word, this.i)) {
+      this.i += word.length;
+      return true;
+    }
+    return false;
+  }
+
+  private value(depth: number): unknown {
+    if (depth > MAX_DEPTH) this.fail("Nested too deeply");
+    const c = this.s[this.i];
+    if (c === "{") return this.object(depth);
+    if (c === "[") return this.array(depth);
+    if (c === '"') return this.string();
+    if (this.take("null")) return null;
+    if (this.take("true")) return true;
+    if (this.take("false")) return false;
+    if (this.take("NaN")) return NaN;
+    if (this.take("Infinity")) return Infinity;
+    if (this.take("-Infinity")) return -Infinity;
+    NUMBER.lastIndex = this.i;
+    const m = NUMBER.exec(this.s);
+    if (m) {
+      this.i += m[0].length;
+      return Number(m[0]);
+    }
+    return this.fail("Expecting value");
+  }
+
+  private object(depth: number): Record<string, unknown> {
+    this.i++;
+    // A plain object, as JSON.parse builds: `__proto__` becomes an own key, not a prototype.
+    const out: Record<string, unknown> = {};
+    this.ws();
+    if (this.s[this.i] === "}") {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      if (this.s[this.i] !== '"') this.fail("Expecting property name enclosed in double quotes");
+      const key = this.string();
+      this.ws();
+      if (this.s[this.i] !== ":") this.fail("Expecting ':' delimiter");
+      this.i++;
+      this.ws();
+      Object.defineProperty(out, key, { value: this.value(depth + 1), enumerable: true, writable: true, configurable: true });
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === "}") return out;
+      if (c !== ",") this.fail("Expecting ',' delimiter", this.i - 1);
+      this.ws();
+    }
+  }
+
+  private array(depth: number): unknown[] {
+    this.i++;
+    const out: unknown[] = [];
+    this.ws();
+    if (this.s[this.i] === "]") {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      out.push(this.value(depth + 1));
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === "]") return out;
+      if (c !== ",") this.fail("Expecting ',' delimiter", this.i - 1);
+      this.ws();
+    }
+  }
+
+  private string(): string {
+    const start = this.i++;
+    let out = "";
+    for (;;) {
+      if (this.i >= this.s.length) this.fail("Unterminated string starting at", start);
+      const code = this.s.charCodeAt(this.i);
+      if (code === 0x22) {
+        this.i++;
+        return out;
+      }
+      if (code < 0x20) this.fail("Invalid control character at");
+      if (code !== 0x5c) {
+        out += this.s[this.i++];
+        continue;
+      }
+      const e = this.s[this.i + 1];
+      if (e === "u") {
+        const hex = this.s.slice(this.i + 2, this.i + 6);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail("Invalid \\uXXXX escape", this.i + 1);
+        out += String.fromCharCode(parseInt(hex, 16));
+        this.i += 6;
+      } else if (e !== undefined && Object.hasOwn(ESCAPES, e)) {
+        out += ESCAPES[e];
+        this.i += 2;
+      } else {
+        this.fail("Invalid \\escape", this.i);
+      }
     }
   }
 }
 
-function number(n: number): string {
+/** A string as `json.dumps(s)` writes it (`ensure_ascii=True`): lowercase `\uXXXX` escapes. */
+export function pythonJsonString(s: string): string {
+  let out = '"';
+  let run = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c <= 0x7e && c !== 0x22 && c !== 0x5c) continue;
+    out += s.slice(run, i);
+    run = i + 1;
+    if (c === 0x22) out += '\\"';
+    else if (c === 0x5c) out += "\\\\";
+    else if (c === 0x0a) out += "\\n";
+    else if (c === 0x0d) out += "\\r";
+    else if (c === 0x09) out += "\\t";
+    else if (c === 0x08) out += "\\b";
+    else if (c === 0x0c) out += "\\f";
+    // UTF-16 code units, so characters beyond the BMP come out as surrogate pairs, as in Python.
+    else out += `\\u${c.toString(16).padStart(4, "0")}`;
+  }
+  return `${out}${s.slice(run)}"`;
+}
+
+/**
+ * A number as Python writes it. Non-integral values follow `float.__repr__` (shortest digits,
+ * exponent form below 1e-4 with a two-digit exponent); integral values are written as ints.
+ */
+export function pythonJsonNumber(n: number): string {
   if (Number.isNaN(n)) return "NaN";
   if (n === Infinity) return "Infinity";
   if (n === -Infinity) return "-Infinity";
   if (Object.is(n, -0)) return "-0.0";
-  return JSON.stringify(n);
+  if (Number.isInteger(n) || Math.abs(n) >= 1e-4) return JSON.stringify(n);
+  // Both languages print the shortest round-tripping digits; only the layout differs.
+  const [mantissa, exponent = "0"] = n.toExponential().split("e");
+  const sign = exponent.startsWith("-") ? "-" : "+";
+  return `${mantissa}e${sign}${exponent.replace(/^[-+]/, "").padStart(2, "0")}`;
 }
 
 /** Serialises like `json.dump(value, indent=indent)`: 2-space indent, `", "`-free lines. */
 export function stringifyPythonJson(value: unknown, indent = 2, depth = 0): string {
   if (value === null || value === undefined) return "null";
-  if (typeof value === "number") return number(value);
-  if (typeof value === "string" || typeof value === "boolean") return JSON.stringify(value);
+  if (typeof value === "number") return pythonJsonNumber(value);
+  if (typeof value === "string") return pythonJsonString(value);
+  if (typeof value === "boolean") return value ? "true" : "false";
   const pad = " ".repeat(indent * (depth + 1));
   const close = " ".repeat(indent * depth);
   if (Array.isArray(value)) {
@@ -50,7 +218,7 @@ export function stringifyPythonJson(value: unknown, indent = 2, depth = 0): stri
   if (typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
     if (entries.length === 0) return "{}";
-    const items = entries.map(([k, v]) => `${pad}${JSON.stringify(k)}: ${stringifyPythonJson(v, indent, depth + 1)}`);
+    const items = entries.map(([k, v]) => `${pad}${pythonJsonString(k)}: ${stringifyPythonJson(v, indent, depth + 1)}`);
     return `{\n${items.join(",\n")}\n${close}}`;
   }
   throw new PythonJsonError(`cannot serialise a value of type ${typeof value}`);

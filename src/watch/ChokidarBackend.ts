@@ -36,6 +36,9 @@ export class ChokidarBackend implements WatcherBackend {
     return {
       ignoreInitial: true,
       depth,
+      // The pipeline replaces job.json by rename: we want that event now, not after chokidar's
+      // 100 ms "atomic write" window (an unlink+add pair is fine: events only mark jobs dirty).
+      atomic: false,
       followSymlinks: false,
       ignored: (p: string) => ignoredJobPath(this.jobsDir, p),
       usePolling: this.polling,

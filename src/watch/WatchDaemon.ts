@@ -31,6 +31,8 @@ import type { WatchEvent, WatcherBackend } from "./WatcherBackend.js";
 
 export const LIVE_PRIORITY = 1;
 export const BACKLOG_PRIORITY = 0;
+/** How long after `watchJob` a follow-up reconcile catches writes that raced the new watch. */
+export const WATCH_SETTLE_MS = 300;
 
 export type WatchDaemonOptions = {
   config: Config;
@@ -165,7 +167,7 @@ export class WatchDaemon {
     if (!this.firstDirtyAt.has(jobId)) this.firstDirtyAt.set(jobId, this.now());
     // Watch first, then reconcile: whatever was written before the watch existed is read anyway.
     this.activate(jobId);
-    this.engine.enqueue(jobId, LIVE_PRIORITY);
+    this.engine.enqueueAfter(jobId, this.opts.config.watch.debounceMs, LIVE_PRIORITY);
   }
 
   private activate(jobId: string): void {
@@ -179,6 +181,9 @@ export class WatchDaemon {
     }
     this.active.set(jobId, { lastActivity: this.now() });
     this.opts.backend.watchJob(path.join(this.opts.config.jobsDir, jobId));
+    // A watch takes a moment to be in place; writes in that moment raise no event. One cheap
+    // re-check once it surely is (a stat and a batched state read when nothing changed).
+    this.engine.enqueueAfter(jobId, WATCH_SETTLE_MS, LIVE_PRIORITY);
     while (this.active.size > this.opts.config.watch.maxWatchedJobs) {
       const oldest = this.active.keys().next().value as string;
       this.deactivate(oldest);

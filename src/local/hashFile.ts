@@ -1,0 +1,55 @@
+/**
+ * SHA-256 of a listed asset, streamed through a fixed 64 KiB buffer (never `readFile`: outputs
+ * can be large and many are hashed at once), from a descriptor verified to be the listed file,
+ * and checked again afterwards: a file written in place while hashed (cv2.imwrite does that)
+ * is FILE_CHANGED, never a wrong hash.
+ */
+import { createHash } from "node:crypto";
+import path from "node:path";
+import { SyncError } from "../errors/SyncError.js";
+import { fsError } from "./fsError.js";
+import { assertFileUnchanged, openAssetHandle, sameAsListed } from "./openAssetFile.js";
+import type { LocalFile } from "./types.js";
+
+export const HASH_CHUNK_BYTES = 64 * 1024;
+
+export type HashOptions = {
+  /** Called after each chunk with the bytes read so far (progress bars; tests use it to interfere). */
+  onProgress?: (bytes: number) => void | Promise<void>;
+};
+
+export async function hashFile(
+  jobDir: string,
+  file: LocalFile,
+  options: HashOptions = {},
+): Promise<{ sha256: string; bytes: number }> {
+  const jobId = path.basename(jobDir);
+  const where = { jobId, file: `${jobId}/${file.relPath}` };
+  const handle = await openAssetHandle(jobDir, file);
+  const hash = createHash("sha256");
+  const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+  let bytes = 0;
+  try {
+    for (;;) {
+      // Read one byte past the listed size at most: more means the file grew.
+      const want = Math.min(buf.length, file.size + 1 - bytes);
+      if (want <= 0) break;
+      const { bytesRead } = await handle.read(buf, 0, want, bytes);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      bytes += bytesRead;
+      await options.onProgress?.(bytes);
+    }
+    const after = await handle.stat();
+    if (bytes !== file.size || !sameAsListed(after, file)) {
+      throw new SyncError("FILE_CHANGED", `job ${jobId}: ${where.file} changed while it was being hashed`, where);
+    }
+  } catch (e) {
+    throw fsError(e, { ...where, action: "hashing the asset" });
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+  // The descriptor proves the inode did not change; the path must still lead to it too.
+  await assertFileUnchanged(jobDir, file);
+  return { sha256: hash.digest("hex"), bytes };
+}

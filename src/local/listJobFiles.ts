@@ -1,0 +1,106 @@
+/**
+ * Finds a job's asset files: lists only the folders the rules name (`outputs/`, `trace/`),
+ * never follows a symlink, and refuses a job whose asset path is a symlink, a non-regular
+ * file (a folder named `x.png`) or runs through a symlinked folder. A missing folder is
+ * normal: the job is still running.
+ */
+import type { Dirent } from "node:fs";
+import { lstat, readdir } from "node:fs/promises";
+import path from "node:path";
+import { SyncError } from "../errors/SyncError.js";
+import { compileAssetRules } from "./compileAssetRules.js";
+import { isIgnoredPath } from "./defaultAssetRules.js";
+import { errnoOf, fsError } from "./fsError.js";
+import type { AssetRule, LocalFile } from "./types.js";
+
+function unsafe(jobId: string, relPath: string, why: string): SyncError {
+  return new SyncError("UNSAFE_PATH", `job ${jobId}: ${relPath} ${why}`, { jobId, file: `${jobId}/${relPath}` });
+}
+
+export async function listJobFiles(jobDir: string, jobId: string, rules: readonly AssetRule[]): Promise<LocalFile[]> {
+  const compiled = compileAssetRules(rules);
+  const found = new Map<string, LocalFile>();
+  const ctx = (relPath: string, action: string) => ({ jobId, file: `${jobId}/${relPath}`, action });
+
+  /** lstat that treats "gone" as null: files come and go while the pipeline works. */
+  async function lstatOrNull(relPath: string) {
+    try {
+      return await lstat(path.join(jobDir, relPath));
+    } catch (e) {
+      const code = errnoOf(e);
+      if (code === "ENOENT" || code === "ENOTDIR") return null;
+      throw fsError(e, ctx(relPath, "lstat"));
+    }
+  }
+
+  /** True if every folder on the way to `base` exists as a real folder; throws on a symlink. */
+  async function baseIsUsable(base: string): Promise<boolean> {
+    if (base === "") return true;
+    const parts = base.split("/");
+    for (let n = 1; n <= parts.length; n++) {
+      const rel = parts.slice(0, n).join("/");
+      const st = await lstatOrNull(rel);
+      if (st === null) return false;
+      if (st.isSymbolicLink()) throw unsafe(jobId, rel, "is a symlink; asset folders must be real folders inside the job");
+      if (!st.isDirectory()) throw unsafe(jobId, rel, "is not a folder");
+    }
+    return true;
+  }
+
+  async function addCandidate(relPath: string, rule: AssetRule): Promise<void> {
+    const st = await lstatOrNull(relPath);
+    if (st === null) return;
+    if (st.isSymbolicLink()) throw unsafe(jobId, relPath, "is a symlink; assets are never read through links");
+    if (!st.isFile()) throw unsafe(jobId, relPath, `is not a regular file (${st.isDirectory() ? "a folder" : "a special file"})`);
+    found.set(relPath, {
+      role: rule.role,
+      filename: path.posix.basename(relPath),
+      relPath,
+      absPath: path.join(jobDir, relPath),
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      ino: st.ino,
+      contentType: rule.contentType,
+    });
+  }
+
+  async function walk(base: string, depth: number): Promise<void> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(path.join(jobDir, base), { withFileTypes: true });
+    } catch (e) {
+      const code = errnoOf(e);
+      if (code === "ENOENT" || code === "ENOTDIR") return;
+      throw fsError(e, ctx(base || ".", "listing the folder"));
+    }
+    for (const entry of entries) {
+      const rel = base === "" ? entry.name : `${base}/${entry.name}`;
+      if (isIgnoredPath(rel)) continue;
+      const rule = compiled.match(rel);
+      if (rule) {
+        await addCandidate(rel, rule);
+        continue;
+      }
+      if (depth <= 1 || entry.isSymbolicLink()) continue;
+      // Some file systems do not report entry types; ask lstat then.
+      const known = entry.isDirectory() || entry.isFile() || entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice();
+      const isDir = known ? entry.isDirectory() : (await lstatOrNull(rel))?.isDirectory() === true;
+      if (isDir) await walk(rel, depth - 1);
+    }
+  }
+
+  for (const { base, depth } of compiled.walks) {
+    if (await baseIsUsable(base)) await walk(base, depth);
+  }
+
+  const files = [...found.values()].sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
+  const byName = new Map<string, string>();
+  for (const f of files) {
+    const other = byName.get(f.filename);
+    if (other !== undefined) {
+      throw unsafe(jobId, f.relPath, `has the same remote name \`${f.filename}\` as ${other}; asset filenames must be unique per job`);
+    }
+    byName.set(f.filename, f.relPath);
+  }
+  return files;
+}

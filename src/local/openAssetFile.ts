@@ -1,0 +1,105 @@
+/**
+ * Opens an asset file for upload exactly as it was listed: never through a symlink (the file
+ * itself or a folder on the way), and only if it is still the same regular file with the same
+ * size and mtime. A file that moved on since it was listed is FILE_CHANGED (transient): the
+ * next reconcile lists it afresh.
+ */
+import { createReadStream, type ReadStream, type Stats } from "node:fs";
+import { lstat, open, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import { SyncError } from "../errors/SyncError.js";
+import { errnoOf, fsError } from "./fsError.js";
+import { SAFE_READ_FLAGS } from "./openJobJson.js";
+import type { LocalFile } from "./types.js";
+
+type Where = { jobId: string; file: string };
+
+function whereOf(jobDir: string, file: LocalFile): Where {
+  const jobId = path.basename(jobDir);
+  return { jobId, file: `${jobId}/${file.relPath}` };
+}
+
+function changed(where: Where, what: string): SyncError {
+  return new SyncError("FILE_CHANGED", `job ${where.jobId}: ${where.file} ${what}`, where);
+}
+
+/** Same inode, size and mtime as listed, and still a regular file. */
+export function sameAsListed(st: Stats, file: LocalFile): boolean {
+  return st.isFile() && st.ino === file.ino && st.size === file.size && st.mtimeMs === file.mtimeMs;
+}
+
+function describeChange(st: Stats, file: LocalFile): string {
+  if (!st.isFile()) return "is no longer a regular file";
+  if (st.ino !== file.ino) return "was replaced by another file since it was listed";
+  if (st.size !== file.size) return `changed size since it was listed (${file.size} → ${st.size} bytes)`;
+  return "was modified since it was listed (mtime moved)";
+}
+
+/** Refuses relative paths that escape the folder and folders on the way that are symlinks. */
+async function checkPath(jobDir: string, file: LocalFile, where: Where): Promise<string> {
+  const parts = file.relPath.split("/");
+  if (path.posix.isAbsolute(file.relPath) || parts.some((p) => p === "" || p === "." || p === "..")) {
+    throw new SyncError("UNSAFE_PATH", `job ${where.jobId}: ${JSON.stringify(file.relPath)} is not a plain path inside the job folder`, where);
+  }
+  for (let n = 1; n < parts.length; n++) {
+    const rel = parts.slice(0, n).join("/");
+    let st: Stats;
+    try {
+      st = await lstat(path.join(jobDir, rel));
+    } catch (e) {
+      if (errnoOf(e) === "ENOENT") throw changed(where, `disappeared (its folder ${rel} is gone)`);
+      throw fsError(e, { ...where, action: `lstat of ${rel}` });
+    }
+    if (!st.isDirectory()) {
+      throw new SyncError("UNSAFE_PATH", `job ${where.jobId}: ${rel} (on the way to ${file.relPath}) is ${st.isSymbolicLink() ? "a symlink" : "not a folder"}`, where);
+    }
+  }
+  return path.join(jobDir, file.relPath);
+}
+
+/** An open handle on the listed file, verified by fstat. The caller owns (closes) it. */
+export async function openAssetHandle(jobDir: string, file: LocalFile): Promise<FileHandle> {
+  const where = whereOf(jobDir, file);
+  const abs = await checkPath(jobDir, file, where);
+  let handle: FileHandle;
+  try {
+    handle = await open(abs, SAFE_READ_FLAGS);
+  } catch (e) {
+    if (errnoOf(e) === "ENOENT") throw changed(where, "disappeared since it was listed");
+    if (errnoOf(e) === "ELOOP") throw new SyncError("UNSAFE_PATH", `job ${where.jobId}: ${where.file} became a symlink`, { ...where, cause: e });
+    throw fsError(e, { ...where, action: "opening the asset" });
+  }
+  try {
+    const st = await handle.stat();
+    if (!sameAsListed(st, file)) throw changed(where, describeChange(st, file));
+    return handle;
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    throw fsError(e, { ...where, action: "fstat of the asset" });
+  }
+}
+
+/**
+ * A stream of exactly the listed bytes (`size` of them) from the verified descriptor; it closes
+ * the descriptor when it ends or is destroyed. Call `assertFileUnchanged` after the upload to
+ * know the bytes were not rewritten underneath.
+ */
+export async function openAssetStream(jobDir: string, file: LocalFile): Promise<ReadStream> {
+  const handle = await openAssetHandle(jobDir, file);
+  // `end` is inclusive and must be >= 0; an empty file simply has nothing to read.
+  return createReadStream(file.absPath, { fd: handle, start: 0, ...(file.size > 0 ? { end: file.size - 1 } : {}) });
+}
+
+/** Throws FILE_CHANGED unless the path still holds the listed file, unmodified. */
+export async function assertFileUnchanged(jobDir: string, file: LocalFile): Promise<void> {
+  const where = whereOf(jobDir, file);
+  const abs = await checkPath(jobDir, file, where);
+  let st: Stats;
+  try {
+    st = await lstat(abs);
+  } catch (e) {
+    if (errnoOf(e) === "ENOENT") throw changed(where, "disappeared while it was being read");
+    throw fsError(e, { ...where, action: "lstat of the asset" });
+  }
+  if (!sameAsListed(st, file)) throw changed(where, describeChange(st, file));
+}

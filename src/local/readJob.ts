@@ -1,0 +1,87 @@
+/**
+ * Reads one job folder into a `LocalJob`: job.json (once, from one descriptor), its record
+ * validated and mapped to the Convex shape, the failure marker if any, and the asset files
+ * the rules select. Read-only; every failure is a SyncError naming the job and the file.
+ */
+import { lstat } from "node:fs/promises";
+import path from "node:path";
+import { componentFilenames } from "../../convex/lib/jobStore.js";
+import { findDocumentProblem } from "../../convex/lib/limits.js";
+import { isoToMicros } from "../../convex/lib/time.js";
+import { SyncError } from "../errors/SyncError.js";
+import { assertJobId } from "./assertJobId.js";
+import { fsError } from "./fsError.js";
+import { checkJobRecord, jobJsonFieldName, recordHash as hashRecord, toConvexRecord } from "./jobRecord.js";
+import { listJobFiles } from "./listJobFiles.js";
+import { decodeJobJson, jobJsonRelPath, openJobJson } from "./openJobJson.js";
+import { parseFailureMarker } from "./parseFailureMarker.js";
+import { PythonJsonError, parsePythonJson } from "./pythonJson.js";
+import type { AssetRule, LocalJob } from "./types.js";
+
+export async function readLocalJob(jobsDir: string, jobId: string, rules: readonly AssetRule[]): Promise<LocalJob> {
+  assertJobId(jobId);
+  const dir = path.join(jobsDir, jobId);
+  const file = jobJsonRelPath(jobId);
+  const where = { jobId, file };
+
+  let dirStat;
+  try {
+    dirStat = await lstat(dir);
+  } catch (e) {
+    throw fsError(e, { jobId, file: jobId, action: "lstat of the job folder" });
+  }
+  if (dirStat.isSymbolicLink()) {
+    throw new SyncError("UNSAFE_PATH", `job ${jobId}: the job folder is a symlink; job folders must be real folders`, { jobId, file: jobId });
+  }
+  if (!dirStat.isDirectory()) {
+    throw new SyncError("UNSAFE_PATH", `job ${jobId}: ${jobId} is not a folder`, { jobId, file: jobId });
+  }
+
+  const snap = await openJobJson(dir, jobId);
+  await snap.handle.close().catch(() => undefined);
+
+  const text = decodeJobJson(snap.bytes);
+  if (text === null) throw new SyncError("JOB_JSON_UNPARSABLE", `job ${jobId}: ${file} is not valid UTF-8`, where);
+  let raw: unknown;
+  try {
+    raw = parsePythonJson(text);
+  } catch (e) {
+    const reason = e instanceof PythonJsonError ? e.message : String(e);
+    throw new SyncError("JOB_JSON_UNPARSABLE", `job ${jobId}: ${file} ${reason}`, { ...where, cause: e });
+  }
+
+  const check = checkJobRecord(raw);
+  if (!check.ok) throw new SyncError("JOB_JSON_INVALID", `job ${jobId}: ${file}: ${check.problem}`, where);
+  if (check.record.id !== jobId) {
+    throw new SyncError(
+      "JOB_ID_MISMATCH",
+      `job ${jobId}: ${file} says id ${JSON.stringify(check.record.id)}, but its folder is ${JSON.stringify(jobId)}`,
+      where,
+    );
+  }
+
+  const record = toConvexRecord(check.record);
+  const recordHash = hashRecord(record);
+  // The same document the server will check (it adds updatedAtUs and recordHash), so a
+  // record over a limit fails here, permanently and by name, before anything is uploaded.
+  const problem = findDocumentProblem({ ...record, updatedAtUs: isoToMicros(record.updatedAt) ?? 0, recordHash });
+  if (problem) {
+    const field = jobJsonFieldName(problem.field);
+    throw new SyncError("VALUE_LIMIT", `job ${jobId}: ${file}: field \`${field}\` ${problem.reason}`, where);
+  }
+
+  const files = await listJobFiles(dir, jobId, rules);
+  const rawObject = raw as Record<string, unknown>;
+  return {
+    jobId,
+    dir,
+    jobJson: { path: snap.path, size: snap.stat.size, mtimeMs: snap.stat.mtimeMs, ino: snap.stat.ino, text },
+    raw: rawObject,
+    record,
+    recordHash,
+    settled: record.status === "succeeded" || record.status === "failed",
+    marker: parseFailureMarker(rawObject),
+    files,
+    listed: componentFilenames(record.component),
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * What `status` calls a job, decided from what a dry-run reconcile says about it (or the error
+ * it raised). Pure, so the mapping is tested in one table; the reconcile itself is the
+ * engine's, which is what makes "in sync" here mean exactly what the daemon means by it.
+ *
+ * - in-sync: the planner has nothing to do.
+ * - pending: the daemon would upload or commit, or a file is still being written (settling),
+ *   or a passing condition (a file changed while read): it resolves by itself.
+ * - failed: job.json carries a failure marker and still shows the marker's state.
+ * - unreadable: job.json cannot be parsed or is not a valid JobRecord.v1 (file and reason named).
+ * - problem: not in sync and will not become so without someone acting, yet not marked:
+ *   a settled job missing a listed asset, an unsafe or unreadable file, a remote record newer
+ *   than job.json (another writer, or a clock step).
+ */
+import type { ReconcileOutcome } from "../engine/reconcileJob.js";
+import type { ErrorCode } from "../errors/codes.js";
+import { classifyError } from "../errors/classifyError.js";
+
+export const JOB_STATES = ["in-sync", "pending", "failed", "unreadable", "problem"] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export type JobStatusEntry = {
+  jobId: string;
+  state: JobState;
+  /** One line for the operator: what is off, or what the daemon would do. */
+  detail: string;
+  /** The error code, when an error decided the state. */
+  code?: ErrorCode;
+  /** The file concerned, relative to the jobs folder, when one is. */
+  file?: string;
+};
+
+/** Codes saying job.json itself cannot be turned into a record. */
+const UNREADABLE: ReadonlySet<ErrorCode> = new Set(["JOB_JSON_UNPARSABLE", "JOB_JSON_INVALID", "JOB_ID_MISMATCH", "VALUE_LIMIT"]);
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+export function describeOutcome(jobId: string, outcome: ReconcileOutcome): JobStatusEntry {
+  switch (outcome.kind) {
+    case "in-sync":
+      return { jobId, state: "in-sync", detail: "in sync" };
+    case "would-sync": {
+      const { plan } = outcome;
+      const parts: string[] = [];
+      if (plan.uploads.length > 0) {
+        parts.push(`upload ${plural(plan.uploads.length, "file")} (${plan.uploads.map((u) => u.file.relPath).join(", ")})`);
+      }
+      if (plan.metadataUpdates.length > 0) parts.push(`refresh ${plural(plan.metadataUpdates.length, "asset row")}`);
+      if (plan.removes.length > 0) parts.push(`remove ${plural(plan.removes.length, "remote asset")} (${plan.removes.join(", ")})`);
+      if (plan.recordChanged) parts.push("commit the record");
+      return { jobId, state: "pending", detail: `would ${parts.join(", ") || "commit"}` };
+    }
+    case "settling":
+      return { jobId, state: "pending", detail: `settling: ${outcome.file} is still being written`, file: `${jobId}/${outcome.file}` };
+    case "parked":
+      return { jobId, state: "failed", detail: `failure marker: ${outcome.reason}`, file: `${jobId}/job.json` };
+    case "remote-ahead":
+      return {
+        jobId,
+        state: "problem",
+        detail: `the remote record (updated_at ${outcome.remoteUpdatedAt}) is newer than job.json; the daemon leaves it alone`,
+      };
+    case "gone":
+      return { jobId, state: "unreadable", detail: "the job folder does not exist", file: jobId };
+    case "synced":
+      // Only a reconcile that is not a dry run commits; status never runs one.
+      return { jobId, state: "pending", detail: "was synced while status looked at it" };
+  }
+}
+
+/** Errors a dry-run reconcile raised. Backend trouble is not a job's state: the caller stops on it. */
+export function describeError(jobId: string, error: unknown): JobStatusEntry {
+  const e = classifyError(error, { jobId });
+  const base = { jobId, detail: e.message, code: e.code, ...(e.file === undefined ? {} : { file: e.file }) };
+  if (UNREADABLE.has(e.code)) return { ...base, state: "unreadable" };
+  // Transient includes JOB_VANISHED: a folder whose job.json the pipeline has not written yet.
+  if (e.kind === "transient") return { ...base, state: "pending" };
+  return { ...base, state: "problem" };
+}
+
+/** Whether an error is about the deployment or the setup rather than one job: status stops. */
+export function isRunWideError(error: unknown): boolean {
+  const e = classifyError(error);
+  return e.kind === "fatal" || e.code === "NETWORK" || e.code === "TIMEOUT" || e.code === "SERVER_ERROR";
+}

@@ -1,0 +1,86 @@
+/**
+ * `status` as a function: for each job, a dry-run reconcile (the engine's own observe → plan,
+ * so "in sync" means what the daemon means: the planner has nothing to do) against remote state
+ * read in batches. Files are only stat'ed unless size or mtime differ from the remote row, then
+ * hashed, exactly as the planner asks. Nothing is written anywhere: the gateway is read-only
+ * and the reconcile runs with `dryRun`, which returns before any upload or commit.
+ */
+import type { Logger } from "pino";
+import type { Config } from "../config/configSchema.js";
+import { reconcileJob, type ReconcileDeps } from "../engine/reconcileJob.js";
+import { RemoteStateBatcher } from "../engine/RemoteStateBatcher.js";
+import { UploadUrlPool } from "../engine/UploadUrlPool.js";
+import { classifyError } from "../errors/classifyError.js";
+import type { AssetRule } from "../local/types.js";
+import type { ConvexGateway } from "../remote/ConvexGateway.js";
+import { describeError, describeOutcome, isRunWideError, JOB_STATES, type JobState, type JobStatusEntry } from "./classifyJobStatus.js";
+import { mapLimit } from "./mapLimit.js";
+import { readOnlyGateway } from "./readOnlyGateway.js";
+
+export type StatusReport = {
+  jobs: number;
+  counts: Record<JobState, number>;
+  /** One entry per job, in the order asked. */
+  entries: JobStatusEntry[];
+  /** Requests made to the deployment (state queries). */
+  requests: number;
+};
+
+export type CollectStatusOptions = {
+  config: Config;
+  gateway: ConvexGateway;
+  jobIds: readonly string[];
+  log?: Logger;
+  now?: () => number;
+};
+
+export async function collectStatus(opts: CollectStatusOptions): Promise<StatusReport> {
+  const { config } = opts;
+  const gateway = readOnlyGateway(opts.gateway);
+  const before = gateway.stats().requests;
+  const states = new RemoteStateBatcher(gateway, config.stateBatchSize);
+  const deps: ReconcileDeps = {
+    jobsDir: config.jobsDir,
+    rules: config.assets as readonly AssetRule[],
+    gateway,
+    states,
+    // Never asked for: a dry run returns before uploading (and the gateway would refuse).
+    urls: new UploadUrlPool(gateway),
+    acquireBytes: async () => () => undefined,
+    settleMs: config.settleMs,
+    plan: { checksum: config.checksum, prune: config.prune },
+    dryRun: true,
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  };
+
+  const entries: JobStatusEntry[] = [];
+  const batch = config.stateBatchSize;
+  for (let i = 0; i < opts.jobIds.length; i += batch) {
+    const ids = opts.jobIds.slice(i, i + batch);
+    try {
+      await states.prefetch(ids);
+    } catch (e) {
+      throw classifyError(e);
+    }
+    const done = await mapLimit(ids, config.concurrency, async (jobId) => {
+      try {
+        return describeOutcome(jobId, await reconcileJob(deps, jobId));
+      } catch (e) {
+        if (isRunWideError(e)) throw classifyError(e, { jobId });
+        opts.log?.debug({ jobId, err: e }, "status: job not in sync");
+        return describeError(jobId, e);
+      }
+    });
+    entries.push(...done);
+  }
+
+  const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+  for (const e of entries) counts[e.state]++;
+  return { jobs: entries.length, counts, entries, requests: gateway.stats().requests - before };
+}
+
+/** 0 when every job is in sync, 1 otherwise. */
+export function statusExitCode(report: StatusReport): number {
+  return report.counts["in-sync"] === report.jobs ? 0 : 1;
+}

@@ -1,0 +1,72 @@
+/**
+ * `doctor` as a function: every check in order, one line each, never stopping early except
+ * where a check cannot mean anything (no configuration). Read-only: the only write is the
+ * jobs-folder probe file, removed again.
+ */
+import type { LoadedConfig } from "../config/loadConfig.js";
+import { ConvexHttpGateway } from "../remote/ConvexHttpGateway.js";
+import type { ConvexGateway } from "../remote/ConvexGateway.js";
+import { checkDeploymentHealth } from "./checkDeploymentHealth.js";
+import { checkInotifyLimits } from "./checkInotifyLimits.js";
+import { checkJobsFolder } from "./checkJobsFolder.js";
+import { describeConfigSources } from "./describeConfigSources.js";
+import type { DoctorCheck } from "./DoctorCheck.js";
+import { readOnlyGateway } from "./readOnlyGateway.js";
+
+export type RunDoctorOptions = {
+  /** The loaded configuration, or the error loading it raised. */
+  loaded: LoadedConfig | { error: Error };
+  makeGateway?: (url: string, token: string) => ConvexGateway;
+  platform?: NodeJS.Platform;
+  procDir?: string;
+};
+
+const LATER = [
+  ["convex-url", "Convex URL"],
+  ["reachable", "deployment reachable"],
+  ["token", "service token"],
+  ["functions", "deployed functions"],
+  ["clock", "clock skew"],
+  ["jobs-dir", "jobs folder"],
+  ["inotify", "inotify limits"],
+] as const;
+
+export async function runDoctor(opts: RunDoctorOptions): Promise<DoctorCheck[]> {
+  if ("error" in opts.loaded) {
+    return [
+      {
+        id: "config",
+        title: "configuration",
+        status: "fail",
+        detail: opts.loaded.error.message,
+        fix: "correct the setting named above (celstate-sync.config.json, the environment, .env.local/.env or the flag)",
+        config: true,
+      },
+      ...LATER.map(([id, title]): DoctorCheck => ({ id, title, status: "skip", detail: "no valid configuration" })),
+    ];
+  }
+  const { config } = opts.loaded;
+  const checks: DoctorCheck[] = [{ id: "config", title: "configuration", status: "ok", detail: `valid (${describeConfigSources(opts.loaded)})` }];
+
+  const makeGateway =
+    opts.makeGateway ??
+    ((url: string, token: string) =>
+      new ConvexHttpGateway({ url, token, requestTimeoutMs: config.requestTimeoutMs, uploadTimeoutMs: config.uploadTimeoutMs }));
+  checks.push(...(await checkDeploymentHealth(config, (url, token) => readOnlyGateway(makeGateway(url, token)))));
+
+  const jobs = await checkJobsFolder(config.jobsDir);
+  checks.push(jobs.check);
+  if (jobs.jobFolders === null) {
+    checks.push({ id: "inotify", title: "inotify limits", status: "skip", detail: "the jobs folder could not be listed" });
+  } else {
+    checks.push(
+      await checkInotifyLimits({
+        jobFolders: jobs.jobFolders,
+        maxWatchedJobs: config.watch.maxWatchedJobs,
+        ...(opts.platform ? { platform: opts.platform } : {}),
+        ...(opts.procDir ? { procDir: opts.procDir } : {}),
+      }),
+    );
+  }
+  return checks;
+}
