@@ -28,7 +28,6 @@ export const ERROR_CODES = {
   FILE_CHANGED: { kind: "transient", text: "a file changed while it was being uploaded" },
   JOB_VANISHED: { kind: "transient", text: "the job folder or job.json disappeared while it was being read" },
   STORAGE_ID_UNKNOWN: { kind: "transient", text: "an uploaded blob was gone at commit time (collected or expired); re-uploaded" },
-  ASSET_PENDING: { kind: "transient", text: "the record lists an asset whose file does not exist yet (job still running)" },
 
   JOB_JSON_UNPARSABLE: { kind: "invalid-local-data", text: "job.json is not valid JSON (Python's NaN/Infinity allowed)" },
   JOB_JSON_INVALID: { kind: "invalid-local-data", text: "job.json does not match JobRecord.v1" },

@@ -1,0 +1,40 @@
+import { execSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { FUNCTION_ERROR_CODES } from "../../convex/lib/errors.js";
+import { ERROR_CODES } from "../../src/errors/codes.js";
+
+const readme = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../README.md"), "utf8");
+const section = readme.slice(readme.indexOf("## Error codes"), readme.indexOf("## Testing"));
+
+function tableRows(text: string): Array<string[]> {
+  return text
+    .split("\n")
+    .filter((l) => /^\| `[A-Z_]+` \|/.test(l))
+    .map((l) => l.split("|").slice(1, -1).map((c) => c.trim().replace(/^`|`$/g, "")));
+}
+
+describe("error registry", () => {
+  it("error registry › the README lists every daemon code with its kind and text, and nothing else", () => {
+    const rows = tableRows(section).filter((r) => r.length === 3);
+    const listed = Object.fromEntries(rows.map(([code, kind, text]) => [code, { kind, text }]));
+    expect(listed).toEqual(Object.fromEntries(Object.entries(ERROR_CODES).map(([k, v]) => [k, { kind: v.kind, text: v.text }])));
+  });
+
+  it("error registry › the README lists every Convex function code", () => {
+    const rows = tableRows(section).filter((r) => r.length === 2);
+    expect(rows.map((r) => r[0]).sort()).toEqual([...FUNCTION_ERROR_CODES].sort());
+  });
+
+  it("error registry › every code is used somewhere in the source", () => {
+
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+    const src = execSync("cat $(git ls-files --cached --others --exclude-standard src convex | grep -v _generated)", { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });
+    for (const code of Object.keys(ERROR_CODES)) {
+      const uses = src.split(`"${code}"`).length - 1;
+      expect(uses, `${code} is only declared, never raised`).toBeGreaterThan(0);
+    }
+  });
+});
