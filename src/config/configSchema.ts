@@ -4,6 +4,7 @@
  * The JSON Schema for `celstate-sync.config.json` is generated from this.
  */
 import { z } from "zod";
+import { DEFAULT_ASSET_RULES } from "../local/defaultAssetRules.js";
 
 const ms = (what: string, def: number) =>
   z.number().int().min(0).default(def).describe(`${what} (milliseconds). Default ${def}.`);
@@ -14,12 +15,6 @@ export const assetRuleSchema = z.object({
   contentType: z.string().min(1).describe("Content-Type stored with the blob, e.g. `image/png`."),
 });
 
-export const DEFAULT_ASSET_RULES = [
-  { match: "outputs/*_debug.png", role: "debug_png", contentType: "image/png" },
-  { match: "outputs/*_mask.png", role: "mask_png", contentType: "image/png" },
-  { match: "outputs/*.png", role: "output_png", contentType: "image/png" },
-  { match: "trace/trace.json", role: "trace_json", contentType: "application/json" },
-] as const;
 
 export const configSchema = z
   .object({
@@ -66,7 +61,7 @@ export const configSchema = z
       .max(128)
       .default(64)
       .describe("Job ids per remote-state query. Default 64."),
-    assets: z.array(assetRuleSchema).min(1).default([...DEFAULT_ASSET_RULES]).describe("Which files sync, under which role."),
+    assets: z.array(assetRuleSchema).min(1).default(() => DEFAULT_ASSET_RULES.map((r) => ({ ...r }))).describe("Which files sync, under which role."),
     watch: z
       .object({
         rescanIntervalMs: ms("Full rescan of the jobs folder, the safety net behind events", 5 * 60_000),

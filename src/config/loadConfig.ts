@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { SyncError } from "../errors/SyncError.js";
+import { compileAssetRules } from "../local/compileAssetRules.js";
 import { type Config, configSchema } from "./configSchema.js";
 
 export const CONFIG_FILE = "celstate-sync.config.json";
@@ -116,6 +117,12 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
       "CONFIG_INVALID",
       `\`${key || "(config)"}\` ${where ? `${where} ` : ""}is invalid: ${issue.message}${got === undefined ? "" : `, got ${shown}`}`,
     );
+  }
+  try {
+    compileAssetRules(parsed.data.assets);
+  } catch (e) {
+    const source = sources.assets ?? "default";
+    throw new SyncError("CONFIG_INVALID", `\`assets\` ${source === "file" ? `in ${configFile} ` : ""}is invalid: ${(e as Error).message}`, { cause: e });
   }
   const config = deepFreeze({ ...parsed.data, jobsDir: path.resolve(cwd, parsed.data.jobsDir) });
   for (const k of Object.keys(config)) sources[k] ??= "default";

@@ -204,6 +204,8 @@ export class SyncEngine extends EventEmitter {
       this.emit("fatal", err);
       return { kind: "failed", error: err };
     }
+    // An expired upload URL (or a blob collected before its commit): take a fresh URL.
+    if (err.code === "STORAGE_ID_UNKNOWN") this.urls.invalidate();
     if (err.kind === "transient") {
       log.debug({ code: err.code, err: err.message }, "transient error: will retry");
       return { kind: "retry", error: err, ...(err.retryAfterMs === undefined ? {} : { afterMs: err.retryAfterMs }) };

@@ -69,6 +69,10 @@ export function classifyError(e: unknown, where: ClassifyContext = {}): SyncErro
     if (e.status === 429 || e.status >= 500) {
       return new SyncError("SERVER_ERROR", e.message, { ...details, ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }) });
     }
+    if (e.status === 400 && /Sha256Mismatch/.test(e.body)) {
+      // The server hashed other bytes than we did: the file changed while it was uploaded.
+      return new SyncError("FILE_CHANGED", `the deployment received other bytes than were hashed (${e.message})`, details);
+    }
     if (e.status === 401 && /StorageTokenExpired/.test(e.body)) {
       // An upload URL expired: a fresh one fixes it.
       return new SyncError("STORAGE_ID_UNKNOWN", `upload URL expired: ${e.message}`, details);

@@ -55,7 +55,7 @@ export async function checkFileReady(
   const where = { jobId, file: `${jobId}/${file.relPath}` };
   if (!isSettled(file, nowMs, settleMs)) {
     const age = Math.max(0, Math.round(nowMs - file.mtimeMs));
-    return new SyncError("FILE_SETTLING", `job ${jobId}: ${where.file} was modified ${age} ms ago; waiting until it is ${settleMs} ms old`, where);
+    return new SyncError("FILE_SETTLING", `modified ${age} ms ago; waiting until it is ${settleMs} ms old`, where);
   }
   if (file.contentType !== "image/png") return null;
   const handle = await openAssetHandle(jobDir, file);
@@ -70,7 +70,7 @@ export async function checkFileReady(
   if (complete) return null;
   return new SyncError(
     "FILE_SETTLING",
-    `job ${jobId}: ${where.file} does not end with a PNG IEND chunk yet (still being written?)`,
+    "does not end with a PNG IEND chunk yet (still being written?)",
     where,
   );
 }

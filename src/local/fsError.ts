@@ -24,19 +24,19 @@ export function fsError(e: unknown, { jobId, file, action }: FsErrorContext): Sy
   switch (code) {
     case "ENOENT":
     case "ENOTDIR":
-      return new SyncError("JOB_VANISHED", `job ${jobId}: ${file} disappeared (${why})`, details);
+      return new SyncError("JOB_VANISHED", `disappeared (${why})`, details);
     case "EACCES":
     case "EPERM":
     case "EROFS":
-      return new SyncError("FILE_UNREADABLE", `job ${jobId}: ${file}: permission denied (${why})`, details);
+      return new SyncError("FILE_UNREADABLE", `permission denied (${why})`, details);
     case "ELOOP":
-      return new SyncError("UNSAFE_PATH", `job ${jobId}: ${file} is a symlink, which is never followed (${why})`, details);
+      return new SyncError("UNSAFE_PATH", `is a symlink, which is never followed (${why})`, details);
     default:
       if (code !== undefined && PASSING.has(code)) {
         // No registry code says "the machine is busy"; FILE_SETTLING is the transient one
         // whose remedy (try again later) is right.
-        return new SyncError("FILE_SETTLING", `job ${jobId}: ${file}: ${why}; will retry`, details);
+        return new SyncError("FILE_SETTLING", `${why}; will retry`, details);
       }
-      return new SyncError("FILE_UNREADABLE", `job ${jobId}: ${file}: ${why}`, details);
+      return new SyncError("FILE_UNREADABLE", why, details);
   }
 }

@@ -42,7 +42,7 @@ export async function hashFile(
     }
     const after = await handle.stat();
     if (bytes !== file.size || !sameAsListed(after, file)) {
-      throw new SyncError("FILE_CHANGED", `job ${jobId}: ${where.file} changed while it was being hashed`, where);
+      throw new SyncError("FILE_CHANGED", "changed while it was being hashed", where);
     }
   } catch (e) {
     throw fsError(e, { ...where, action: "hashing the asset" });

@@ -14,7 +14,7 @@ import { errnoOf, fsError } from "./fsError.js";
 import type { AssetRule, LocalFile } from "./types.js";
 
 function unsafe(jobId: string, relPath: string, why: string): SyncError {
-  return new SyncError("UNSAFE_PATH", `job ${jobId}: ${relPath} ${why}`, { jobId, file: `${jobId}/${relPath}` });
+  return new SyncError("UNSAFE_PATH", `${relPath} ${why}`, { jobId, file: `${jobId}/${relPath}` });
 }
 
 export async function listJobFiles(jobDir: string, jobId: string, rules: readonly AssetRule[]): Promise<LocalFile[]> {

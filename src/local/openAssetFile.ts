@@ -20,7 +20,7 @@ function whereOf(jobDir: string, file: LocalFile): Where {
 }
 
 function changed(where: Where, what: string): SyncError {
-  return new SyncError("FILE_CHANGED", `job ${where.jobId}: ${where.file} ${what}`, where);
+  return new SyncError("FILE_CHANGED", what, where);
 }
 
 /** Same inode, size and mtime as listed, and still a regular file. */
@@ -39,7 +39,7 @@ function describeChange(st: Stats, file: LocalFile): string {
 async function checkPath(jobDir: string, file: LocalFile, where: Where): Promise<string> {
   const parts = file.relPath.split("/");
   if (path.posix.isAbsolute(file.relPath) || parts.some((p) => p === "" || p === "." || p === "..")) {
-    throw new SyncError("UNSAFE_PATH", `job ${where.jobId}: ${JSON.stringify(file.relPath)} is not a plain path inside the job folder`, where);
+    throw new SyncError("UNSAFE_PATH", `${JSON.stringify(file.relPath)} is not a plain path inside the job folder`, where);
   }
   for (let n = 1; n < parts.length; n++) {
     const rel = parts.slice(0, n).join("/");
@@ -51,7 +51,7 @@ async function checkPath(jobDir: string, file: LocalFile, where: Where): Promise
       throw fsError(e, { ...where, action: `lstat of ${rel}` });
     }
     if (!st.isDirectory()) {
-      throw new SyncError("UNSAFE_PATH", `job ${where.jobId}: ${rel} (on the way to ${file.relPath}) is ${st.isSymbolicLink() ? "a symlink" : "not a folder"}`, where);
+      throw new SyncError("UNSAFE_PATH", `${rel} (on the way to ${file.relPath}) is ${st.isSymbolicLink() ? "a symlink" : "not a folder"}`, where);
     }
   }
   return path.join(jobDir, file.relPath);
@@ -66,7 +66,7 @@ export async function openAssetHandle(jobDir: string, file: LocalFile): Promise<
     handle = await open(abs, SAFE_READ_FLAGS);
   } catch (e) {
     if (errnoOf(e) === "ENOENT") throw changed(where, "disappeared since it was listed");
-    if (errnoOf(e) === "ELOOP") throw new SyncError("UNSAFE_PATH", `job ${where.jobId}: ${where.file} became a symlink`, { ...where, cause: e });
+    if (errnoOf(e) === "ELOOP") throw new SyncError("UNSAFE_PATH", "became a symlink since it was listed", { ...where, cause: e });
     throw fsError(e, { ...where, action: "opening the asset" });
   }
   try {

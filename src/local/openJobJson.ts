@@ -40,12 +40,12 @@ export async function openJobJson(jobDir: string, jobId: string): Promise<JobJso
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) {
-      throw new SyncError("UNSAFE_PATH", `job ${jobId}: ${file} is not a regular file`, { jobId, file });
+      throw new SyncError("UNSAFE_PATH", "job.json is not a regular file", { jobId, file });
     }
     if (stat.size > MAX_JOB_JSON_BYTES) {
       throw new SyncError(
         "VALUE_LIMIT",
-        `job ${jobId}: ${file} is ${stat.size} bytes, more than the ${MAX_JOB_JSON_BYTES} bytes a record can be read from`,
+        `job.json is ${stat.size} bytes, more than the ${MAX_JOB_JSON_BYTES} bytes a record is read from`,
         { jobId, file },
       );
     }
@@ -60,7 +60,7 @@ export async function openJobJson(jobDir: string, jobId: string): Promise<JobJso
     }
     const after = await handle.stat();
     if (n !== stat.size || after.size !== stat.size || after.mtimeMs !== stat.mtimeMs) {
-      throw new SyncError("FILE_CHANGED", `job ${jobId}: ${file} changed while it was being read`, { jobId, file });
+      throw new SyncError("FILE_CHANGED", "job.json changed while it was being read", { jobId, file });
     }
     return { handle, path: abs, bytes: buf.subarray(0, n), stat };
   } catch (e) {

@@ -31,31 +31,31 @@ export async function readLocalJob(jobsDir: string, jobId: string, rules: readon
     throw fsError(e, { jobId, file: jobId, action: "lstat of the job folder" });
   }
   if (dirStat.isSymbolicLink()) {
-    throw new SyncError("UNSAFE_PATH", `job ${jobId}: the job folder is a symlink; job folders must be real folders`, { jobId, file: jobId });
+    throw new SyncError("UNSAFE_PATH", "the job folder is a symlink; job folders must be real folders", { jobId, file: jobId });
   }
   if (!dirStat.isDirectory()) {
-    throw new SyncError("UNSAFE_PATH", `job ${jobId}: ${jobId} is not a folder`, { jobId, file: jobId });
+    throw new SyncError("UNSAFE_PATH", "the job's path is a file, not a folder", { jobId, file: jobId });
   }
 
   const snap = await openJobJson(dir, jobId);
   await snap.handle.close().catch(() => undefined);
 
   const text = decodeJobJson(snap.bytes);
-  if (text === null) throw new SyncError("JOB_JSON_UNPARSABLE", `job ${jobId}: ${file} is not valid UTF-8`, where);
+  if (text === null) throw new SyncError("JOB_JSON_UNPARSABLE", "is not valid UTF-8", where);
   let raw: unknown;
   try {
     raw = parsePythonJson(text);
   } catch (e) {
     const reason = e instanceof PythonJsonError ? e.message : String(e);
-    throw new SyncError("JOB_JSON_UNPARSABLE", `job ${jobId}: ${file} ${reason}`, { ...where, cause: e });
+    throw new SyncError("JOB_JSON_UNPARSABLE", reason, { ...where, cause: e });
   }
 
   const check = checkJobRecord(raw);
-  if (!check.ok) throw new SyncError("JOB_JSON_INVALID", `job ${jobId}: ${file}: ${check.problem}`, where);
+  if (!check.ok) throw new SyncError("JOB_JSON_INVALID", check.problem, where);
   if (check.record.id !== jobId) {
     throw new SyncError(
       "JOB_ID_MISMATCH",
-      `job ${jobId}: ${file} says id ${JSON.stringify(check.record.id)}, but its folder is ${JSON.stringify(jobId)}`,
+      `the record says id ${JSON.stringify(check.record.id)}, but its folder is ${JSON.stringify(jobId)}`,
       where,
     );
   }
@@ -67,7 +67,7 @@ export async function readLocalJob(jobsDir: string, jobId: string, rules: readon
   const problem = findDocumentProblem({ ...record, updatedAtUs: isoToMicros(record.updatedAt) ?? 0, recordHash });
   if (problem) {
     const field = jobJsonFieldName(problem.field);
-    throw new SyncError("VALUE_LIMIT", `job ${jobId}: ${file}: field \`${field}\` ${problem.reason}`, where);
+    throw new SyncError("VALUE_LIMIT", `field \`${field}\` ${problem.reason}`, where);
   }
 
   const files = await listJobFiles(dir, jobId, rules);

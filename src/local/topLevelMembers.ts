@@ -157,5 +157,7 @@ export function editTopLevel(obj: TopLevelObject, edit: TopLevelEdit): TopLevelO
   if (original.length === 0 && members.length > 0) {
     return { open: "{\n  ", members, close: "\n}" };
   }
+  // Every member removed: Python writes an empty object as `{}`, whatever the indent.
+  if (members.length === 0) return { open: "{", members, close: "}" };
   return { open: obj.open, members, close: obj.close };
 }

@@ -15,6 +15,7 @@
 import type { ReconcileOutcome } from "../engine/reconcileJob.js";
 import type { ErrorCode } from "../errors/codes.js";
 import { classifyError } from "../errors/classifyError.js";
+import type { SyncError } from "../errors/SyncError.js";
 
 export const JOB_STATES = ["in-sync", "pending", "failed", "unreadable", "problem"] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -70,10 +71,19 @@ export function describeOutcome(jobId: string, outcome: ReconcileOutcome): JobSt
   }
 }
 
+/**
+ * One line for an error about a job: the file it concerns, the reason, the code. Messages name
+ * the file themselves in some places and leave it to the error's `file` in others.
+ */
+export function errorLine(e: SyncError): string {
+  const where = e.file !== undefined && !e.message.includes(e.file) ? `${e.file}: ` : "";
+  return `${where}${e.message} (${e.code})`;
+}
+
 /** Errors a dry-run reconcile raised. Backend trouble is not a job's state: the caller stops on it. */
 export function describeError(jobId: string, error: unknown): JobStatusEntry {
   const e = classifyError(error, { jobId });
-  const base = { jobId, detail: e.message, code: e.code, ...(e.file === undefined ? {} : { file: e.file }) };
+  const base = { jobId, detail: errorLine(e), code: e.code, ...(e.file === undefined ? {} : { file: e.file }) };
   if (UNREADABLE.has(e.code)) return { ...base, state: "unreadable" };
   // Transient includes JOB_VANISHED: a folder whose job.json the pipeline has not written yet.
   if (e.kind === "transient") return { ...base, state: "pending" };

@@ -6,7 +6,7 @@ import type { LoadedConfig } from "../config/loadConfig.js";
 
 export function describeConfigSources(loaded: Pick<LoadedConfig, "sources" | "configFile">): string {
   const set = Object.entries(loaded.sources)
-    .filter(([, source]) => source !== "default")
+    .filter(([key, source]) => source !== "default" && key !== "$schema")
     .map(([key, source]) => `${key} from ${source === "file" ? "the file" : source === "env" ? "the environment" : source}`);
   const file = loaded.configFile === null ? "no config file" : `file ${loaded.configFile}`;
   return `${file}; ${set.length === 0 ? "everything else default" : `${set.join(", ")}; the rest default`}`;

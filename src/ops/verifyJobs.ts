@@ -16,6 +16,7 @@ import { hashFile } from "../local/hashFile.js";
 import { readLocalJob } from "../local/readJob.js";
 import type { AssetRule, LocalJob } from "../local/types.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
+import { errorLine } from "./classifyJobStatus.js";
 import { compareAsset, type Digest } from "./compareAsset.js";
 import { type AssetUrl, comparePublicJob, type Mismatch } from "./comparePublicJob.js";
 import { downloadDigest } from "./downloadDigest.js";
@@ -90,7 +91,7 @@ export async function verifyJob(deps: Deps, jobId: string): Promise<JobVerificat
   try {
     local = await readLocalJob(config.jobsDir, jobId, config.assets as readonly AssetRule[]);
   } catch (e) {
-    return { ...base, state: "unreadable", detail: classifyError(e, { jobId }).message };
+    return { ...base, state: "unreadable", detail: errorLine(classifyError(e, { jobId })) };
   }
   if (local.marker !== null && isInMarkerState(local.raw, jobId)) {
     return { ...base, state: "parked", detail: `failure marker: ${local.marker.reason}` };

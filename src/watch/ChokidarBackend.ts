@@ -9,16 +9,18 @@
  */
 import path from "node:path";
 import { type FSWatcher, watch } from "chokidar";
+import { isIgnoredPath } from "../local/defaultAssetRules.js";
 import type { WatchEvent, WatchEventKind, WatcherBackend } from "./WatcherBackend.js";
 
 const KINDS: ReadonlySet<string> = new Set<WatchEventKind>(["add", "change", "unlink", "addDir", "unlinkDir"]);
 
+/** The jobs-folder view of `isIgnoredPath`: dot/tmp job folders, then the job-relative rules. */
 export function ignoredJobPath(jobsDir: string, p: string): boolean {
   const rel = path.relative(jobsDir, p);
   if (rel === "" || rel.startsWith("..")) return false;
-  const parts = rel.split(path.sep);
-  for (const part of parts) if (part.startsWith(".") || part.startsWith("tmp")) return true;
-  return parts[1] === "studio";
+  const [jobId = "", ...inside] = rel.split(path.sep);
+  if (jobId.startsWith(".") || jobId.startsWith("tmp")) return true;
+  return isIgnoredPath(inside.join("/"));
 }
 
 export class ChokidarBackend implements WatcherBackend {
