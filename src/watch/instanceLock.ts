@@ -5,7 +5,7 @@
  * back within a second, long before the lock would go stale by age, so a lock whose pid is no
  * longer alive on this host is taken over at once.
  */
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import lockfile from "proper-lockfile";
@@ -49,8 +49,20 @@ export async function acquireInstanceLock(
     try {
       const release = await lockfile.lock(jobsDir, options);
       const holder: Holder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+      // Adding a file to the lock directory moves the directory's mtime, which proper-lockfile
+      // compares with the one it set at its next refresh (stale/2 later): left moved, every
+      // lock reports itself compromised after 7.5 s and then goes stale for a second daemon.
+      const set = await stat(lockPath);
       await writeFile(path.join(lockPath, "holder.json"), JSON.stringify(holder));
-      return { lockPath, release: async () => { await release(); } };
+      await utimes(lockPath, set.atime, set.mtime);
+      return {
+        lockPath,
+        release: async () => {
+          // proper-lockfile removes its directory with rmdir, which fails while holder.json is in it.
+          await rm(path.join(lockPath, "holder.json"), { force: true });
+          await release();
+        },
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ELOCKED") {
         throw new SyncError("LOCKED", `cannot lock ${jobsDir}: ${(e as Error).message}`, { cause: e });

@@ -1,0 +1,120 @@
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { writeFailureMarker } from "../../src/local/failureMarker.js";
+import type { StatusReport } from "../../src/ops/collectStatus.js";
+import { PipelineJob } from "../helpers/pipelineWriter.js";
+import { makePngOfSize } from "../helpers/png.js";
+import { cleanEnv, runCli } from "../helpers/runCli.js";
+import { createHarness, type Harness } from "../helpers/syncHarness.js";
+import { alterRemoteRecord, runMain, syncAll, useEmptyCwd } from "./operatorHarness.js";
+
+useEmptyCwd();
+let h: Harness;
+beforeEach(async () => {
+  h = await createHarness();
+});
+afterEach(async () => {
+  await h.cleanup();
+});
+
+const status = (...args: string[]) => runMain(["status", "--jobs-dir", h.jobsDir, "--convex-url", h.standin.url, ...args]);
+
+async function synced(n: number): Promise<PipelineJob[]> {
+  const jobs = Array.from({ length: n }, () => new PipelineJob(h.jobsDir));
+  for (const j of jobs) await j.runToSuccess();
+  await syncAll(h);
+  return jobs;
+}
+
+describe("celstate-sync status (against the stand-in)", () => {
+  it("status › everything synced is in sync and exits 0", async () => {
+    await synced(2);
+    const r = await status();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^2 jobs\n {2}in sync {6}2\n {2}pending {6}0\n {2}failed {7}0\n {2}unreadable {3}0\n$/);
+  });
+
+  it("status › counts a mix (in sync, pending change, marker, unparsable job.json), names the unreadable file, changes nothing", async () => {
+    const [clean, changed, marked] = await synced(3);
+    // A new output: same name, other bytes and size (the pipeline re-rendered it).
+    await writeFile(path.join(changed!.dir, "outputs", `${changed!.name}.png`), makePngOfSize(12_345, 99));
+    expect(await writeFailureMarker(marked!.dir, marked!.id, { reason: "oversize asset", attempts: 1, retryable: false })).toBe("written");
+    const broken = new PipelineJob(h.jobsDir);
+    await broken.queued();
+    await writeFile(path.join(broken.dir, "job.json"), '{"id": "x", oops');
+    const before = { commits: h.standin.commits().length, uploads: h.standin.stats() };
+    const texts = await Promise.all([marked!, broken].map((j) => readFile(path.join(j.dir, "job.json"), "utf8")));
+
+    const r = await status("--json");
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as StatusReport;
+    expect(report.jobs).toBe(4);
+    expect(report.counts).toEqual({ "in-sync": 1, pending: 1, failed: 1, unreadable: 1, problem: 0 });
+    const by = Object.fromEntries(report.entries.map((e) => [e.jobId, e]));
+    expect(by[clean!.id]).toBeUndefined(); // in-sync jobs are listed only with --all
+    expect(by[changed!.id]).toMatchObject({ state: "pending" });
+    expect(by[changed!.id]!.detail).toMatch(new RegExp(`outputs/${changed!.name}\\.png`));
+    expect(by[marked!.id]).toMatchObject({ state: "failed", detail: "failure marker: oversize asset" });
+    expect(by[broken.id]).toMatchObject({ state: "unreadable", code: "JOB_JSON_UNPARSABLE", file: `${broken.id}/job.json` });
+    expect(by[broken.id]!.detail).toContain(`${broken.id}/job.json`);
+
+    // Read-only: no commit, no upload, job.json files untouched.
+    expect(h.standin.commits().length).toBe(before.commits);
+    expect(h.standin.stats()).toMatchObject({ uploads: before.uploads.uploads });
+    expect(await Promise.all([marked!, broken].map((j) => readFile(path.join(j.dir, "job.json"), "utf8")))).toEqual(texts);
+  });
+
+  it("status › --all prints one line per job; the human summary names failed and unreadable jobs", async () => {
+    const [clean, marked] = await synced(2);
+    await writeFailureMarker(marked!.dir, marked!.id, { reason: "oversize asset", attempts: 1, retryable: false });
+    const all = await status("--all");
+    expect(all.code).toBe(1);
+    expect(all.stdout).toContain(`in sync    ${clean!.id}: in sync`);
+    expect(all.stdout).toContain(`failed     ${marked!.id}: failure marker: oversize asset (run \`celstate-sync retry ${marked!.id}\`)`);
+    const summary = await status();
+    expect(summary.stdout).not.toContain(clean!.id);
+    expect(summary.stdout).toContain(marked!.id);
+  });
+
+  it("status › a record change pending in job.json is pending; --job limits the run to that job", async () => {
+    const [a, b] = await synced(2);
+    await a!.failed("Rate Limit Exceeded.", 30);
+    const r = await status("--job", a!.id, "--json");
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as StatusReport;
+    expect(report.jobs).toBe(1);
+    expect(report.entries).toEqual([expect.objectContaining({ jobId: a!.id, state: "pending", detail: "would commit the record" })]);
+    const other = await status("--job", b!.id);
+    expect(other.code).toBe(0);
+    expect(other.stdout).toContain(`in sync    ${b!.id}`);
+  });
+
+  it("status › a remote record newer than job.json is a problem", async () => {
+    const [a] = await synced(1);
+    await alterRemoteRecord(h, a!.id, { error: "[TraceID: x] from elsewhere" });
+    const r = await status("--json");
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.stdout) as StatusReport).counts.problem).toBe(1);
+  });
+
+  it("status › a refused token stops the run with exit 2, the token never printed", async () => {
+    await synced(1);
+    // A child process: in this one the stand-in and the CLI share CELSTATE_SYNC_TOKEN.
+    const r = await runCli(["status", "--jobs-dir", h.jobsDir], {
+      env: cleanEnv({ CONVEX_URL: h.standin.url, CELSTATE_SYNC_TOKEN: "wrong-token-value" }),
+      cwd: h.jobsDir,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("UNAUTHORIZED");
+    expect(r.stdout + r.stderr).not.toContain("wrong-token-value");
+  });
+
+  it("status › --help shows the states, an example and the exit codes", async () => {
+    const r = await runMain(["status", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Examples:\n  $ celstate-sync status");
+    expect(r.stdout).toContain("unreadable");
+    expect(r.stdout).toContain("Exit status: 0 every job in sync, 1 some job is not, 2 usage or configuration error.");
+  });
+});
