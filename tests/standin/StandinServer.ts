@@ -1,0 +1,525 @@
+/**
+ * The local Convex stand-in: an HTTP server speaking the deployment wire protocol the official
+ * `convex` client uses (`/api/query|mutation|action`, upload and storage URLs), running the
+ * project's own `convex/` functions in convex-test, with fault injection, counters and a ring
+ * of commits for benchmarks. See README.md beside this file for the control API and for where
+ * it differs from Convex.
+ *
+ * Owns the HTTP layer only: routing, bodies, status codes, faults, URL rewriting. Function
+ * semantics live in ConvexEngine, files in BlobStore, counters in StatsRecorder.
+ */
+import http from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { JSONValue } from "convex/values";
+import { BlobStore, parseSha256Digest } from "./BlobStore.js";
+import { ConvexEngine, type FunctionKind } from "./ConvexEngine.js";
+import { CONVEX_LIMITS } from "./convexLimits.js";
+import { loadConvexModules } from "./convexModules.js";
+import { FaultInjector, faultSpecSchema, type FaultSpec, type RequestKind, type TerminalFault } from "./FaultInjector.js";
+import { StatsRecorder, type CommitRecord, type StandinStats } from "./StatsRecorder.js";
+
+export type { FaultSpec } from "./FaultInjector.js";
+export type { CommitRecord, StandinStats } from "./StatsRecorder.js";
+
+export type StartStandinOptions = {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: "127.0.0.1";
+  /** Sets `process.env.CELSTATE_SYNC_TOKEN` for the functions; by default the env is left as is. */
+  token?: string;
+  /** Where upload bodies are kept; default a fresh temp folder, removed by `stop()`. */
+  uploadDir?: string;
+  /** Constant latency added to every /api request (the CLI's `--latency-ms`). */
+  latencyMs?: number;
+  /** How long an upload URL stays valid; default 1 hour, as Convex's. */
+  uploadUrlTtlMs?: number;
+  /** How many commits `/_standin/commits` keeps; default 200,000. */
+  commitRingSize?: number;
+};
+
+export type Standin = {
+  /** `http://127.0.0.1:<port>`: pass it to `new ConvexHttpClient(url)`. */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  stats(): StandinStats;
+  /** Successful `sync:commit` / `jobs:upsert` calls, oldest first. */
+  commits(sinceMs?: number): CommitRecord[];
+  /** Adds fault specs (several may be active at once). */
+  setFaults(f: FaultSpec | FaultSpec[]): void;
+  clearFaults(): void;
+  /** Clears data, blobs, stats and faults. */
+  reset(): Promise<void>;
+  /** Runs the internal `gc:collect` with this grace period, then removes the deleted files. */
+  runGc(graceMs: number): Promise<{ scanned: number; deleted: number; more: boolean }>;
+  /** The engine (its `convex` is the convex-test instance) for tests that seed data directly. */
+  readonly engine: ConvexEngine;
+};
+
+/** Where convex-test's fake storage URLs start; rewritten to the stand-in's own origin. */
+const FAKE_STORAGE_PREFIX = "https://some-deployment.convex.cloud/api/storage/";
+
+const FUNCTION_ROUTES: Record<string, FunctionKind> = {
+  "/api/query": "query",
+  "/api/mutation": "mutation",
+  "/api/action": "action",
+  "/api/function": "any",
+};
+
+const STATUS_FAULT_CODES = { 500: "InternalServerError", 503: "Overloaded", 429: "TooManyConcurrentRequests" };
+
+/** Reads a body, keeping at most `limit` bytes; null when it was longer (the rest is drained). */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total <= limit) chunks.push(chunk);
+  }
+  return total > limit ? null : Buffer.concat(chunks, total);
+}
+
+async function drain(req: IncomingMessage): Promise<void> {
+  for await (const _ of req) {
+    // discard
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function canonicalPath(path: string): string {
+  const [mod = "", name] = path.split(":", 2);
+  const m = mod.replace(/\.js$/, "");
+  return name === undefined ? m : `${m}:${name}`;
+}
+
+class StandinServer {
+  private readonly server: http.Server;
+  private readonly faults = new FaultInjector(() => performance.now());
+  private stats: StatsRecorder;
+  private port = 0;
+  private listening = false;
+  private stopped = false;
+  private outageTimer: NodeJS.Timeout | null = null;
+  private uploadsSinceSweep = 0;
+
+  constructor(
+    readonly engine: ConvexEngine,
+    private readonly blobs: BlobStore,
+    private readonly opts: StartStandinOptions,
+  ) {
+    this.stats = new StatsRecorder(opts.commitRingSize);
+    this.server = http.createServer((req, res) => {
+      this.route(req, res).catch((err: unknown) => this.internalError(res, err));
+    });
+    // Longer than undici's 4 s client keep-alive: the client always drops an idle connection
+    // first, so it never reuses one the server is closing (an ECONNRESET that a busy process,
+    // with client and stand-in on one event loop, otherwise hits after a long synchronous task).
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 66_000;
+    this.server.on("connection", (socket) => {
+      if (this.faults.refuseConnection()) {
+        this.stats.refusedConnection();
+        socket.destroy();
+      }
+    });
+  }
+
+  get host(): string {
+    return this.opts.host ?? "127.0.0.1";
+  }
+
+  get origin(): string {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  async listen(port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, this.host, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+    this.listening = true;
+  }
+
+  // ---- faults -------------------------------------------------------------------------
+
+  setFaults(specs: FaultSpec[]): void {
+    for (const s of specs) this.faults.add(faultSpecSchema.parse(s));
+    const until = this.faults.takeListenerOutage();
+    if (until !== null) this.startOutage(until);
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+    if (this.outageTimer !== null) {
+      clearTimeout(this.outageTimer);
+      this.outageTimer = null;
+      void this.endOutage();
+    }
+  }
+
+  /** Refusal for a duration: the port really stops accepting (ECONNREFUSED), then reopens. */
+  private startOutage(until: number): void {
+    if (!this.listening || this.stopped) return;
+    this.listening = false;
+    this.server.close();
+    this.server.closeAllConnections();
+    this.outageTimer = setTimeout(() => {
+      this.outageTimer = null;
+      void this.endOutage();
+    }, Math.max(0, until - performance.now()));
+  }
+
+  private async endOutage(): Promise<void> {
+    for (let attempt = 0; !this.stopped && !this.listening; attempt++) {
+      try {
+        await this.listen(this.port);
+      } catch (err) {
+        // The port can be briefly unavailable right after close; another process taking it
+        // is not something to wait for forever.
+        if (attempt >= 50) {
+          console.error(`standin: could not listen again on port ${this.port}:`, err);
+          return;
+        }
+        await sleep(100);
+      }
+    }
+  }
+
+  /** Applies latency and returns the terminal fault to carry out, if any. */
+  private async faultFor(kind: RequestKind): Promise<TerminalFault | null> {
+    const d = this.faults.decide(kind);
+    const latency = d.latencyMs + (this.opts.latencyMs ?? 0);
+    if (latency > 0) await sleep(latency);
+    return d.terminal;
+  }
+
+  /** Carries out refuse/status/failCommit; returns true when the request was answered. */
+  private answerFault(fault: TerminalFault | null, req: IncomingMessage, res: ServerResponse, statsKey: [string, string, string]): boolean {
+    if (fault === null || fault.kind === "dropUpload") return false;
+    const [method, route, fn] = statsKey;
+    if (fault.kind === "refuse") {
+      this.stats.request(method, route, fn, "reset");
+      req.socket.destroy();
+      return true;
+    }
+    if (fault.kind === "failCommit") {
+      this.stats.request(method, route, fn, 500);
+      sendJson(res, 500, { code: "InternalServerError", message: "Injected commit failure: sync:commit was not run" });
+      return true;
+    }
+    this.stats.request(method, route, fn, fault.status);
+    sendJson(
+      res,
+      fault.status,
+      { code: STATUS_FAULT_CODES[fault.status], message: `Injected ${fault.status} response` },
+      fault.status === 429 ? { "Retry-After": String(fault.retryAfterS) } : {},
+    );
+    return true;
+  }
+
+  // ---- routing ------------------------------------------------------------------------
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", this.origin);
+    const p = url.pathname;
+    const method = req.method ?? "GET";
+    if (p.startsWith("/_standin/")) return await this.control(req, res, url);
+    const kind = FUNCTION_ROUTES[p];
+    if (kind !== undefined) {
+      if (method !== "POST") return this.notAllowed(req, res, p);
+      return await this.functionCall(req, res, p, kind);
+    }
+    if (p === "/api/storage/upload") {
+      if (method !== "POST") return this.notAllowed(req, res, p);
+      return await this.upload(req, res, url);
+    }
+    if (p.startsWith("/api/storage/") && (method === "GET" || method === "HEAD")) {
+      // Keys are UUIDs: anything that does not even decode is simply not found.
+      let key: string;
+      try {
+        key = decodeURIComponent(p.slice("/api/storage/".length));
+      } catch {
+        key = "";
+      }
+      return await this.download(req, res, key);
+    }
+    await drain(req);
+    this.stats.request(method, p, "", 404);
+    sendJson(res, 404, { code: "NotFound", message: `No route for ${method} ${p}` });
+  }
+
+  private async notAllowed(req: IncomingMessage, res: ServerResponse, p: string): Promise<void> {
+    await drain(req);
+    this.stats.request(req.method ?? "", p, "", 405);
+    sendJson(res, 405, { code: "MethodNotAllowed", message: `${req.method} is not allowed on ${p}` });
+  }
+
+  private async functionCall(req: IncomingMessage, res: ServerResponse, route: string, kind: FunctionKind): Promise<void> {
+    const method = "POST";
+    const body = await readBody(req, CONVEX_LIMITS.wireBytes);
+    const badBody = (message: string) => {
+      this.stats.request(method, route, "", 400);
+      sendJson(res, 400, { code: "BadJsonBody", message });
+    };
+    if (body === null) return badBody(`The request body is larger than the limit of ${CONVEX_LIMITS.wireBytes} bytes`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString("utf8"));
+    } catch (err) {
+      return badBody(`Failed to parse the JSON body: ${(err as Error).message}`);
+    }
+    if (parsed === null || typeof parsed !== "object" || typeof (parsed as { path?: unknown }).path !== "string") {
+      return badBody("The JSON body is missing the string field `path`");
+    }
+    const { path: rawPath, args } = parsed as { path: string; args?: unknown };
+    const fn = canonicalPath(rawPath);
+    const fault = await this.faultFor({ faultPath: fn, isUpload: false });
+    if (this.answerFault(fault, req, res, [method, route, fn])) return;
+
+    this.stats.functionCall(fn);
+    const result = await this.engine.call(kind, fn, args);
+    this.stats.request(method, route, fn, 200);
+    if (result.status === "error") {
+      this.stats.functionError(fn, result.code);
+      const { errorMessage, errorData } = result;
+      return sendJson(res, 200, { status: "error", errorMessage, ...(errorData === undefined ? {} : { errorData }), logLines: [] });
+    }
+    if (fn === "sync:commit" || fn === "jobs:upsert") {
+      const a = result.decodedArgs as Record<string, unknown>;
+      const job = (fn === "sync:commit" ? a.job : a) as { jobId: string; updatedAt: string };
+      const outcome = (result.result as { outcome?: string } | null)?.outcome ?? "";
+      this.stats.commit({ jobId: job.jobId, updatedAt: job.updatedAt, outcome, atMs: Date.now() });
+    }
+    sendJson(res, 200, { status: "success", value: this.rewriteUrls(result.value), logLines: [] });
+  }
+
+  private async upload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const key: [string, string, string] = ["POST", "/api/storage/upload", ""];
+    const fault = await this.faultFor({ faultPath: "upload", isUpload: true });
+    if (fault !== null && fault.kind !== "refuse" && fault.kind !== "dropUpload") await drain(req);
+    if (this.answerFault(fault, req, res, key)) return;
+    if (!this.blobs.tokenValid(url.searchParams.get("token"))) {
+      await drain(req);
+      this.stats.request(...key, 401);
+      return sendJson(res, 401, { code: "StorageTokenExpired", message: "Storage token is expired or invalid" });
+    }
+    let dropAfterBytes: number | undefined;
+    if (fault?.kind === "dropUpload") {
+      const length = Number(req.headers["content-length"]);
+      dropAfterBytes = Number.isFinite(length) ? (length > 1 ? Math.floor(length / 2) : 0) : 1;
+    }
+    const outcome = await this.blobs.receive(req, {
+      contentType: req.headers["content-type"],
+      expectedSha256: parseSha256Digest(req.headers.digest as string | undefined),
+      ...(dropAfterBytes === undefined ? {} : { dropAfterBytes }),
+    });
+    switch (outcome.kind) {
+      case "stored":
+        this.stats.upload();
+        this.stats.request(...key, 200);
+        sendJson(res, 200, { storageId: outcome.storageId });
+        if (++this.uploadsSinceSweep >= 1000) {
+          this.uploadsSinceSweep = 0;
+          await this.blobs.sweep();
+        }
+        return;
+      case "digestMismatch":
+        this.stats.request(...key, 400);
+        return sendJson(res, 400, {
+          code: "Sha256Mismatch",
+          message: `Digest header sha-256=${outcome.expected} does not match the body's sha-256=${outcome.actual}`,
+        });
+      case "dropped":
+      case "aborted":
+        this.stats.request(...key, outcome.kind);
+        return;
+    }
+  }
+
+  private async download(req: IncomingMessage, res: ServerResponse, storageKey: string): Promise<void> {
+    const key: [string, string, string] = [req.method ?? "GET", "/api/storage/{key}", ""];
+    const fault = await this.faultFor({ faultPath: "download", isUpload: false });
+    if (this.answerFault(fault, req, res, key)) return;
+    if (!this.blobs.serve(storageKey, req, res)) {
+      this.stats.request(...key, 404);
+      return sendJson(res, 404, { code: "FileNotFound", message: `File not found: ${storageKey}` });
+    }
+    this.stats.request(...key, res.statusCode);
+  }
+
+  private rewriteUrls(value: JSONValue): JSONValue {
+    if (typeof value === "string") {
+      if (!value.startsWith(FAKE_STORAGE_PREFIX)) return value;
+      const rest = value.slice(FAKE_STORAGE_PREFIX.length);
+      if (rest.startsWith("upload?token=")) {
+        return `${this.origin}/api/storage/upload?token=${this.blobs.issueUploadToken()}`;
+      }
+      return `${this.origin}/api/storage/${this.blobs.keyFor(rest)}`;
+    }
+    if (Array.isArray(value)) return value.map((v) => this.rewriteUrls(v));
+    if (value !== null && typeof value === "object") {
+      const out: Record<string, JSONValue> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = this.rewriteUrls(v);
+      return out;
+    }
+    return value;
+  }
+
+  // ---- control API --------------------------------------------------------------------
+
+  private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const route = `${req.method} ${url.pathname}`;
+    const body = await readBody(req, CONVEX_LIMITS.wireBytes);
+    const json = (): unknown => (body === null || body.length === 0 ? {} : JSON.parse(body.toString("utf8")));
+    switch (route) {
+      case "GET /_standin/stats":
+        return sendJson(res, 200, this.snapshot());
+      case "GET /_standin/commits": {
+        const since = url.searchParams.get("since");
+        return sendJson(res, 200, this.stats.commits(since === null ? undefined : Number(since)));
+      }
+      case "GET /_standin/faults":
+        return sendJson(res, 200, this.faults.active());
+      case "POST /_standin/faults": {
+        let specs: FaultSpec[];
+        try {
+          const parsed = json();
+          specs = (Array.isArray(parsed) ? parsed : [parsed]).map((s) => faultSpecSchema.parse(s));
+        } catch (err) {
+          return sendJson(res, 400, { code: "BadFaultSpec", message: (err as Error).message });
+        }
+        for (const s of specs) this.faults.add(s);
+        const until = this.faults.takeListenerOutage();
+        sendJson(res, 200, { active: this.faults.active(), ...(until === null ? {} : { listenerClosedMs: Math.round(until - performance.now()) }) });
+        // Close the listener only once this answer is out.
+        if (until !== null) res.once("finish", () => setImmediate(() => this.startOutage(until)));
+        return;
+      }
+      case "DELETE /_standin/faults":
+        this.clearFaults();
+        return sendJson(res, 200, {});
+      case "POST /_standin/reset":
+        await this.reset();
+        return sendJson(res, 200, {});
+      case "POST /_standin/gc": {
+        let graceMs: unknown;
+        try {
+          graceMs = (json() as { graceMs?: unknown }).graceMs;
+        } catch (err) {
+          return sendJson(res, 400, { code: "BadJsonBody", message: (err as Error).message });
+        }
+        if (typeof graceMs !== "number" || !(graceMs >= 0)) {
+          return sendJson(res, 400, { code: "BadJsonBody", message: "Expected {graceMs: number >= 0}" });
+        }
+        return sendJson(res, 200, await this.runGc(graceMs));
+      }
+      default:
+        return sendJson(res, 404, { code: "NotFound", message: `No control route ${route}` });
+    }
+  }
+
+  snapshot(): StandinStats {
+    const e = this.engine;
+    return this.stats.snapshot(
+      {
+        jobs: e.documentCount("jobs"),
+        jobAssets: e.documentCount("jobAssets"),
+        jobEvents: e.documentCount("jobEvents"),
+        syncMeta: e.documentCount("syncMeta"),
+      },
+      e.blobTotals(),
+    );
+  }
+
+  commits(sinceMs?: number): CommitRecord[] {
+    return this.stats.commits(sinceMs);
+  }
+
+  async reset(): Promise<void> {
+    this.clearFaults();
+    this.engine.reset();
+    await this.blobs.reset();
+    this.stats = new StatsRecorder(this.opts.commitRingSize);
+  }
+
+  async runGc(graceMs: number): Promise<{ scanned: number; deleted: number; more: boolean }> {
+    const result = await this.engine.runGc(graceMs);
+    await this.blobs.sweep();
+    return result;
+  }
+
+  private internalError(res: ServerResponse, err: unknown): void {
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    // A client that went away mid-body is not the stand-in's failure.
+    if (res.req.destroyed && res.req.readableAborted) return;
+    console.error("standin: internal error", err);
+    sendJson(res, 500, { code: "InternalServerError", message: String(err) });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.outageTimer !== null) clearTimeout(this.outageTimer);
+    this.outageTimer = null;
+    if (this.listening) {
+      this.listening = false;
+      await new Promise<void>((resolve) => {
+        this.server.close(() => resolve());
+        this.server.closeAllConnections();
+      });
+    }
+    await this.blobs.close();
+  }
+
+  toStandin(): Standin {
+    return {
+      url: this.origin,
+      port: this.port,
+      stop: () => this.stop(),
+      stats: () => this.snapshot(),
+      commits: (sinceMs) => this.commits(sinceMs),
+      setFaults: (f) => this.setFaults(Array.isArray(f) ? f : [f]),
+      clearFaults: () => this.clearFaults(),
+      reset: () => this.reset(),
+      runGc: (graceMs) => this.runGc(graceMs),
+      engine: this.engine,
+    };
+  }
+}
+
+/** Starts a stand-in deployment; resolves once it accepts connections. */
+export async function startStandin(opts: StartStandinOptions = {}): Promise<Standin> {
+  if (opts.token !== undefined) process.env.CELSTATE_SYNC_TOKEN = opts.token;
+  const engine = await ConvexEngine.create(await loadConvexModules());
+  const blobs = await BlobStore.create({
+    engine: () => engine,
+    ...(opts.uploadDir === undefined ? {} : { uploadDir: opts.uploadDir }),
+    ...(opts.uploadUrlTtlMs === undefined ? {} : { ttlMs: opts.uploadUrlTtlMs }),
+  });
+  const server = new StandinServer(engine, blobs, opts);
+  try {
+    await server.listen(opts.port ?? 0);
+  } catch (err) {
+    await blobs.close();
+    throw err;
+  }
+  return server.toStandin();
+}

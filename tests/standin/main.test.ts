@@ -1,0 +1,55 @@
+/**
+ * The stand-in's CLI as a child process: the listening line, a working deployment behind it,
+ * and a clean exit on SIGTERM.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { ConvexHttpClient } from "convex/browser";
+import { ConvexError } from "convex/values";
+import { afterEach, describe, expect, test } from "vitest";
+import { api } from "../../convex/_generated/api.js";
+import { TOKEN, waitFor } from "./standinTestKit.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+let child: ChildProcessWithoutNullStreams | undefined;
+
+afterEach(() => {
+  if (child !== undefined && child.exitCode === null) child.kill("SIGKILL");
+  child = undefined;
+});
+
+function start(args: string[]): { proc: ChildProcessWithoutNullStreams; out: () => string; exit: Promise<number | null> } {
+  const proc = spawn(process.execPath, ["--import", "tsx", "tests/standin/main.ts", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, CELSTATE_SYNC_TOKEN: TOKEN },
+  });
+  child = proc;
+  let out = "";
+  proc.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  proc.stderr.on("data", () => {});
+  const exit = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  return { proc, out: () => out, exit };
+}
+
+describe("main", () => {
+  test("main › prints the listening line for --port 0, serves the functions, exits 0 on SIGTERM", async () => {
+    const { proc, out, exit } = start(["--port", "0"]);
+    await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(out()), "the listening line", 20_000);
+    const line = out().split("\n").find((l) => l.startsWith("listening on "))!;
+    expect(line).toMatch(/^listening on http:\/\/127\.0\.0\.1:[1-9]\d*$/);
+    const url = line.slice("listening on ".length);
+
+    const client = new ConvexHttpClient(url, { logger: false });
+    expect((await client.query(api.sync.handshake, { serviceToken: TOKEN })).apiVersion).toBe(1);
+    const err = await client.query(api.sync.handshake, { serviceToken: "wrong" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConvexError);
+
+    proc.kill("SIGTERM");
+    expect(await exit).toBe(0);
+  });
+
+  test("main › refuses a malformed option with exit code 2", async () => {
+    const { exit } = start(["--port", "-5"]);
+    expect(await exit).toBe(2);
+  });
+});
