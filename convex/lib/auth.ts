@@ -2,20 +2,20 @@
  * The service-token check every write, upload-URL and internal read goes through.
  *
  * The deployment holds the token in its environment (`npx convex env set CELSTATE_SYNC_TOKEN`);
- * the daemon sends it as the `serviceToken` argument. Both sides are hashed first so the
- * comparison runs over equal lengths, then compared without an early exit.
+ * the daemon sends it as the `serviceToken` argument. The comparison walks the whole expected
+ * token without an early exit, whatever the given one holds: its time depends only on the
+ * expected token's length. (No hashing: WebCrypto per call cost a noticeable share of every
+ * mutation's CPU time.)
  */
 import { fail } from "./errors.js";
 
-async function sha256(text: string): Promise<Uint8Array> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return new Uint8Array(digest);
-}
+const encoder = new TextEncoder();
 
 export async function tokensMatch(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  const a = encoder.encode(given);
+  const b = encoder.encode(expected);
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i]!;
   return diff === 0;
 }
 
