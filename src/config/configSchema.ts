@@ -59,8 +59,8 @@ export const configSchema = z
       .int()
       .min(1)
       .max(128)
-      .default(64)
-      .describe("Job ids per remote-state query. Default 64."),
+      .default(128)
+      .describe("Job ids per remote-state query. Default 128."),
     assets: z.array(assetRuleSchema).min(1).default(() => DEFAULT_ASSET_RULES.map((r) => ({ ...r }))).describe("Which files sync, under which role."),
     watch: z
       .object({

@@ -7,6 +7,7 @@
  * A prefetched state may be a moment old. That is safe: commits are idempotent and monotonic,
  * so an old view can cost a redundant upload but never a wrong write.
  */
+import { classifyError } from "../errors/classifyError.js";
 import type { ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
 
 type Waiter = { resolve: (s: RemoteJobState | null) => void; reject: (e: unknown) => void };
@@ -41,8 +42,25 @@ export class RemoteStateBatcher {
   async prefetch(jobIds: string[]): Promise<void> {
     for (let i = 0; i < jobIds.length; i += this.batchSize) {
       const ids = jobIds.slice(i, i + this.batchSize);
-      const states = await this.gateway.getStates(ids);
+      const states = await this.fetch(ids);
       ids.forEach((id, k) => this.prefetched.set(id, states[k] ?? null));
+    }
+  }
+
+  /**
+   * One `getStates` call, split in halves when the deployment refuses it for a reason other than
+   * being unreachable: a batch of unusually large job documents can exceed a transaction's read
+   * limit, and that must cost a smaller batch, never a job's failure. A single id's refusal is
+   * that job's own error.
+   */
+  private async fetch(ids: string[]): Promise<Array<RemoteJobState | null>> {
+    try {
+      return await this.gateway.getStates(ids);
+    } catch (e) {
+      if (ids.length === 1 || classifyError(e).code !== "REJECTED") throw e;
+      const mid = Math.ceil(ids.length / 2);
+      const [a, b] = [await this.fetch(ids.slice(0, mid)), await this.fetch(ids.slice(mid))];
+      return [...a, ...b];
     }
   }
 
@@ -60,7 +78,7 @@ export class RemoteStateBatcher {
     if (this.pending.size > 0) this.timer = setTimeout(() => this.flush(), 0);
     if (batch.length === 0) return;
     const ids = batch.map(([id]) => id);
-    this.gateway.getStates(ids).then(
+    this.fetch(ids).then(
       (states) => batch.forEach(([, ws], k) => ws.forEach((w) => w.resolve(states[k] ?? null))),
       (e: unknown) => batch.forEach(([, ws]) => ws.forEach((w) => w.reject(e))),
     );

@@ -67,6 +67,8 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   try {
     local = await readLocalJob(deps.jobsDir, jobId, deps.rules);
   } catch (e) {
+    // A read-ahead state must not outlive this attempt: the next one reads fresh.
+    deps.states.forget(jobId);
     // A job folder deleted by its owner: remote copies are kept (rclone copy semantics).
     if (e instanceof SyncError && e.code === "JOB_VANISHED") {
       try {

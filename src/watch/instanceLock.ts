@@ -3,9 +3,10 @@
  * (`<jobsDir>/.celstate-sync.lock`, refreshed every few seconds, stale after `staleMs`), and we
  * add the holder's pid inside it: after a crash (SIGKILL, OOM) a restart under systemd comes
  * back within a second, long before the lock would go stale by age, so a lock whose pid is no
- * longer alive on this host is taken over at once.
+ * longer alive on this host is taken over at once, and a lock left without its holder file (a
+ * kill between taking the lock and writing the pid) after a short grace.
  */
-import { readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import lockfile from "proper-lockfile";
@@ -34,9 +35,21 @@ async function readHolder(lockPath: string): Promise<Holder | null> {
   }
 }
 
+/** How long a lock without holder.json is given to get one before it counts as a crash leftover. */
+export const HOLDER_GRACE_MS = 2_000;
+
+async function waitForHolder(lockPath: string, graceMs: number): Promise<Holder | null> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const holder = await readHolder(lockPath);
+    if (holder !== null || Date.now() >= deadline) return holder;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function acquireInstanceLock(
   jobsDir: string,
-  opts: { staleMs?: number; onCompromised?: (e: Error) => void } = {},
+  opts: { staleMs?: number; holderGraceMs?: number; onCompromised?: (e: Error) => void } = {},
 ): Promise<InstanceLock> {
   const lockPath = path.join(jobsDir, LOCK_NAME);
   const options = {
@@ -53,7 +66,9 @@ export async function acquireInstanceLock(
       // compares with the one it set at its next refresh (stale/2 later): left moved, every
       // lock reports itself compromised after 7.5 s and then goes stale for a second daemon.
       const set = await stat(lockPath);
-      await writeFile(path.join(lockPath, "holder.json"), JSON.stringify(holder));
+      // Temp file and rename: a process killed mid-write leaves no half-written holder.json.
+      await writeFile(path.join(lockPath, "holder.json.tmp"), JSON.stringify(holder));
+      await rename(path.join(lockPath, "holder.json.tmp"), path.join(lockPath, "holder.json"));
       await utimes(lockPath, set.atime, set.mtime);
       return {
         lockPath,
@@ -67,8 +82,13 @@ export async function acquireInstanceLock(
       if ((e as NodeJS.ErrnoException).code !== "ELOCKED") {
         throw new SyncError("LOCKED", `cannot lock ${jobsDir}: ${(e as Error).message}`, { cause: e });
       }
-      const holder = await readHolder(lockPath);
-      if (attempt === 0 && holder !== null && holder.host === hostname() && holder.pid !== process.pid && !alive(holder.pid)) {
+      let holder = await readHolder(lockPath);
+      // A holder writes holder.json right after taking the lock. A lock still without one after
+      // a grace period belongs to a process killed in between (SIGKILL during start-up), which
+      // would otherwise keep the folder locked until the lock goes stale by age.
+      if (attempt === 0 && holder === null) holder = await waitForHolder(lockPath, opts.holderGraceMs ?? HOLDER_GRACE_MS);
+      const orphaned = holder === null || (holder.host === hostname() && holder.pid !== process.pid && !alive(holder.pid));
+      if (attempt === 0 && orphaned) {
         // The previous daemon died without releasing: its lock is ours to take.
         await rm(lockPath, { recursive: true, force: true });
         continue;
