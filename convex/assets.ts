@@ -6,7 +6,7 @@ import { mutation } from "./_generated/server.js";
 import { requireServiceToken } from "./lib/auth.js";
 import { fail } from "./lib/errors.js";
 import { logEvent, saveAssetRow } from "./lib/jobStore.js";
-import { assetRole, serviceTokenArg } from "./lib/validators.js";
+import { jobAssetFields, serviceTokenArg } from "./lib/validators.js";
 
 /** Upload URLs live an hour and are not single-use; the daemon asks for them in batches. */
 export const MAX_UPLOAD_URLS = 100;
@@ -40,17 +40,7 @@ export const generateUploadUrls = mutation({
 
 /** Seed surface: points (jobId, filename) at an uploaded blob, replacing any previous one. */
 export const save = mutation({
-  args: {
-    serviceToken: serviceTokenArg,
-    jobId: v.string(),
-    role: assetRole,
-    filename: v.string(),
-    storageId: v.id("_storage"),
-    contentType: v.string(),
-    bytes: v.number(),
-    sha256: v.optional(v.string()),
-    sourceMtimeMs: v.optional(v.number()),
-  },
+  args: { serviceToken: serviceTokenArg, ...jobAssetFields },
   returns: v.union(v.literal("asset_saved"), v.literal("asset_replaced"), v.literal("unchanged")),
   handler: async (ctx, { serviceToken, jobId, ...asset }) => {
     await requireServiceToken(serviceToken);

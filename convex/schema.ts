@@ -11,7 +11,7 @@
  */
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { assetRole, jobFields } from "./lib/validators.js";
+import { jobAssetFields, jobFields } from "./lib/validators.js";
 
 export default defineSchema({
   jobs: defineTable({
@@ -27,18 +27,7 @@ export default defineSchema({
     .index("by_status", ["status"])
     .index("by_created", ["createdAt"]),
 
-  jobAssets: defineTable({
-    jobId: v.string(),
-    role: assetRole,
-    filename: v.string(),
-    storageId: v.id("_storage"),
-    contentType: v.string(),
-    bytes: v.number(),
-    // What diffing needs: content hash (hex) and the source file's mtime as seen by the daemon
-    // (size is `bytes`). Optional only because the seed's `assets:save` did not send them.
-    sha256: v.optional(v.string()),
-    sourceMtimeMs: v.optional(v.number()),
-  })
+  jobAssets: defineTable(jobAssetFields)
     .index("by_job", ["jobId", "filename"])
     .index("by_job_role", ["jobId", "role"])
     .index("by_storage", ["storageId"]),

@@ -47,6 +47,21 @@ export const jobFields = {
 
 export const jobRecord = v.object(jobFields);
 
+/**
+ * An asset row as the table stores it. `sha256` (hex) and `sourceMtimeMs` are what diffing
+ * needs (size is `bytes`); optional only because the seed's `assets:save` did not send them.
+ */
+export const jobAssetFields = {
+  jobId: v.string(),
+  role: assetRole,
+  filename: v.string(),
+  storageId: v.id("_storage"),
+  contentType: v.string(),
+  bytes: v.number(),
+  sha256: v.optional(v.string()),
+  sourceMtimeMs: v.optional(v.number()),
+};
+
 /** One asset row as the daemon commits it. */
 export const assetInput = v.object({
   role: assetRole,

@@ -14,7 +14,7 @@ import { isInMarkerState } from "../local/failureMarker.js";
 import { hashFile } from "../local/hashFile.js";
 import { openAssetStream } from "../local/openAssetFile.js";
 import { readLocalJob } from "../local/readJob.js";
-import type { AssetRule, LocalJob } from "../local/types.js";
+import type { AssetRule, LocalFile, LocalJob } from "../local/types.js";
 import type { AssetInput, CommitResult, ConvexGateway } from "../remote/ConvexGateway.js";
 import { filesNeedingHash, type JobPlan, planJob, type PlanOptions } from "./planJob.js";
 import type { RemoteStateBatcher } from "./RemoteStateBatcher.js";
@@ -51,6 +51,19 @@ export type ReconcileOutcome = (
   /** Not an error: a file is still being written or a listed asset has not appeared yet. */
   | { kind: "settling"; file: string; afterMs: number }
 ) & { settled: boolean } | { kind: "gone" };
+
+/** The asset row a commit carries for a local file and the blob holding its bytes. */
+function assetRow(file: LocalFile, sha256: string, storageId: string): AssetInput {
+  return {
+    role: file.role,
+    filename: file.filename,
+    storageId: storageId as AssetInput["storageId"],
+    contentType: file.contentType,
+    bytes: file.size,
+    sha256,
+    sourceMtimeMs: file.mtimeMs,
+  };
+}
 
 async function jobJsonUnchanged(local: LocalJob): Promise<boolean> {
   try {
@@ -128,31 +141,13 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
           signal,
         );
         bytes += file.size;
-        assets.push({
-          role: file.role,
-          filename: file.filename,
-          storageId: storageId as AssetInput["storageId"],
-          contentType: file.contentType,
-          bytes: file.size,
-          sha256,
-          sourceMtimeMs: file.mtimeMs,
-        });
+        assets.push(assetRow(file, sha256, storageId));
       } finally {
         release();
       }
     }),
   );
-  for (const { file, sha256, storageId } of plan.metadataUpdates) {
-    assets.push({
-      role: file.role,
-      filename: file.filename,
-      storageId: storageId as AssetInput["storageId"],
-      contentType: file.contentType,
-      bytes: file.size,
-      sha256,
-      sourceMtimeMs: file.mtimeMs,
-    });
-  }
+  for (const { file, sha256, storageId } of plan.metadataUpdates) assets.push(assetRow(file, sha256, storageId));
 
   const commit = await deps.gateway.commit({
     job: local.record,
