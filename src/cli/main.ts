@@ -3,8 +3,8 @@
  * (0 ok, 1 sync failures or mismatches, 2 usage or configuration). The only place that decides
  * how the process ends.
  */
-import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
+import pkg from "../../package.json" with { type: "json" };
 import { SyncError } from "../errors/SyncError.js";
 import { backfillCommand } from "./backfillCommand.js";
 import { configCommand } from "./configCommand.js";
@@ -14,8 +14,8 @@ import { statusCommand } from "./statusCommand.js";
 import { verifyCommand } from "./verifyCommand.js";
 import { watchCommand } from "./watchCommand.js";
 
-const require = createRequire(import.meta.url);
-const { version } = require("../../package.json") as { version: string };
+
+const { version } = pkg;
 
 export function buildProgram(): Command {
   const program = new Command("celstate-sync")
