@@ -67,7 +67,7 @@ export const configSchema = z
         rescanIntervalMs: ms("Full rescan of the jobs folder, the safety net behind events", 5 * 60_000),
         activeWindowMs: ms("How long a finished, in-sync job stays watched after its last change", 2 * 60_000),
         maxWatchedJobs: z.number().int().min(1).default(500).describe("Job folders watched at once. Default 500."),
-        debounceMs: ms("A file event queues its job after this delay, so a burst of writes syncs once", 20),
+        debounceMs: ms("A job is reconciled this long after its last file event, so a burst of writes syncs once", 20),
       })
       .prefault({}),
     healthPort: z

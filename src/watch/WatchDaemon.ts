@@ -33,6 +33,8 @@ export const LIVE_PRIORITY = 1;
 export const BACKLOG_PRIORITY = 0;
 /** How long after `watchJob` a follow-up reconcile catches writes that raced the new watch. */
 export const WATCH_SETTLE_MS = 300;
+/** A job whose files never stop changing is still reconciled at least this often. */
+export const DEBOUNCE_MAX_WAIT_MS = 250;
 
 export type WatchDaemonOptions = {
   config: Config;
@@ -50,6 +52,8 @@ export class WatchDaemon {
   private readonly active = new Map<string, Active>();
   private readonly fingerprints = new Map<string, string>();
   private readonly firstDirtyAt = new Map<string, number>();
+  private readonly debounced = new Map<string, { timer: NodeJS.Timeout; firstAt: number }>();
+  private readonly followUps = new Set<NodeJS.Timeout>();
   private ready = false;
   private stopping = false;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -167,7 +171,32 @@ export class WatchDaemon {
     if (!this.firstDirtyAt.has(jobId)) this.firstDirtyAt.set(jobId, this.now());
     // Watch first, then reconcile: whatever was written before the watch existed is read anyway.
     this.activate(jobId);
-    this.engine.enqueueAfter(jobId, this.opts.config.watch.debounceMs, LIVE_PRIORITY);
+    this.debounce(jobId);
+  }
+
+  /**
+   * Trailing debounce: each event pushes the job's reconcile `debounceMs` later, so a burst of
+   * rewrites is read once, after it ends; a job that never stops changing is still queued every
+   * DEBOUNCE_MAX_WAIT_MS.
+   */
+  private debounce(jobId: string): void {
+    const wait = this.opts.config.watch.debounceMs;
+    const now = this.now();
+    const pending = this.debounced.get(jobId);
+    if (pending) {
+      clearTimeout(pending.timer);
+      if (now - pending.firstAt >= DEBOUNCE_MAX_WAIT_MS) {
+        this.debounced.delete(jobId);
+        this.engine.enqueue(jobId, LIVE_PRIORITY);
+        return;
+      }
+    }
+    const firstAt = pending?.firstAt ?? now;
+    const timer = setTimeout(() => {
+      this.debounced.delete(jobId);
+      this.engine.enqueue(jobId, LIVE_PRIORITY);
+    }, wait);
+    this.debounced.set(jobId, { timer, firstAt });
   }
 
   private activate(jobId: string): void {
@@ -182,8 +211,15 @@ export class WatchDaemon {
     this.active.set(jobId, { lastActivity: this.now() });
     this.opts.backend.watchJob(path.join(this.opts.config.jobsDir, jobId));
     // A watch takes a moment to be in place; writes in that moment raise no event. One cheap
-    // re-check once it surely is (a stat and a batched state read when nothing changed).
-    this.engine.enqueueAfter(jobId, WATCH_SETTLE_MS, LIVE_PRIORITY);
+    // re-check once it surely is (a stat and a batched state read when nothing changed), unless
+    // a run is owed or under way then anyway (it reads everything).
+    const followUp = setTimeout(() => {
+      this.followUps.delete(followUp);
+      if (!this.stopping && !this.debounced.has(jobId) && !this.engine.queue.isBusy(jobId)) {
+        this.engine.enqueue(jobId, LIVE_PRIORITY);
+      }
+    }, WATCH_SETTLE_MS);
+    this.followUps.add(followUp);
     while (this.active.size > this.opts.config.watch.maxWatchedJobs) {
       const oldest = this.active.keys().next().value as string;
       this.deactivate(oldest);
@@ -303,6 +339,10 @@ export class WatchDaemon {
     this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.rescanTimer) clearInterval(this.rescanTimer);
+    for (const { timer } of this.debounced.values()) clearTimeout(timer);
+    this.debounced.clear();
+    for (const t of this.followUps) clearTimeout(t);
+    this.followUps.clear();
     await this.opts.backend.close();
     const result = await this.engine.close(deadlineMs);
     await this.health?.close();

@@ -1,12 +1,13 @@
+import { renameSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { makeFunctionReference } from "convex/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parsePythonJson } from "../../src/local/pythonJson.js";
+import { parsePythonJson, stringifyPythonJson } from "../../src/local/pythonJson.js";
 import { ChokidarBackend } from "../../src/watch/ChokidarBackend.js";
 import { WatchDaemon } from "../../src/watch/WatchDaemon.js";
 import type { WatchEvent, WatcherBackend } from "../../src/watch/WatcherBackend.js";
-import { PipelineJob, writeJsonAtomic } from "../helpers/pipelineWriter.js";
+import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { cleanEnv, DaemonProcess } from "../helpers/runCli.js";
 import { createHarness, download, type Harness, sha256, waitFor } from "../helpers/syncHarness.js";
 
@@ -99,10 +100,13 @@ describe("watch daemon (in process, real chokidar)", () => {
     await daemon.start();
     await daemon.whenReady();
     const before = h.standin.commits().filter((c) => c.jobId === j.id).length;
+    // Five rewrites back to back, the pipeline's way (temp file + rename), synchronously so that
+    // nothing in this process runs between them: a few milliseconds in all.
     for (let i = 0; i < 5; i++) {
       j.record = { ...j.record, prompt: `rewrite ${i}`, updated_at: `2030-01-01T00:00:0${i}.000000+00:00` };
-      await writeJsonAtomic(j.dir, "job.json", j.record);
-      await new Promise((r) => setTimeout(r, 10));
+      const tmp = path.join(j.dir, `tmpburst${i}`);
+      writeFileSync(tmp, stringifyPythonJson(j.record));
+      renameSync(tmp, path.join(j.dir, "job.json"));
     }
     await waitFor(() => mirrored(j), { what: "final state" });
     await new Promise((r) => setTimeout(r, 300));
