@@ -50,7 +50,7 @@ Exit status: 0 all jobs in sync, 1 some job failed or is pending, 2 usage or con
   cmd.action(async (flags: BackfillFlags) => {
     const ctx = resolveContext(flags, { checksum: flags.checksum });
     const gateway = createGateway(ctx.config);
-    await checkDeployment(gateway);
+    await checkDeployment(gateway, { attempts: 4 });
     const jobIds = await listTargets(ctx.config.jobsDir, flags.job);
     const interactive = flags.progress !== false && !flags.json && process.stderr.isTTY === true;
     const progress = createProgress(jobIds.length, ctx.log, interactive);

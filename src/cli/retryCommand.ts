@@ -50,7 +50,7 @@ Examples:
     }
     const ctx = resolveContext(flags);
     const gateway = createGateway(ctx.config);
-    await checkDeployment(gateway);
+    await checkDeployment(gateway, { attempts: 4 });
     const targets = flags.allFailed ? await listMarkedJobs(ctx.config.jobsDir) : [...new Set(jobIds)];
     for (const jobId of targets) {
       const result = await clearFailureMarker(path.join(ctx.config.jobsDir, jobId), jobId);

@@ -143,13 +143,19 @@ export class SyncEngine extends EventEmitter {
       case "settling": {
         const since = this.settlingSince.get(jobId) ?? Date.now();
         this.settlingSince.set(jobId, since);
-        const limit = this.opts.config.settleWaitMs;
-        if (this.opts.mode === "backfill" && Date.now() - since > limit) {
-          this.record(jobId, { status: "pending", detail: `${outcome.file} is still being written or has not appeared`, settled: outcome.settled });
-          log.warn({ file: outcome.file }, "job still settling: left for the next run");
+        const waited = Date.now() - since;
+        if (this.opts.mode === "backfill" && waited > this.opts.config.settleWaitMs) {
+          const file = `${jobId}/${outcome.file}`;
+          const reason = outcome.reason ?? "is still being written or has not appeared";
+          this.record(jobId, { status: "pending", detail: `job ${jobId}, file ${file}: ${reason}`, settled: outcome.settled });
+          log.warn({ file, reason }, "job still settling: left for the next run");
           return { kind: "done" };
         }
-        return { kind: "wait", afterMs: outcome.afterMs };
+        // A file that never finishes (its writer died mid-write) must not cost a reconcile and
+        // a remote state query every 100 ms for as long as the daemon runs: the wait grows with
+        // the time already waited, up to retry.maxMs.
+        const cap = Math.max(outcome.afterMs, this.opts.config.retry.maxMs);
+        return { kind: "wait", afterMs: Math.min(cap, Math.max(outcome.afterMs, Math.round(waited / 4))) };
       }
       case "synced": {
         this.totals.commits++;

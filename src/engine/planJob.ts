@@ -10,7 +10,8 @@
  *    it; a settled job cannot be synced (the public view would show an asset without a URL).
  * 4. Each file is compared with its remote row: size + mtime (rclone's rule) unless
  *    `checksum`; a differing file is hashed, and a hash equal to the remote one only refreshes
- *    the row's metadata (no upload).
+ *    the row's metadata (no upload). A row whose role or content type no longer matches the
+ *    rules is refreshed the same way.
  * 5. Remote assets whose file vanished are removed only with `prune`, never while listed.
  */
 import { isoToMicros } from "../../convex/lib/time.js";
@@ -85,7 +86,14 @@ export function planJob(
   for (const file of local.files) {
     const row = rows.get(file.filename);
     const sha = hashes.get(file.relPath);
-    if (row !== undefined && !opts.checksum && sameStat(file, row) && row.sha256 !== null) continue;
+    if (row !== undefined && !opts.checksum && sameStat(file, row) && row.sha256 !== null) {
+      // Unchanged by stat, so the row's hash stands; only a new role or content type (the
+      // asset rules changed) is written, as --checksum would find it too.
+      if (row.role !== file.role || row.contentType !== file.contentType) {
+        metadataUpdates.push({ file, sha256: row.sha256, storageId: row.storageId });
+      }
+      continue;
+    }
     if (sha === undefined) {
       throw new Error(`planJob: ${jobId}/${file.relPath} needs a hash (see filesNeedingHash)`);
     }

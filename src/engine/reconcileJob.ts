@@ -49,7 +49,7 @@ export type ReconcileOutcome = (
   | { kind: "parked"; reason: string }
   | { kind: "remote-ahead"; remoteUpdatedAt: string }
   /** Not an error: a file is still being written or a listed asset has not appeared yet. */
-  | { kind: "settling"; file: string; afterMs: number }
+  | { kind: "settling"; file: string; reason?: string; afterMs: number }
 ) & { settled: boolean } | { kind: "gone" };
 
 /** The asset row a commit carries for a local file and the blob holding its bytes. */
@@ -103,7 +103,7 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   const hashes = new Map<string, string>();
   for (const file of filesNeedingHash(local, remote, deps.plan)) {
     const notReady = await checkFileReady(local.dir, file, { nowMs: now(), settleMs: deps.settleMs });
-    if (notReady) return { kind: "settling", file: file.relPath, afterMs: Math.max(deps.settleMs, 50), settled };
+    if (notReady) return { kind: "settling", file: file.relPath, reason: notReady.message, afterMs: Math.max(deps.settleMs, 50), settled };
     hashes.set(file.relPath, (await hashFile(local.dir, file)).sha256);
   }
 
@@ -116,7 +116,13 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
     case "remote-ahead":
       return { kind: "remote-ahead", remoteUpdatedAt: plan.remoteUpdatedAt, settled };
     case "waiting":
-      return { kind: "settling", file: `outputs/${plan.filename}`, afterMs: Math.max(deps.settleMs, 250), settled };
+      return {
+        kind: "settling",
+        file: `outputs/${plan.filename}`,
+        reason: "the component lists it, but it has not appeared yet",
+        afterMs: Math.max(deps.settleMs, 250),
+        settled,
+      };
     case "missing-asset":
       throw new SyncError(
         "ASSET_MISSING",

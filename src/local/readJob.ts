@@ -9,7 +9,7 @@ import { componentFilenames } from "../../convex/lib/jobStore.js";
 import { findDocumentProblem } from "../../convex/lib/limits.js";
 import { isoToMicros } from "../../convex/lib/time.js";
 import { SyncError } from "../errors/SyncError.js";
-import { assertJobId } from "./assertJobId.js";
+import { assertJobId, isSafeJobId } from "./assertJobId.js";
 import { fsError } from "./fsError.js";
 import { checkJobRecord, jobJsonFieldName, recordHash as hashRecord, toConvexRecord } from "./jobRecord.js";
 import { listJobFiles } from "./listJobFiles.js";
@@ -61,13 +61,28 @@ export async function readLocalJob(jobsDir: string, jobId: string, rules: readon
   }
 
   const record = toConvexRecord(check.record);
-  const recordHash = hashRecord(record);
-  // The same document the server will check (it adds updatedAtUs and recordHash), so a
-  // record over a limit fails here, permanently and by name, before anything is uploaded.
-  const problem = findDocumentProblem({ ...record, updatedAtUs: isoToMicros(record.updatedAt) ?? 0, recordHash });
+  // The same document the server will check (it adds updatedAtUs and recordHash, a 64-digit
+  // hex string), so a record over a limit fails here, permanently and by name, before anything
+  // is uploaded. Checked before hashing: the check stops at 16 levels, while the hash walks the
+  // whole value and a record nested 100,000 deep (JSON.parse accepts it) would exhaust the stack.
+  const problem = findDocumentProblem({ ...record, updatedAtUs: isoToMicros(record.updatedAt) ?? 0, recordHash: "0".repeat(64) });
   if (problem) {
     const field = jobJsonFieldName(problem.field);
     throw new SyncError("VALUE_LIMIT", `field \`${field}\` ${problem.reason}`, where);
+  }
+  const recordHash = hashRecord(record);
+
+  // Asset names are the basenames of files in the job folder: a listed name with a path in it
+  // (`../../secret.png`) can never be synced, and is refused by name instead of being waited for.
+  const listed = componentFilenames(record.component);
+  for (const name of listed) {
+    if (!isSafeJobId(name)) {
+      throw new SyncError(
+        "UNSAFE_PATH",
+        `component.assets lists ${JSON.stringify(name)}, which is not a plain file name (no /, \\, NUL, . or ..)`,
+        where,
+      );
+    }
   }
 
   const files = await listJobFiles(dir, jobId, rules);
@@ -82,6 +97,6 @@ export async function readLocalJob(jobsDir: string, jobId: string, rules: readon
     settled: record.status === "succeeded" || record.status === "failed",
     marker: parseFailureMarker(rawObject),
     files,
-    listed: componentFilenames(record.component),
+    listed,
   };
 }

@@ -7,25 +7,41 @@ import { classifyError } from "../errors/classifyError.js";
 import { SyncError } from "../errors/SyncError.js";
 import type { ConvexGateway } from "./ConvexGateway.js";
 
+function handshakeError(e: unknown): SyncError {
+  const err = classifyError(e);
+  if (err.code !== "REJECTED") return err;
+  return new SyncError(
+    "API_MISMATCH",
+    `the deployment has no working sync:handshake (deploy this version's convex/ with \`npx convex deploy\`): ${err.message}`,
+    { cause: e },
+  );
+}
+
 export type DeploymentInfo = { apiVersion: number; serverTimeMs: number; clockSkewMs: number; roundTripMs: number };
 
-export async function checkDeployment(gateway: ConvexGateway): Promise<DeploymentInfo> {
-  const started = Date.now();
+/**
+ * `attempts` > 1 retries transient failures (an unreachable or overloaded deployment) with a
+ * doubling pause from 500 ms, so a one-shot command survives a brief blip; refusals are final.
+ */
+export async function checkDeployment(gateway: ConvexGateway, opts: { attempts?: number } = {}): Promise<DeploymentInfo> {
+  const attempts = opts.attempts ?? 1;
+  let started = Date.now();
   let info: { apiVersion: number; serverTimeMs: number };
-  try {
-    info = await gateway.handshake();
-  } catch (e) {
-    const err = classifyError(e);
-    if (err.code === "REJECTED") {
-      throw new SyncError(
-        "API_MISMATCH",
-        `the deployment has no working sync:handshake (deploy this version's convex/ with \`npx convex deploy\`): ${err.message}`,
-        { cause: e },
-      );
+  for (let attempt = 1; ; attempt++) {
+    started = Date.now();
+    try {
+      info = await gateway.handshake();
+      break;
+    } catch (e) {
+      if (attempt < attempts && classifyError(e).kind === "transient") {
+        await new Promise((r) => setTimeout(r, 500 * 2 ** (attempt - 1)));
+        continue;
+      }
+      throw handshakeError(e);
     }
-    throw err;
   }
   const ended = Date.now();
+
   if (info.apiVersion !== API_VERSION) {
     throw new SyncError(
       "API_MISMATCH",

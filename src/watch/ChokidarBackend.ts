@@ -6,13 +6,29 @@
  *
  * Events are hints: a new folder's files may be written before its watch exists (chokidar
  * #1112-style races), which is why the daemon reads every new job in full.
+ *
+ * chokidar drops a `change` that comes within 50 ms of the previous one for the same path
+ * (`_throttle('change', path, 50)` in its `_emit`: leading edge, no trailing event), so a
+ * second rewrite of job.json in quick succession would go unseen until the periodic rescan.
+ * Each `change` is therefore followed by one look after the window: if the file's identity
+ * (inode, size, mtime, ctime) moved since the event, a `change` is reported for it.
  */
+import { lstatSync } from "node:fs";
 import path from "node:path";
 import { type FSWatcher, watch } from "chokidar";
 import { isIgnoredPath } from "../local/defaultAssetRules.js";
 import type { WatchEvent, WatchEventKind, WatcherBackend } from "./WatcherBackend.js";
 
 const KINDS: ReadonlySet<string> = new Set<WatchEventKind>(["add", "change", "unlink", "addDir", "unlinkDir"]);
+
+/** Past chokidar's 50 ms `change` throttle, so a change it dropped is seen by the trailing look. */
+export const TRAILING_CHANGE_MS = 60;
+
+/** What a change would move: "-" for a path that is gone. Synchronous: taken at the event. */
+function identity(p: string): string {
+  const st = lstatSync(p, { throwIfNoEntry: false });
+  return st === undefined ? "-" : `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
 
 /** The jobs-folder view of `isIgnoredPath`: dot/tmp job folders, then the job-relative rules. */
 export function ignoredJobPath(jobsDir: string, p: string): boolean {
@@ -30,6 +46,8 @@ export class ChokidarBackend implements WatcherBackend {
   private readonly watched = new Set<string>();
   private readonly eventListeners: Array<(e: WatchEvent) => void> = [];
   private readonly errorListeners: Array<(e: Error) => void> = [];
+  /** Per path with a recent `change`: the trailing look's timer and the identity at the event. */
+  private readonly trailing = new Map<string, { timer: NodeJS.Timeout; seen: string }>();
   polling = false;
 
   constructor(private readonly pollIntervalMs = 1000) {}
@@ -52,12 +70,33 @@ export class ChokidarBackend implements WatcherBackend {
   private wire(w: FSWatcher): FSWatcher {
     w.on("all", (kind: string, p: string) => {
       if (!KINDS.has(kind)) return;
-      for (const l of this.eventListeners) l({ kind: kind as WatchEventKind, path: p });
+      this.emit({ kind: kind as WatchEventKind, path: p });
+      if (kind === "change") this.armTrailing(p);
     });
     w.on("error", (e: unknown) => {
       for (const l of this.errorListeners) l(e instanceof Error ? e : new Error(String(e)));
     });
     return w;
+  }
+
+  private emit(e: WatchEvent): void {
+    for (const l of this.eventListeners) l(e);
+  }
+
+  private armTrailing(p: string): void {
+    const previous = this.trailing.get(p);
+    if (previous) clearTimeout(previous.timer);
+    const seen = identity(p);
+    const timer = setTimeout(() => {
+      this.trailing.delete(p);
+      if (identity(p) !== seen) this.emit({ kind: "change", path: p });
+    }, TRAILING_CHANGE_MS);
+    this.trailing.set(p, { timer, seen });
+  }
+
+  private clearTrailing(): void {
+    for (const { timer } of this.trailing.values()) clearTimeout(timer);
+    this.trailing.clear();
   }
 
   async start(jobsDir: string): Promise<void> {
@@ -90,6 +129,7 @@ export class ChokidarBackend implements WatcherBackend {
     if (this.polling) return;
     this.polling = true;
     const dirs = [...this.watched];
+    this.clearTrailing();
     await this.root?.close();
     await this.jobs?.close();
     this.watched.clear();
@@ -98,6 +138,7 @@ export class ChokidarBackend implements WatcherBackend {
   }
 
   async close(): Promise<void> {
+    this.clearTrailing();
     await Promise.all([this.root?.close(), this.jobs?.close()]);
     this.root = null;
     this.jobs = null;

@@ -1,0 +1,185 @@
+/**
+ * Outage: the stand-in refuses connections, then answers 503, while the pipeline keeps writing
+ * and the daemon (its own process) keeps running. The daemon must not crash, its memory must
+ * stay bounded, it must converge within seconds of the recovery, and with a short failure
+ * limit exactly the jobs that went past it carry a failure marker, which
+ * `celstate-sync retry --all-failed` clears.
+ *
+ * The issue's 30 s refusal is scaled down to keep the suite short; the shape is kept.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PipelineJob } from "../helpers/pipelineWriter.js";
+import { runCli } from "../helpers/runCli.js";
+import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
+import { logLines, notMirrored, readRecord, runVerify, sampleRss, sleep, standinEnv, startDaemon, writeDaemonConfig } from "./reliabilityKit.js";
+
+export const REFUSE_MS = 6_000;
+export const UNAVAILABLE_MS = 4_000;
+export const MAX_ATTEMPTS = 3;
+/** Peak resident memory allowed during the outage, and growth over the pre-outage level. */
+export const RSS_CEILING_KIB = 400 * 1024;
+export const RSS_GROWTH_KIB = 100 * 1024;
+
+let h: Harness;
+let cwd: string;
+beforeEach(async () => {
+  h = await createHarness();
+  cwd = await mkdtemp(path.join(tmpdir(), "celstate-outage-cwd-"));
+});
+afterEach(async () => {
+  await h.cleanup();
+  await rm(cwd, { recursive: true, force: true });
+});
+
+async function writeJob(job: PipelineJob, pauseMs: number): Promise<void> {
+  const pause = () => sleep(Math.random() * pauseMs);
+  await job.queued();
+  await pause();
+  await job.running();
+  await pause();
+  await job.processing();
+  await pause();
+  await job.succeeded();
+  await pause();
+  await job.trace();
+}
+
+/**
+ * Which jobs should carry a marker, from the daemon's own log: those whose last decisive
+ * event is a give-up whose marker was written (or already there), not a later successful sync.
+ * The daemon reconciles one job at a time, so its log order is the order of its decisions.
+ */
+function expectedMarked(stdout: string): { marked: Set<string>; gaveUp: Set<string>; otherFailures: string[] } {
+  const last = new Map<string, "marked" | "synced">();
+  const gaveUp = new Set<string>();
+  const otherFailures: string[] = [];
+  for (const line of logLines(stdout)) {
+    const jobId = line.jobId as string | undefined;
+    if (jobId === undefined) continue;
+    if (line.msg === "synced" || line.msg === "remote already newer") last.set(jobId, "synced");
+    else if (line.code === "RETRIES_EXHAUSTED") {
+      gaveUp.add(jobId);
+      if (line.marker === "written" || line.marker === "unchanged") last.set(jobId, "marked");
+    } else if (typeof line.code === "string" && (line.level as number) >= 50) otherFailures.push(`${jobId}: ${String(line.msg)}`);
+  }
+  return { marked: new Set([...last].filter(([, v]) => v === "marked").map(([k]) => k)), gaveUp, otherFailures };
+}
+
+describe("outage", () => {
+  it(
+    `watch › refusal for ${REFUSE_MS / 1000} s then 503s for ${UNAVAILABLE_MS / 1000} s while the pipeline writes: no crash, bounded memory, converges after recovery, markers exactly past the limit, retry --all-failed clears them`,
+    async () => {
+      await writeDaemonConfig(cwd, {
+        settleMs: 50,
+        logLevel: "info",
+        retry: { baseMs: 100, maxMs: 1_000, maxAttempts: MAX_ATTEMPTS, maxRetryMs: 10 * 60_000 },
+      });
+      const daemon = startDaemon(h, cwd);
+      await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
+      const pid = daemon.child.pid!;
+
+      const early = Array.from({ length: 20 }, () => new PipelineJob(h.jobsDir, { pngBytes: 8_000 }));
+      await Promise.all(early.map((j) => writeJob(j, 30)));
+      const assetsOf = (all: PipelineJob[]) => (id: string) => [...all.find((j) => j.id === id)!.assetNames, "trace.json"];
+      await waitFor(async () => (await notMirrored(h, early, assetsOf(early))).length === 0, { timeoutMs: 30_000, intervalMs: 200, what: "the first jobs mirrored" });
+      const rss = sampleRss(pid, 100);
+      await sleep(500);
+
+      // Refused first (the listener is closed), then 503 until the end of the second window.
+      const outageStart = Date.now();
+      h.standin.setFaults([
+        { refuse: true, durationMs: REFUSE_MS },
+        { status: 503, durationMs: REFUSE_MS + UNAVAILABLE_MS },
+      ]);
+      // The pipeline keeps going: new jobs through every stage, and some finished jobs fail late.
+      const late = Array.from({ length: 40 }, () => new PipelineJob(h.jobsDir, { pngBytes: 8_000 }));
+      const writing = (async () => {
+        for (let i = 0; i < late.length; i += 4) {
+          await Promise.all(late.slice(i, i + 4).map((j) => writeJob(j, 60)));
+          if (i % 8 === 0) await early[i / 4]!.failed("Rate Limit Exceeded. Please try again later.", 30);
+          await sleep(Math.max(0, (REFUSE_MS + UNAVAILABLE_MS - 1_500) / 10 - 100));
+        }
+      })();
+      await writing;
+      const recoveredAt = outageStart + REFUSE_MS + UNAVAILABLE_MS;
+      await sleep(Math.max(0, recoveredAt - Date.now()));
+      expect(daemon.child.exitCode, daemon.stderr).toBeNull();
+
+      const all = [...early, ...late];
+      // Converged: every job either mirrored or parked under a marker; nothing else pending.
+      let stillBehind: string[] = [];
+      await waitFor(
+        async () => {
+          const behind = await notMirrored(h, all, assetsOf(all));
+          const parked = new Set<string>();
+          for (const id of behind) if ((await readRecord(all.find((j) => j.id === id)!.dir)).sync_failure !== undefined) parked.add(id);
+          stillBehind = behind.filter((id) => !parked.has(id));
+          return stillBehind.length === 0;
+        },
+        { timeoutMs: 30_000, intervalMs: 200, what: "convergence after the outage" },
+      ).catch((e: unknown) => {
+        throw new Error(`${String(e)}; behind: ${stillBehind.join(", ")}\n${daemon.stdout.slice(-4000)}`);
+      });
+      const convergedMs = Date.now() - recoveredAt;
+      await sleep(300); // let any last marker write land before it is compared
+      const samples = await rss.stop();
+      expect(daemon.child.exitCode, daemon.stderr).toBeNull();
+      const exit = await daemon.stop("SIGTERM");
+      expect(exit.code).toBe(0);
+
+      // Memory stayed bounded while requests failed for seconds.
+      const baseline = samples[0]!;
+      const peak = Math.max(...samples);
+      expect(samples.length).toBeGreaterThan(20);
+      expect(peak).toBeLessThan(RSS_CEILING_KIB);
+      expect(peak - baseline).toBeLessThan(RSS_GROWTH_KIB);
+
+      // Exactly the jobs that went past the limit carry a marker; no other failure happened.
+      const { marked, gaveUp, otherFailures } = expectedMarked(daemon.stdout);
+      expect(otherFailures).toEqual([]);
+      expect(gaveUp.size).toBeGreaterThan(0);
+      const onDisk = new Set<string>();
+      for (const j of all) {
+        const rec = await readRecord(j.dir);
+        if (rec.sync_failure === undefined) continue;
+        onDisk.add(j.id);
+        const marker = rec.sync_failure as Record<string, unknown>;
+        expect(marker.retryable).toBe(true);
+        expect(String(marker.reason)).toContain("RETRIES_EXHAUSTED");
+        // The marker was written on the pipeline's latest state: what it replaced is that state.
+        expect(marker.previous).toEqual({ status: j.record.status, progress_stage: j.record.progress_stage, error: j.record.error });
+      }
+      expect([...onDisk].sort()).toEqual([...marked].sort());
+      expect(marked.size).toBeGreaterThan(0);
+
+      console.info(
+        `outage: refused ${REFUSE_MS} ms + 503 ${UNAVAILABLE_MS} ms; ${all.length} jobs; converged ${convergedMs} ms after recovery; ` +
+          `RSS ${Math.round(baseline / 1024)} → peak ${Math.round(peak / 1024)} MiB; ${gaveUp.size} jobs gave up, ${marked.size} still marked`,
+      );
+
+      // retry --all-failed brings every marked job back.
+      const retry = await runCli(["retry", "--all-failed", "--jobs-dir", h.jobsDir, "--json", "--log-level", "warn"], { env: standinEnv(h), cwd, timeoutMs: 120_000 });
+      expect(retry.code, retry.stderr).toBe(0);
+      const summary = JSON.parse(retry.stdout) as { jobs: number; syncedNow: number; failed: unknown[] };
+      expect(summary.jobs).toBe(marked.size);
+      expect(summary.syncedNow).toBe(marked.size);
+      expect(summary.failed).toEqual([]);
+      for (const j of all) {
+        const rec = await readRecord(j.dir);
+        expect(rec.sync_failure).toBeUndefined();
+        expect({ status: rec.status, progress_stage: rec.progress_stage, error: rec.error }).toEqual({
+          status: j.record.status,
+          progress_stage: j.record.progress_stage,
+          error: j.record.error,
+        });
+      }
+      const { code, report } = await runVerify(h, cwd);
+      expect(report.counts).toEqual({ ok: all.length, mismatch: 0, parked: 0, unreadable: 0 });
+      expect(code).toBe(0);
+    },
+    180_000,
+  );
+});

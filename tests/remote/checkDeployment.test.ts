@@ -1,0 +1,33 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { checkDeployment } from "../../src/remote/checkDeployment.js";
+import { ConvexHttpGateway } from "../../src/remote/ConvexHttpGateway.js";
+import { createHarness, type Harness } from "../helpers/syncHarness.js";
+
+let h: Harness;
+beforeEach(async () => {
+  h = await createHarness();
+});
+afterEach(async () => {
+  await h.cleanup();
+});
+
+describe("checkDeployment", () => {
+  it("checkDeployment › accepts the token and reports the API version and clock skew", async () => {
+    const info = await checkDeployment(h.gateway());
+    expect(info.apiVersion).toBe(1);
+    expect(Math.abs(info.clockSkewMs)).toBeLessThan(5_000);
+  });
+
+  it("checkDeployment › rides out a brief overload when given attempts, and not otherwise", async () => {
+    h.standin.setFaults({ status: 503, count: 2, path: "sync:handshake" });
+    await expect(checkDeployment(h.gateway())).rejects.toMatchObject({ code: "SERVER_ERROR" });
+    await expect(checkDeployment(h.gateway(), { attempts: 4 })).resolves.toMatchObject({ apiVersion: 1 });
+  });
+
+  it("checkDeployment › a refused token is final at once", async () => {
+    const wrong = new ConvexHttpGateway({ url: h.standin.url, token: "nope", requestTimeoutMs: 5_000, uploadTimeoutMs: 5_000 });
+    const before = h.standin.stats().functionCalls["sync:handshake"] ?? 0;
+    await expect(checkDeployment(wrong, { attempts: 4 })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+    expect(h.standin.stats().functionCalls["sync:handshake"]).toBe(before + 1);
+  });
+});
