@@ -11,27 +11,24 @@
  *   4. re-read job.json: same inode, size, mtime, ctime and bytes as in step 1, or delete the
  *      temp file and start over from step 1 (bounded, then "raced-gave-up");
  *   5. synchronously and back to back: no fresh pipeline temp file (`tmp*`, younger than 30 s)
- *      in the folder, job.json still the inode of step 1, `rename(temp, job.json)`; then fsync
- *      the folder.
+ *      in the folder, job.json still the inode of step 1;
+ *   6. rename job.json aside, check that what was set aside is the inode of step 1, and `link`
+ *      the temp file in as job.json (see `swapIn`: a version we did not see is never overwritten,
+ *      it is put back); then fsync the folder.
  *
  * An unparsable job.json is never rewritten: the builder is not even called.
  *
- * Residual risk, stated honestly: POSIX has no "rename if the target is still X", so step 5
- * leaves a window of a few system calls. The pipeline's `os.replace` is preceded by its temp
- * file existing for the whole write, which step 5 looks for; what remains is a complete
- * pipeline write (create, write, close, replace) fitting between our readdir and our rename,
- * or this thread being descheduled right there while the pipeline writes. Then the pipeline's
- * write is overwritten by a marker built on the version before it. Measured with a writer in
- * another thread rewriting job.json back to back for seconds: no lost write in ~400 markers
- * with the temp-file look, roughly one per 100 without it. The real pipeline writes seconds
- * apart, and markers normally follow a settled job. Closing the window fully needs
- * `renameat2(RENAME_EXCHANGE)`, which Node does not expose.
+ * Why step 6 and not a plain rename: POSIX has no "rename if the target is still X", and a plain
+ * rename after the last look loses a pipeline write that lands in the few system calls between
+ * them (seen under load in the race test). Setting aside and linking closes that window; what
+ * it costs is a few microseconds without a job.json, and it needs hard links (any local file
+ * system).
  *
  * Also: the file renamed into place is owned by the daemon's user (root restores the owner),
  * and an in-place writer (not the pipeline) is caught by the size/mtime/bytes checks.
  */
 import { randomBytes } from "node:crypto";
-import { lstatSync, readdirSync, renameSync, type Stats } from "node:fs";
+import { linkSync, lstatSync, readdirSync, renameSync, type Stats, unlinkSync } from "node:fs";
 import { open, unlink } from "node:fs/promises";
 import path from "node:path";
 import { SyncError } from "../errors/SyncError.js";
@@ -125,6 +122,56 @@ export function pipelineWriteInFlight(jobDir: string, nowMs = Date.now()): boole
   return false;
 }
 
+/**
+ * Step 6: puts the temp file in place without ever overwriting a version of job.json we have not
+ * seen. The current job.json is first renamed aside (atomic, whatever version it is at that
+ * instant), and only if the version set aside is the one we read is the new file linked in with
+ * `link`, which fails rather than overwrite a job.json the pipeline created meanwhile. A version
+ * the pipeline slipped in before the set-aside is linked back. So every pipeline write either
+ * stays, is put back, or is superseded by a newer pipeline write; the price is a window of a
+ * few microseconds in which job.json does not exist (a reader sees ENOENT and retries; our own
+ * reads treat it as transient). Returns false when the pipeline won the race (start over).
+ */
+function swapIn(jobDir: string, target: string, tmpPath: string, read: Stats, where: { jobId: string; file: string }): boolean {
+  const aside = path.join(jobDir, `${CAS_TEMP_PREFIX}${randomBytes(6).toString("hex")}.prev`);
+  try {
+    renameSync(target, aside);
+  } catch (e) {
+    if (errnoOf(e) === "ENOENT") return false;
+    throw fsError(e, { ...where, action: "setting job.json aside" });
+  }
+  try {
+    const moved = lstatSync(aside);
+    // Not `sameIdentity`: the rename itself moved the inode's ctime. The inode number is safe to
+    // trust because our descriptor from step 1 keeps that inode alive.
+    const same = moved.ino === read.ino && moved.dev === read.dev && moved.size === read.size && moved.mtimeMs === read.mtimeMs;
+    if (!same) {
+      // The pipeline replaced job.json after our last look: its version goes back, unless it
+      // has already written an even newer one.
+      linkUnlessExists(aside, target, where);
+      return false;
+    }
+    // EEXIST: the pipeline wrote while job.json was aside; its write is newer than our base.
+    return linkUnlessExists(tmpPath, target, where);
+  } finally {
+    try {
+      unlinkSync(aside);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function linkUnlessExists(from: string, to: string, where: { jobId: string; file: string }): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch (e) {
+    if (errnoOf(e) === "EEXIST") return false;
+    throw fsError(e, { ...where, action: "linking the new job.json in place" });
+  }
+}
+
 async function syncFolder(dir: string): Promise<void> {
   // Makes the rename itself durable; not possible everywhere (Windows), so best effort.
   const handle = await open(dir, "r").catch(() => null);
@@ -169,7 +216,6 @@ export async function casRewriteJobJson<T extends string>(
 
       const tmpPath = path.join(jobDir, casTempName());
       await writeTemp(tmpPath, decision.write, snap.stat, where);
-      let renamed = false;
       try {
         await hooks.beforeRecheck?.(attempt);
         if (!(await stillSame(jobDir, jobId, snap))) continue;
@@ -180,20 +226,15 @@ export async function casRewriteJobJson<T extends string>(
         if (pipelineWriteInFlight(jobDir)) continue;
         const last = lstatSync(target, { throwIfNoEntry: false });
         if (last === undefined || !sameIdentity(last, snap.stat)) continue;
-        try {
-          renameSync(tmpPath, target);
-        } catch (e) {
-          throw fsError(e, { ...where, action: "renaming the temp file over job.json" });
-        }
-        renamed = true;
+        const swapped = swapIn(jobDir, target, tmpPath, snap.stat, where);
+        if (!swapped) continue;
         await syncFolder(jobDir);
         return "written";
       } finally {
-        if (!renamed) {
-          await unlink(tmpPath).catch((e: unknown) => {
-            if (errnoOf(e) !== "ENOENT") throw fsError(e, { ...where, action: "removing the temp file" });
-          });
-        }
+        // Linked in or not, the temp name goes (after a link, job.json keeps the inode).
+        await unlink(tmpPath).catch((e: unknown) => {
+          if (errnoOf(e) !== "ENOENT") throw fsError(e, { ...where, action: "removing the temp file" });
+        });
       }
     } finally {
       await snap.handle.close().catch(() => undefined);

@@ -72,7 +72,8 @@ describe("editTopLevel", () => {
 
   it("editTopLevel › edits parse to the expected object (property)", () => {
     // Integer-like keys are left out: JavaScript objects (not the splicer) reorder them.
-    const key = fc.string().filter((k) => !/^\d+$/.test(k));
+    // `__proto__` is left out too: assigning it on the expected object sets the prototype.
+    const key = fc.string().filter((k) => !/^\d+$/.test(k) && k !== "__proto__");
     fc.assert(
       fc.property(
         fc.dictionary(key, fc.jsonValue(), { minKeys: 0, maxKeys: 6 }),

@@ -62,6 +62,22 @@ const VARIANTS: Variant[] = [
 
 type Racer = { job: PipelineJob; variant: Variant; lastSeq: number; problems: string[]; markersSeen: number };
 
+/**
+ * Reads job.json the way a careful reader must: while a marker is swapped in, job.json is absent
+ * for a few microseconds (it is set aside, then the new file is linked in), so ENOENT means
+ * "look again", never "gone".
+ */
+async function readJobJson(file: string): Promise<string> {
+  for (let i = 0; ; i++) {
+    try {
+      return await readFile(file, "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT" || i >= 100) throw e;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+}
+
 /** What job.json must show before write `seq`: the previous write, marked or not, intact. */
 function checkBeforeWrite(r: Racer, text: string): void {
   let rec: Record<string, unknown>;
@@ -115,7 +131,7 @@ describe("race with the pipeline", () => {
         racers.map(async (r) => {
           const t0 = Date.now();
           for (let seq = 2; seq <= total; seq++) {
-            checkBeforeWrite(r, await readFile(path.join(r.job.dir, "job.json"), "utf8"));
+            checkBeforeWrite(r, await readJobJson(path.join(r.job.dir, "job.json")));
             await pipelineWrite(r, seq);
             const due = t0 + (seq - 1) * (1000 / WRITES_PER_SECOND);
             await sleep(Math.max(0, due - Date.now()));
@@ -126,9 +142,9 @@ describe("race with the pipeline", () => {
       for (const r of racers) {
         const file = path.join(r.job.dir, "job.json");
         const deadline = Date.now() + 10_000;
-        while (Date.now() < deadline && (parsePythonJson(await readFile(file, "utf8")) as Record<string, unknown>).sync_failure === undefined) await sleep(50);
-        checkBeforeWrite(r, await readFile(file, "utf8"));
-        const final = parsePythonJson(await readFile(file, "utf8")) as Record<string, unknown>;
+        while (Date.now() < deadline && (parsePythonJson(await readJobJson(file)) as Record<string, unknown>).sync_failure === undefined) await sleep(50);
+        checkBeforeWrite(r, await readJobJson(file));
+        const final = parsePythonJson(await readJobJson(file)) as Record<string, unknown>;
         expect(final.seq, r.variant.label).toBe(total);
         expect(final.sync_failure, `${r.variant.label}: the last version is marked`).toBeDefined();
         expect(String((final.sync_failure as Record<string, unknown>).reason)).toContain(r.variant.code);

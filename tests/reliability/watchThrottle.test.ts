@@ -49,8 +49,9 @@ describe("ChokidarBackend", () => {
       await replace(file, `first ${round}`);
       await waitFor(() => events.slice(before).some((e) => e.path === file), { timeoutMs: 5_000, intervalMs: 1, what: "the first change" });
       // Right after the event: inside the throttle window.
-      await replace(file, `second ${round}`);
+      // Taken before the write: its event may arrive while the rename is still being awaited.
       const secondWrittenAt = Date.now();
+      await replace(file, `second ${round}`);
       await sleep(400);
       const after = events.slice(before).filter((e) => e.path === file && e.at >= secondWrittenAt);
       if (after.length === 0) missed++;

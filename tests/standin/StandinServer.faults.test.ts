@@ -153,6 +153,8 @@ describe("StandinServer › faults", () => {
     await postFaults({ dropUpload: true, count: 1, path: "upload" });
     const err = await outcome(send());
     expect(err).toBeInstanceOf(TypeError);
+    // The client may see the reset before the server has finished counting it.
+    await waitFor(async () => s.stats().requests["POST /api/storage/upload "]?.dropped === 1, "the dropped upload is counted");
     expect(s.stats().blobs.count).toBe(0);
     expect(s.stats().requests["POST /api/storage/upload "]).toEqual({ dropped: 1 });
     const ok = await send();
