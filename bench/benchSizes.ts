@@ -1,0 +1,59 @@
+/**
+ * Every size and duration the scenarios use, full and quick. Full is the issue's figures; quick
+ * is small enough for CI (tens of seconds) and exercises every code path and check.
+ */
+export type BenchSizes = {
+  /** Finished jobs for the backfill and no-op scenarios (~3.5 files each, PNGs 32–256 KiB). */
+  backfillJobs: number;
+  /** Added latency per request, ms, for the backfill comparison. */
+  latenciesMs: number[];
+  /**
+   * Jobs the seed's flow is timed over, per latency. It is strictly sequential, so its jobs/s
+   * over a subset is its jobs/s; the full 1,000 at 25 ms would take five minutes a run.
+   */
+  seedFlowJobs: (latencyMs: number) => number;
+  /** Small in-sync jobs for the no-op re-check and the at-rest scenario. */
+  tinyJobs: number;
+  activeJobs: number;
+  idleMs: number;
+  liveJobsPerSecond: number;
+  liveMs: number;
+  /** One more live phase at a rate the machine sustains, or null. */
+  liveLowRate: { jobsPerSecond: number; ms: number } | null;
+  largeBytes: number;
+};
+
+export const FULL_SIZES: BenchSizes = {
+  backfillJobs: 1000,
+  latenciesMs: [0, 25],
+  seedFlowJobs: (latencyMs) => (latencyMs === 0 ? 150 : 60),
+  tinyJobs: 50_000,
+  activeJobs: 20,
+  idleMs: 60_000,
+  liveJobsPerSecond: 20,
+  liveMs: 60_000,
+  liveLowRate: { jobsPerSecond: 5, ms: 30_000 },
+  largeBytes: 1024 * 1024 * 1024,
+};
+
+/** Overrides for exploring (not for reports): BENCH_LIVE_MS, BENCH_LIVE_RATE. */
+export function withEnvOverrides(sizes: BenchSizes, env: NodeJS.ProcessEnv = process.env): BenchSizes {
+  return {
+    ...sizes,
+    ...(env.BENCH_LIVE_MS ? { liveMs: Number(env.BENCH_LIVE_MS) } : {}),
+    ...(env.BENCH_LIVE_RATE ? { liveJobsPerSecond: Number(env.BENCH_LIVE_RATE) } : {}),
+  };
+}
+
+export const QUICK_SIZES: BenchSizes = {
+  backfillJobs: 20,
+  latenciesMs: [0, 25],
+  seedFlowJobs: () => 5,
+  tinyJobs: 300,
+  activeJobs: 3,
+  idleMs: 2_000,
+  liveJobsPerSecond: 10,
+  liveMs: 2_000,
+  liveLowRate: null,
+  largeBytes: 8 * 1024 * 1024,
+};
