@@ -35,7 +35,7 @@ describe("instance lock", () => {
   }, 15_000);
 
   it("instance lock › a lock without its pid file (holder killed right after taking it) is taken over after the grace period", async () => {
-    await mkdir(path.join(jobsDir, LOCK_NAME));
+    await mkdir(path.join(jobsDir, LOCK_NAME), { recursive: true });
     const lock = await acquireInstanceLock(jobsDir, { holderGraceMs: 300, onCompromised: () => undefined });
     expect(await readdir(path.join(jobsDir, LOCK_NAME))).toEqual(["holder.json"]);
     await lock.release();
@@ -44,7 +44,7 @@ describe("instance lock", () => {
   it("instance lock › a pid file that appears within the grace period, naming a live process, is respected", async () => {
     const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
     try {
-      await mkdir(path.join(jobsDir, LOCK_NAME));
+      await mkdir(path.join(jobsDir, LOCK_NAME), { recursive: true });
       setTimeout(() => {
         void writeFile(path.join(jobsDir, LOCK_NAME, "holder.json"), JSON.stringify({ pid: other.pid, host: hostname(), startedAt: new Date().toISOString() }));
       }, 100);
