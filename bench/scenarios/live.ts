@@ -30,16 +30,7 @@ const STAGES = ["initialized", "generating_passes", "processing_matting", "compl
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 async function runJob(job: LiveJob, rng: RandomSource): Promise<void> {
-  const pause = () => sleep(rng.int(STAGE_PAUSE_MS.min, STAGE_PAUSE_MS.max));
-  await job.queued();
-  await pause();
-  await job.running();
-  await pause();
-  await job.processing();
-  await pause();
-  await job.succeeded();
-  await pause();
-  await job.trace();
+  await job.runToSuccess(() => sleep(rng.int(STAGE_PAUSE_MS.min, STAGE_PAUSE_MS.max)));
 }
 
 /** The metrics of one rate; `goals` only for the issue's rate. */

@@ -64,20 +64,7 @@ function watchForHoles(jobs: PipelineJob[]): { stop: () => Promise<string[]> } {
 }
 
 async function runPipeline(jobs: PipelineJob[], pauseMs = 15): Promise<void> {
-  const pause = () => new Promise((r) => setTimeout(r, Math.random() * pauseMs));
-  await Promise.all(
-    jobs.map(async (j) => {
-      await j.queued();
-      await pause();
-      await j.running();
-      await pause();
-      await j.processing();
-      await pause();
-      await j.succeeded();
-      await pause();
-      await j.trace();
-    }),
-  );
+  await Promise.all(jobs.map((j) => j.runToSuccess(() => new Promise((r) => setTimeout(r, Math.random() * pauseMs)))));
 }
 
 describe("watch daemon (in process, real chokidar)", () => {

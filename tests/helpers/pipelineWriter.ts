@@ -166,12 +166,16 @@ export class PipelineJob {
     );
   }
 
-  /** Every stage of a successful job, in order. */
-  async runToSuccess(): Promise<void> {
+  /** Every stage of a successful job, in order, with `pause` awaited between stages. */
+  async runToSuccess(pause: () => Promise<unknown> = async () => {}): Promise<void> {
     await this.queued();
+    await pause();
     await this.running();
+    await pause();
     await this.processing();
+    await pause();
     await this.succeeded();
+    await pause();
     await this.trace();
   }
 }

@@ -29,16 +29,7 @@ afterEach(async () => {
 
 /** Runs one job through every stage with short random pauses between stages. */
 async function writeJob(job: PipelineJob): Promise<void> {
-  const pause = () => sleep(10 + Math.random() * 90);
-  await job.queued();
-  await pause();
-  await job.running();
-  await pause();
-  await job.processing();
-  await pause();
-  await job.succeeded();
-  await pause();
-  await job.trace();
+  await job.runToSuccess(() => sleep(10 + Math.random() * 90));
 }
 
 describe("crash convergence", () => {

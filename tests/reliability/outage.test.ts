@@ -35,16 +35,7 @@ afterEach(async () => {
 });
 
 async function writeJob(job: PipelineJob, pauseMs: number): Promise<void> {
-  const pause = () => sleep(Math.random() * pauseMs);
-  await job.queued();
-  await pause();
-  await job.running();
-  await pause();
-  await job.processing();
-  await pause();
-  await job.succeeded();
-  await pause();
-  await job.trace();
+  await job.runToSuccess(() => sleep(Math.random() * pauseMs));
 }
 
 /**
