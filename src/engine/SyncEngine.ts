@@ -104,12 +104,6 @@ export class SyncEngine extends EventEmitter {
     this.queue.add(jobId, { priority });
   }
 
-  /** Queues the job after `delayMs` (the earliest request wins): lets a burst of events settle. */
-  enqueueAfter(jobId: string, delayMs: number, priority = 0): void {
-    if (this.fatal) return;
-    this.queue.addAfter(jobId, delayMs, { priority });
-  }
-
   private async work(jobId: string, attempt: number, signal: AbortSignal): Promise<WorkResult> {
     const log = this.opts.log.child({ jobId, attempt });
     this.totals.reconciles++;
