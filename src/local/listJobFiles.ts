@@ -3,9 +3,12 @@
  * never follows a symlink, and refuses a job whose asset path is a symlink, a non-regular
  * file (a folder named `x.png`) or runs through a symlinked folder. A missing folder is
  * normal: the job is still running.
+ *
+ * The calls are synchronous: this runs for every job of a history on every re-check, and on
+ * a local disk an lstat or a short listing costs microseconds, far less than the promise
+ * round trip around it. Nothing here reads file contents.
  */
-import type { Dirent } from "node:fs";
-import { lstat, readdir } from "node:fs/promises";
+import { type Dirent, lstatSync, readdirSync, type Stats } from "node:fs";
 import path from "node:path";
 import { SyncError } from "../errors/SyncError.js";
 import { compileAssetRules } from "./compileAssetRules.js";
@@ -23,9 +26,9 @@ export async function listJobFiles(jobDir: string, jobId: string, rules: readonl
   const ctx = (relPath: string, action: string) => ({ jobId, file: `${jobId}/${relPath}`, action });
 
   /** lstat that treats "gone" as null: files come and go while the pipeline works. */
-  async function lstatOrNull(relPath: string) {
+  function lstatOrNull(relPath: string): Stats | null {
     try {
-      return await lstat(path.join(jobDir, relPath));
+      return lstatSync(path.join(jobDir, relPath), { throwIfNoEntry: false }) ?? null;
     } catch (e) {
       const code = errnoOf(e);
       if (code === "ENOENT" || code === "ENOTDIR") return null;
@@ -34,12 +37,12 @@ export async function listJobFiles(jobDir: string, jobId: string, rules: readonl
   }
 
   /** True if every folder on the way to `base` exists as a real folder; throws on a symlink. */
-  async function baseIsUsable(base: string): Promise<boolean> {
+  function baseIsUsable(base: string): boolean {
     if (base === "") return true;
     const parts = base.split("/");
     for (let n = 1; n <= parts.length; n++) {
       const rel = parts.slice(0, n).join("/");
-      const st = await lstatOrNull(rel);
+      const st = lstatOrNull(rel);
       if (st === null) return false;
       if (st.isSymbolicLink()) throw unsafe(jobId, rel, "is a symlink; asset folders must be real folders inside the job");
       if (!st.isDirectory()) throw unsafe(jobId, rel, "is not a folder");
@@ -47,8 +50,8 @@ export async function listJobFiles(jobDir: string, jobId: string, rules: readonl
     return true;
   }
 
-  async function addCandidate(relPath: string, rule: AssetRule): Promise<void> {
-    const st = await lstatOrNull(relPath);
+  function addCandidate(relPath: string, rule: AssetRule): void {
+    const st = lstatOrNull(relPath);
     if (st === null) return;
     if (st.isSymbolicLink()) throw unsafe(jobId, relPath, "is a symlink; assets are never read through links");
     if (!st.isFile()) throw unsafe(jobId, relPath, `is not a regular file (${st.isDirectory() ? "a folder" : "a special file"})`);
@@ -64,10 +67,10 @@ export async function listJobFiles(jobDir: string, jobId: string, rules: readonl
     });
   }
 
-  async function walk(base: string, depth: number): Promise<void> {
+  function walk(base: string, depth: number): void {
     let entries: Dirent[];
     try {
-      entries = await readdir(path.join(jobDir, base), { withFileTypes: true });
+      entries = readdirSync(path.join(jobDir, base), { withFileTypes: true });
     } catch (e) {
       const code = errnoOf(e);
       if (code === "ENOENT" || code === "ENOTDIR") return;
@@ -78,19 +81,19 @@ export async function listJobFiles(jobDir: string, jobId: string, rules: readonl
       if (isIgnoredPath(rel)) continue;
       const rule = compiled.match(rel);
       if (rule) {
-        await addCandidate(rel, rule);
+        addCandidate(rel, rule);
         continue;
       }
       if (depth <= 1 || entry.isSymbolicLink()) continue;
       // Some file systems do not report entry types; ask lstat then.
       const known = entry.isDirectory() || entry.isFile() || entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice();
-      const isDir = known ? entry.isDirectory() : (await lstatOrNull(rel))?.isDirectory() === true;
-      if (isDir) await walk(rel, depth - 1);
+      const isDir = known ? entry.isDirectory() : lstatOrNull(rel)?.isDirectory() === true;
+      if (isDir) walk(rel, depth - 1);
     }
   }
 
   for (const { base, depth } of compiled.walks) {
-    if (await baseIsUsable(base)) await walk(base, depth);
+    if (baseIsUsable(base)) walk(base, depth);
   }
 
   const files = [...found.values()].sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));

@@ -3,7 +3,7 @@
  * blocking on a FIFO, checked to be a regular file, and read from that same descriptor, so
  * the stat and the bytes describe one and the same file even while the pipeline replaces it.
  */
-import { constants, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { SyncError } from "../errors/SyncError.js";
@@ -27,6 +27,61 @@ export function jobJsonRelPath(jobId: string): string {
   return `${jobId}/job.json`;
 }
 
+function checkStat(stat: Stats, jobId: string, file: string): void {
+  if (!stat.isFile()) {
+    throw new SyncError("UNSAFE_PATH", "job.json is not a regular file", { jobId, file });
+  }
+  if (stat.size > MAX_JOB_JSON_BYTES) {
+    throw new SyncError(
+      "VALUE_LIMIT",
+      `job.json is ${stat.size} bytes, more than the ${MAX_JOB_JSON_BYTES} bytes a record is read from`,
+      { jobId, file },
+    );
+  }
+}
+
+function changedWhileRead(n: number, stat: Stats, after: Stats): boolean {
+  return n !== stat.size || after.size !== stat.size || after.mtimeMs !== stat.mtimeMs;
+}
+
+/**
+ * The same read as `openJobJson`, done synchronously and closed at once: for the reconcile's
+ * observe step, which reads every job.json of a history. A job.json is a few KiB in the page
+ * cache; four synchronous calls on one descriptor cost a small fraction of four promise round
+ * trips, and they keep the same guarantee (the stat and the bytes come from one file).
+ */
+export function readJobJsonSync(jobDir: string, jobId: string): Omit<JobJsonSnapshot, "handle"> {
+  const file = jobJsonRelPath(jobId);
+  const abs = path.join(jobDir, "job.json");
+  let fd: number;
+  try {
+    fd = openSync(abs, SAFE_READ_FLAGS);
+  } catch (e) {
+    throw fsError(e, { jobId, file, action: "opening job.json" });
+  }
+  try {
+    const stat = fstatSync(fd);
+    checkStat(stat, jobId, file);
+    // One byte more than announced: if it fills, someone is writing in place.
+    const buf = Buffer.allocUnsafe(stat.size + 1);
+    let n = 0;
+    for (;;) {
+      const bytesRead = readSync(fd, buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n === buf.length) break;
+    }
+    if (changedWhileRead(n, stat, fstatSync(fd))) {
+      throw new SyncError("FILE_CHANGED", "job.json changed while it was being read", { jobId, file });
+    }
+    return { path: abs, bytes: buf.subarray(0, n), stat };
+  } catch (e) {
+    throw fsError(e, { jobId, file, action: "reading job.json" });
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Opens and reads job.json; the returned handle must be closed by the caller. */
 export async function openJobJson(jobDir: string, jobId: string): Promise<JobJsonSnapshot> {
   const file = jobJsonRelPath(jobId);
@@ -39,16 +94,7 @@ export async function openJobJson(jobDir: string, jobId: string): Promise<JobJso
   }
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) {
-      throw new SyncError("UNSAFE_PATH", "job.json is not a regular file", { jobId, file });
-    }
-    if (stat.size > MAX_JOB_JSON_BYTES) {
-      throw new SyncError(
-        "VALUE_LIMIT",
-        `job.json is ${stat.size} bytes, more than the ${MAX_JOB_JSON_BYTES} bytes a record is read from`,
-        { jobId, file },
-      );
-    }
+    checkStat(stat, jobId, file);
     // One byte more than announced: if it fills, someone is writing in place.
     const buf = Buffer.alloc(stat.size + 1);
     let n = 0;
@@ -58,8 +104,7 @@ export async function openJobJson(jobDir: string, jobId: string): Promise<JobJso
       n += bytesRead;
       if (n === buf.length) break;
     }
-    const after = await handle.stat();
-    if (n !== stat.size || after.size !== stat.size || after.mtimeMs !== stat.mtimeMs) {
+    if (changedWhileRead(n, stat, await handle.stat())) {
       throw new SyncError("FILE_CHANGED", "job.json changed while it was being read", { jobId, file });
     }
     return { handle, path: abs, bytes: buf.subarray(0, n), stat };

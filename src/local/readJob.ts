@@ -3,7 +3,7 @@
  * validated and mapped to the Convex shape, the failure marker if any, and the asset files
  * the rules select. Read-only; every failure is a SyncError naming the job and the file.
  */
-import { lstat } from "node:fs/promises";
+import { lstatSync } from "node:fs";
 import path from "node:path";
 import { componentFilenames } from "../../convex/lib/jobStore.js";
 import { findDocumentProblem } from "../../convex/lib/limits.js";
@@ -13,7 +13,7 @@ import { assertJobId, isSafeJobId } from "./assertJobId.js";
 import { fsError } from "./fsError.js";
 import { checkJobRecord, jobJsonFieldName, recordHash as hashRecord, toConvexRecord } from "./jobRecord.js";
 import { listJobFiles } from "./listJobFiles.js";
-import { decodeJobJson, jobJsonRelPath, openJobJson } from "./openJobJson.js";
+import { decodeJobJson, jobJsonRelPath, readJobJsonSync } from "./openJobJson.js";
 import { parseFailureMarker } from "./parseFailureMarker.js";
 import { PythonJsonError, parsePythonJson } from "./pythonJson.js";
 import type { AssetRule, LocalJob } from "./types.js";
@@ -26,7 +26,7 @@ export async function readLocalJob(jobsDir: string, jobId: string, rules: readon
 
   let dirStat;
   try {
-    dirStat = await lstat(dir);
+    dirStat = lstatSync(dir);
   } catch (e) {
     throw fsError(e, { jobId, file: jobId, action: "lstat of the job folder" });
   }
@@ -37,8 +37,8 @@ export async function readLocalJob(jobsDir: string, jobId: string, rules: readon
     throw new SyncError("UNSAFE_PATH", "the job's path is a file, not a folder", { jobId, file: jobId });
   }
 
-  const snap = await openJobJson(dir, jobId);
-  await snap.handle.close().catch(() => undefined);
+  // Synchronous, like the listing below: see `readJobJsonSync`.
+  const snap = readJobJsonSync(dir, jobId);
 
   const text = decodeJobJson(snap.bytes);
   if (text === null) throw new SyncError("JOB_JSON_UNPARSABLE", "is not valid UTF-8", where);

@@ -12,17 +12,29 @@ import { PipelineJob, writeJsonAtomic } from "../helpers/pipelineWriter.js";
 import { makePng } from "../helpers/png.js";
 import { useTempJobsDir } from "./tempJobsDir.js";
 
-// Running as root, chmod 000 does not stop a read; EACCES is injected at `open` instead.
+// Running as root, chmod 000 does not stop a read; EACCES is injected at `open` instead
+// (job.json is opened synchronously, asset files through the promise API).
 const denied = vi.hoisted(() => ({ path: "" }));
+function refuse(file: unknown): void {
+  if (denied.path !== "" && String(file) === denied.path) {
+    throw Object.assign(new Error(`EACCES: permission denied, open '${String(file)}'`), { code: "EACCES" });
+  }
+}
 vi.mock("node:fs/promises", async (importOriginal) => {
   const orig = await importOriginal<typeof import("node:fs/promises")>();
   const open: typeof orig.open = (async (file: Parameters<typeof orig.open>[0], ...rest: unknown[]) => {
-    if (denied.path !== "" && String(file) === denied.path) {
-      throw Object.assign(new Error(`EACCES: permission denied, open '${String(file)}'`), { code: "EACCES" });
-    }
+    refuse(file);
     return (orig.open as (...a: unknown[]) => ReturnType<typeof orig.open>)(file, ...rest);
   }) as typeof orig.open;
   return { ...orig, open, default: { ...orig, open } };
+});
+vi.mock("node:fs", async (importOriginal) => {
+  const orig = await importOriginal<typeof import("node:fs")>();
+  const openSync = ((file: Parameters<typeof orig.openSync>[0], ...rest: unknown[]) => {
+    refuse(file);
+    return (orig.openSync as (...a: unknown[]) => number)(file, ...rest);
+  }) as typeof orig.openSync;
+  return { ...orig, openSync, default: { ...orig, openSync } };
 });
 
 const jobsDir = useTempJobsDir();
