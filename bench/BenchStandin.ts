@@ -38,7 +38,10 @@ export class BenchStandin {
     const latencyMs = opts.latencyMs ?? 0;
     const child = spawn(
       process.execPath,
-      ["--max-old-space-size=8192", "--import", "tsx", "bench/standinMain.ts", "--port", "0", "--latency-ms", String(latencyMs)],
+      [
+        // BENCH_STANDIN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof") profiles the stand-in.
+        ...(process.env.BENCH_STANDIN_NODE_ARGS ?? "").split(" ").filter(Boolean),
+        "--max-old-space-size=8192", "--import", "tsx", "bench/standinMain.ts", "--port", "0", "--latency-ms", String(latencyMs)],
       {
         cwd: REPO,
         env: cleanEnv({ CELSTATE_SYNC_TOKEN: opts.token }),

@@ -28,7 +28,7 @@ async function toSeedJob(jobsDir: string, jobId: string): Promise<SeedJob> {
       };
     }),
   );
-  return { record: local.record, recordHash: local.recordHash, assets };
+  return { record: local.record, recordHash: local.recordHash, sourceHash: local.sourceHash, assets };
 }
 
 export async function seedInSync(standin: BenchStandin, jobsDir: string, jobIds: string[], batch = 250): Promise<void> {

@@ -16,7 +16,7 @@ import { isoToMicros } from "../convex/lib/time.js";
 import { startStandin } from "../tests/standin/StandinServer.js";
 
 export type SeedAsset = Omit<AssetInput, "storageId"> & { data: Uint8Array };
-export type SeedJob = { record: JobRecordInput; recordHash: string; assets: SeedAsset[] };
+export type SeedJob = { record: JobRecordInput; recordHash: string; sourceHash: string; assets: SeedAsset[] };
 export type SeedMessage = { type: "seed"; seq: number; jobs: SeedJob[] };
 export type SeedAck = { type: "seeded"; seq: number; jobs: number } | { type: "seed-failed"; seq: number; message: string };
 
@@ -25,10 +25,10 @@ const standin = await startStandin({ port: Number(values.port ?? 0), latencyMs: 
 
 async function seed(jobs: SeedJob[]): Promise<void> {
   await standin.engine.convex.run(async (ctx) => {
-    for (const { record, recordHash, assets } of jobs) {
+    for (const { record, recordHash, sourceHash, assets } of jobs) {
       const updatedAtUs = isoToMicros(record.updatedAt);
       if (updatedAtUs === null) throw new Error(`job ${record.jobId}: updatedAt ${record.updatedAt} is not ISO-8601`);
-      await ctx.db.insert("jobs", { ...record, updatedAtUs, recordHash });
+      await ctx.db.insert("jobs", { ...record, updatedAtUs, recordHash, sourceHash });
       for (const { data, ...asset } of assets) {
         const storageId = await ctx.storage.store(new Blob([data], { type: asset.contentType }));
         await ctx.db.insert("jobAssets", { jobId: record.jobId, ...asset, storageId });

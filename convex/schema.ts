@@ -22,6 +22,9 @@ export default defineSchema({
     // sha256 (hex) of the canonical record the daemon sent: an unchanged record is
     // recognised without comparing fields.
     recordHash: v.optional(v.string()),
+    // The daemon's fingerprint of the job.json bytes that record was read from (sha256 hex,
+    // salted with its reader's version): an unchanged file is recognised without parsing it.
+    sourceHash: v.optional(v.string()),
   })
     .index("by_job_id", ["jobId"])
     .index("by_status", ["status"])

@@ -68,11 +68,12 @@ export const commit = mutation({
     serviceToken: serviceTokenArg,
     job: jobRecord,
     recordHash: v.string(),
+    sourceHash: v.optional(v.string()),
     assets: v.array(assetInput),
     removeFilenames: v.optional(v.array(v.string())),
   },
   returns: v.object({ outcome: commitOutcome, assetsChanged: v.number(), assetsRemoved: v.number() }),
-  handler: async (ctx, { serviceToken, job, recordHash, assets, removeFilenames = [] }) => {
+  handler: async (ctx, { serviceToken, job, recordHash, sourceHash, assets, removeFilenames = [] }) => {
     await requireServiceToken(serviceToken);
     if (assets.length > MAX_COMMIT_ASSETS) {
       fail({
@@ -82,7 +83,7 @@ export const commit = mutation({
         message: `Expected at most ${MAX_COMMIT_ASSETS} assets in one commit, got ${assets.length}`,
       });
     }
-    const { outcome } = await upsertJobRow(ctx, job, recordHash);
+    const { outcome } = await upsertJobRow(ctx, job, recordHash, sourceHash);
     if (outcome === "stale") {
       for (const a of assets) {
         const row = await findAsset(ctx, job.jobId, a.filename);

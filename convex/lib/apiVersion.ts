@@ -2,5 +2,7 @@
  * The version of the contract between the daemon and these functions. Bump it when a function
  * the daemon calls changes shape; `sync:handshake` returns it and the daemon refuses to run
  * against a deployment with another version.
+ *
+ * v2: `sync:commit` takes `sourceHash`, and `sync:getStates` returns it with the status.
  */
-export const API_VERSION = 1;
+export const API_VERSION = 2;

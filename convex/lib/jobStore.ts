@@ -69,9 +69,15 @@ export async function upsertJobRow(
   ctx: MutationCtx,
   record: JobRecordInput,
   recordHash: string | undefined,
+  sourceHash?: string,
 ): Promise<{ outcome: UpsertOutcome; existing: Doc<"jobs"> | null }> {
   const updatedAtUs = timestampOf(record);
-  const doc = { ...record, updatedAtUs, ...(recordHash === undefined ? {} : { recordHash }) };
+  const doc = {
+    ...record,
+    updatedAtUs,
+    ...(recordHash === undefined ? {} : { recordHash }),
+    ...(sourceHash === undefined ? {} : { sourceHash }),
+  };
   const problem = findDocumentProblem(doc);
   if (problem) {
     fail({
@@ -92,6 +98,9 @@ export async function upsertJobRow(
     recordHash !== undefined &&
     existing.recordHash === recordHash
   ) {
+    // The same record from differently written bytes (or first seen by a daemon that sends
+    // the fingerprint): remember the new fingerprint, so the next check can skip the parse.
+    if (sourceHash !== undefined && existing.sourceHash !== sourceHash) await ctx.db.patch(existing._id, { sourceHash });
     return { outcome: "unchanged", existing };
   }
   // `replace` drops optional fields that the new record no longer has (e.g. retryAfter).
@@ -193,6 +202,8 @@ export async function remoteStateOf(ctx: QueryCtx, jobId: string): Promise<Remot
     updatedAt: job.updatedAt,
     updatedAtUs: job.updatedAtUs,
     recordHash: job.recordHash ?? null,
+    sourceHash: job.sourceHash ?? null,
+    status: job.status,
     assets: assets.map((a) => ({
       role: a.role,
       filename: a.filename,

@@ -89,5 +89,8 @@ export const remoteJobState = v.object({
   updatedAt: v.string(),
   updatedAtUs: v.number(),
   recordHash: v.union(v.string(), v.null()),
+  /** The daemon's fingerprint of the job.json bytes the stored record was read from. */
+  sourceHash: v.union(v.string(), v.null()),
+  status: jobStatus,
   assets: v.array(remoteAssetState),
 });

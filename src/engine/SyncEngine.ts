@@ -37,7 +37,13 @@ export type EngineMode = "backfill" | "watch";
 export const CHANGED_DURING_RERUN_MS = 25;
 
 export type JobResult =
-  | { status: "in-sync" | "synced" | "parked" | "remote-ahead" | "gone" | "would-sync"; detail?: string; settled?: boolean }
+  | {
+      status: "in-sync" | "synced" | "parked" | "remote-ahead" | "gone" | "would-sync";
+      detail?: string;
+      settled?: boolean;
+      /** In sync because job.json's bytes and every file's stat matched the deployment's (not parsed). */
+      byFingerprint?: boolean;
+    }
   | { status: "pending"; detail: string; settled?: boolean }
   | { status: "failed"; code: ErrorCode; detail: string; marker: string; settled?: boolean };
 
@@ -167,7 +173,7 @@ export class SyncEngine extends EventEmitter {
       }
       case "in-sync":
         this.totals.lastSuccessAt = Date.now();
-        this.record(jobId, { status: "in-sync", settled: outcome.settled });
+        this.record(jobId, { status: "in-sync", settled: outcome.settled, ...(outcome.via === "fingerprint" ? { byFingerprint: true } : {}) });
         return { kind: "done" };
       case "would-sync": {
         const p = outcome.plan;

@@ -13,6 +13,8 @@
  *    the row's metadata (no upload). A row whose role or content type no longer matches the
  *    rules is refreshed the same way.
  * 5. Remote assets whose file vanished are removed only with `prune`, never while listed.
+ * 6. A job otherwise in sync whose stored job.json fingerprint differs gets a commit that
+ *    stores it (`fingerprintOnly`); the record and its assets are unchanged by it.
  */
 import { isoToMicros } from "../../convex/lib/time.js";
 import type { RemoteJobState } from "../remote/ConvexGateway.js";
@@ -33,6 +35,8 @@ export type JobPlan =
       kind: "sync";
       jobId: string;
       recordChanged: boolean;
+      /** Nothing to mirror: only the stored fingerprint of job.json's bytes is out of date. */
+      fingerprintOnly: boolean;
       uploads: Upload[];
       metadataUpdates: MetadataUpdate[];
       removes: string[];
@@ -111,8 +115,14 @@ export function planJob(
     : [];
 
   const changed = recordChanged(local, remote);
-  if (!changed && uploads.length === 0 && metadataUpdates.length === 0 && removes.length === 0) {
+  const nothingElse = uploads.length === 0 && metadataUpdates.length === 0 && removes.length === 0;
+  if (!changed && nothingElse) {
+    // The same record from other bytes (or a deployment that has no fingerprint yet): one
+    // commit stores the fingerprint, so the next check recognises the file without parsing it.
+    if (remote !== null && remote.sourceHash !== local.sourceHash) {
+      return { kind: "sync", jobId, recordChanged: false, fingerprintOnly: true, uploads, metadataUpdates, removes };
+    }
     return { kind: "in-sync", jobId };
   }
-  return { kind: "sync", jobId, recordChanged: changed, uploads, metadataUpdates, removes };
+  return { kind: "sync", jobId, recordChanged: changed, fingerprintOnly: false, uploads, metadataUpdates, removes };
 }

@@ -13,9 +13,10 @@ import { checkFileReady } from "../local/checkFileReady.js";
 import { isInMarkerState } from "../local/failureMarker.js";
 import { hashFile } from "../local/hashFile.js";
 import { openAssetStream } from "../local/openAssetFile.js";
-import { readLocalJob } from "../local/readJob.js";
+import { interpretJob, type JobSource, readJobSource } from "../local/readJob.js";
+import { listJobFiles } from "../local/listJobFiles.js";
 import type { AssetRule, LocalFile, LocalJob } from "../local/types.js";
-import type { AssetInput, CommitResult, ConvexGateway } from "../remote/ConvexGateway.js";
+import type { AssetInput, CommitResult, ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
 import { filesNeedingHash, type JobPlan, planJob, type PlanOptions } from "./planJob.js";
 import type { RemoteStateBatcher } from "./RemoteStateBatcher.js";
 import type { UploadUrlPool } from "./UploadUrlPool.js";
@@ -36,7 +37,8 @@ export type ReconcileDeps = {
 
 /** Every outcome that read the job says whether it is settled (succeeded or failed). */
 export type ReconcileOutcome = (
-  | { kind: "in-sync" }
+  /** `fingerprint`: job.json's bytes and every file's stat matched, so nothing was parsed. */
+  | { kind: "in-sync"; via: "fingerprint" | "plan" }
   | {
       kind: "synced";
       commit: CommitResult;
@@ -74,11 +76,44 @@ async function jobJsonUnchanged(local: LocalJob): Promise<boolean> {
   }
 }
 
+/**
+ * True if job.json holds the very bytes the stored record was read from and every file
+ * matches its row by size and mtime (and role and content type), one for one. Then the plan
+ * would be "in sync", and the parse, validation and record hash that would show it are
+ * skipped: the common case of a re-check over a large history. Anything else takes the full
+ * path (a missing file, a new one, a marker: all change either the bytes or the files).
+ */
+function unchangedSinceCommit(source: JobSource, files: readonly LocalFile[], remote: RemoteJobState | null, plan: PlanOptions): boolean {
+  if (plan.checksum || remote === null || remote.sourceHash !== source.sourceHash) return false;
+  if (remote.assets.length !== files.length) return false;
+  const rows = new Map(remote.assets.map((a) => [a.filename, a]));
+  return files.every((f) => {
+    const row = rows.get(f.filename);
+    return (
+      row !== undefined &&
+      row.sha256 !== null &&
+      row.bytes === f.size &&
+      row.sourceMtimeMs === f.mtimeMs &&
+      row.role === f.role &&
+      row.contentType === f.contentType
+    );
+  });
+}
+
+function isSettled(status: string): boolean {
+  return status === "succeeded" || status === "failed";
+}
+
 export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: AbortSignal): Promise<ReconcileOutcome> {
   const now = deps.now ?? Date.now;
   let local: LocalJob;
+  let remote: RemoteJobState | null;
   try {
-    local = await readLocalJob(deps.jobsDir, jobId, deps.rules);
+    const source = readJobSource(deps.jobsDir, jobId);
+    const files = await listJobFiles(source.dir, jobId, deps.rules);
+    remote = await deps.states.get(jobId);
+    if (unchangedSinceCommit(source, files, remote, deps.plan)) return { kind: "in-sync", via: "fingerprint", settled: isSettled(remote!.status) };
+    local = await interpretJob(source, deps.rules, files);
   } catch (e) {
     // A read-ahead state must not outlive this attempt: the next one reads fresh.
     deps.states.forget(jobId);
@@ -95,7 +130,6 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   // A marker parks the job only while job.json still shows the marker's state; if the pipeline
   // moved the job on and the marker merely rode along in its rewrite, the job syncs normally.
   if (local.marker !== null && !isInMarkerState(local.raw, jobId)) local = { ...local, marker: null };
-  const remote = await deps.states.get(jobId);
 
   const settled = local.settled;
   if (local.marker !== null) return { kind: "parked", reason: local.marker.reason, settled };
@@ -110,7 +144,7 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   const plan = planJob(local, remote, hashes, deps.plan);
   switch (plan.kind) {
     case "in-sync":
-      return { kind: "in-sync", settled };
+      return { kind: "in-sync", via: "plan", settled };
     case "parked":
       return { kind: "parked", reason: plan.reason, settled };
     case "remote-ahead":
@@ -132,7 +166,8 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
     case "sync":
       break;
   }
-  if (deps.dryRun) return { kind: "would-sync", plan, settled };
+  // Nothing a reader could see would change: a dry run reports the job in sync.
+  if (deps.dryRun) return plan.fingerprintOnly ? { kind: "in-sync", via: "plan", settled } : { kind: "would-sync", plan, settled };
 
   const assets: AssetInput[] = [];
   let bytes = 0;
@@ -158,6 +193,7 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   const commit = await deps.gateway.commit({
     job: local.record,
     recordHash: local.recordHash,
+    sourceHash: local.sourceHash,
     assets,
     ...(plan.removes.length > 0 ? { removeFilenames: plan.removes } : {}),
   });

@@ -14,6 +14,8 @@ import { SyncEngine, type JobResult } from "./SyncEngine.js";
 export type BackfillSummary = {
   jobs: number;
   inSync: number;
+  /** Of those in sync, how many were recognised by job.json's fingerprint, without a parse. */
+  inSyncByFingerprint: number;
   syncedNow: number;
   wouldSync: number;
   failed: Array<{ jobId: string; code: ErrorCode; reason: string; marker: string }>;
@@ -84,6 +86,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
   const summary: BackfillSummary = {
     jobs: total,
     inSync: 0,
+    inSyncByFingerprint: 0,
     syncedNow: 0,
     wouldSync: 0,
     failed: [],
@@ -107,6 +110,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
     switch (r.status) {
       case "in-sync":
         summary.inSync++;
+        if (r.byFingerprint === true) summary.inSyncByFingerprint++;
         break;
       case "synced":
         summary.syncedNow++;

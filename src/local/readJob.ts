@@ -3,6 +3,7 @@
  * validated and mapped to the Convex shape, the failure marker if any, and the asset files
  * the rules select. Read-only; every failure is a SyncError naming the job and the file.
  */
+import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
 import path from "node:path";
 import { componentFilenames } from "../../convex/lib/jobStore.js";
@@ -13,16 +14,35 @@ import { assertJobId, isSafeJobId } from "./assertJobId.js";
 import { fsError } from "./fsError.js";
 import { checkJobRecord, jobJsonFieldName, recordHash as hashRecord, toConvexRecord } from "./jobRecord.js";
 import { listJobFiles } from "./listJobFiles.js";
-import { decodeJobJson, jobJsonRelPath, readJobJsonSync } from "./openJobJson.js";
+import { decodeJobJson, type JobJsonSnapshot, jobJsonRelPath, readJobJsonSync } from "./openJobJson.js";
 import { parseFailureMarker } from "./parseFailureMarker.js";
 import { PythonJsonError, parsePythonJson } from "./pythonJson.js";
-import type { AssetRule, LocalJob } from "./types.js";
+import type { AssetRule, LocalFile, LocalJob } from "./types.js";
 
-export async function readLocalJob(jobsDir: string, jobId: string, rules: readonly AssetRule[]): Promise<LocalJob> {
+/**
+ * Bump when the mapping from job.json to the Convex record changes (`toConvexRecord`,
+ * `recordHash`): a fingerprint taken by an older reader then no longer matches, and every job
+ * is parsed and compared again once.
+ */
+const READER_VERSION = "celstate-sync job.json reader v1\n";
+
+/** The fingerprint of job.json's bytes that the deployment keeps beside the record. */
+export function sourceHashOf(bytes: Uint8Array): string {
+  return createHash("sha256").update(READER_VERSION).update(bytes).digest("hex");
+}
+
+/** job.json's bytes and stat, read once from one descriptor, with their fingerprint. */
+export type JobSource = {
+  jobId: string;
+  dir: string;
+  snap: Omit<JobJsonSnapshot, "handle">;
+  sourceHash: string;
+};
+
+/** Checks the job folder and reads job.json, without parsing it. Synchronous; throws SyncError. */
+export function readJobSource(jobsDir: string, jobId: string): JobSource {
   assertJobId(jobId);
   const dir = path.join(jobsDir, jobId);
-  const file = jobJsonRelPath(jobId);
-  const where = { jobId, file };
 
   let dirStat;
   try {
@@ -37,8 +57,22 @@ export async function readLocalJob(jobsDir: string, jobId: string, rules: readon
     throw new SyncError("UNSAFE_PATH", "the job's path is a file, not a folder", { jobId, file: jobId });
   }
 
-  // Synchronous, like the listing below: see `readJobJsonSync`.
+  // Synchronous, like the listing: see `readJobJsonSync`.
   const snap = readJobJsonSync(dir, jobId);
+  return { jobId, dir, snap, sourceHash: sourceHashOf(snap.bytes) };
+}
+
+export async function readLocalJob(jobsDir: string, jobId: string, rules: readonly AssetRule[]): Promise<LocalJob> {
+  return await interpretJob(readJobSource(jobsDir, jobId), rules);
+}
+
+/**
+ * Parses and validates a job.json already read, maps it to the Convex record and lists the
+ * job's asset files (or takes the listing the caller already made).
+ */
+export async function interpretJob(source: JobSource, rules: readonly AssetRule[], files?: LocalFile[]): Promise<LocalJob> {
+  const { jobId, dir, snap } = source;
+  const where = { jobId, file: jobJsonRelPath(jobId) };
 
   const text = decodeJobJson(snap.bytes);
   if (text === null) throw new SyncError("JOB_JSON_UNPARSABLE", "is not valid UTF-8", where);
@@ -65,7 +99,12 @@ export async function readLocalJob(jobsDir: string, jobId: string, rules: readon
   // hex string), so a record over a limit fails here, permanently and by name, before anything
   // is uploaded. Checked before hashing: the check stops at 16 levels, while the hash walks the
   // whole value and a record nested 100,000 deep (JSON.parse accepts it) would exhaust the stack.
-  const problem = findDocumentProblem({ ...record, updatedAtUs: isoToMicros(record.updatedAt) ?? 0, recordHash: "0".repeat(64) });
+  const problem = findDocumentProblem({
+    ...record,
+    updatedAtUs: isoToMicros(record.updatedAt) ?? 0,
+    recordHash: "0".repeat(64),
+    sourceHash: source.sourceHash,
+  });
   if (problem) {
     const field = jobJsonFieldName(problem.field);
     throw new SyncError("VALUE_LIMIT", `field \`${field}\` ${problem.reason}`, where);
@@ -85,7 +124,7 @@ export async function readLocalJob(jobsDir: string, jobId: string, rules: readon
     }
   }
 
-  const files = await listJobFiles(dir, jobId, rules);
+  files ??= await listJobFiles(dir, jobId, rules);
   const rawObject = raw as Record<string, unknown>;
   return {
     jobId,
@@ -94,6 +133,7 @@ export async function readLocalJob(jobsDir: string, jobId: string, rules: readon
     raw: rawObject,
     record,
     recordHash,
+    sourceHash: source.sourceHash,
     settled: record.status === "succeeded" || record.status === "failed",
     marker: parseFailureMarker(rawObject),
     files,

@@ -44,6 +44,8 @@ export type LocalJob = {
   raw: Record<string, unknown>;
   record: JobRecordInput;
   recordHash: string;
+  /** The fingerprint of job.json's bytes (`sourceHashOf`), kept beside the record remotely. */
+  sourceHash: string;
   /** status is succeeded or failed: the pipeline will not write more. */
   settled: boolean;
   marker: FailureMarker | null;

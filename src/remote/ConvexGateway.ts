@@ -10,6 +10,8 @@ export type { AssetInput, JobRecordInput, RemoteJobState };
 export type CommitArgs = {
   job: JobRecordInput;
   recordHash: string;
+  /** The fingerprint of the job.json bytes the record was read from (`sourceHashOf`). */
+  sourceHash?: string;
   assets: AssetInput[];
   removeFilenames?: string[];
 };

@@ -2,6 +2,7 @@
  * The daemon's surface: `sync:commit` (atomic, idempotent, monotonic, deletes what it
  * replaces), `sync:getStates` (what diffing needs) and `sync:handshake`.
  */
+import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "../../convex/_generated/api.js";
 import type { Id } from "../../convex/_generated/dataModel.js";
@@ -48,7 +49,7 @@ function rec(s: Sample): { job: JobRecordInput; recordHash: string } {
   return { job: s.job, recordHash: s.recordHash };
 }
 
-type Commit = { job: JobRecordInput; recordHash: string; assets: AssetInput[]; removeFilenames?: string[] };
+type Commit = { job: JobRecordInput; recordHash: string; sourceHash?: string; assets: AssetInput[]; removeFilenames?: string[] };
 
 async function commit(t: ConvexHarness, c: Commit) {
   return await t.mutation(api.sync.commit, { serviceToken: TOKEN, ...c });
@@ -136,6 +137,30 @@ describe("sync:commit", () => {
     const before = await snapshotTables(t);
     expect(await commit(t, c)).toEqual({ outcome: "unchanged", assetsChanged: 0, assetsRemoved: 0 });
     expect(await snapshotTables(t)).toEqual(before);
+  });
+
+  test("sync:commit › stores the job.json fingerprint; a new one for the same record changes nothing else", async () => {
+    const t = newConvexTest();
+    const rows = await upload(t, [PNG, MASK, DEBUG, TRACE], "A");
+    const c = { job: succeeded.job, recordHash: succeeded.recordHash, assets: Object.values(rows) };
+    await commit(t, { ...c, sourceHash: "bytes-1" });
+    let [state] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId] });
+    expect(state).toMatchObject({ sourceHash: "bytes-1", status: "succeeded" });
+
+    const events = await eventKinds(t);
+    expect(await commit(t, { ...c, sourceHash: "bytes-2" })).toEqual({ outcome: "unchanged", assetsChanged: 0, assetsRemoved: 0 });
+    [state] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId] });
+    expect(state!.sourceHash).toBe("bytes-2");
+    expect(await eventKinds(t)).toEqual(events);
+
+    // A writer without fingerprints (the seed's jobs:upsert) leaves the stored one alone when
+    // its record is the same, and drops it when the record changes (it no longer describes it).
+    await t.mutation(api.jobs.upsert, { serviceToken: TOKEN, recordHash: succeeded.recordHash, ...succeeded.job });
+    [state] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId] });
+    expect(state!.sourceHash).toBe("bytes-2");
+    await t.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...succeeded.job, prompt: "changed" });
+    [state] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId] });
+    expect(state!.sourceHash).toBeNull();
   });
 
   test("sync:commit › replacing an asset's blob deletes the old blob and keeps the others", async () => {
@@ -258,6 +283,8 @@ describe("sync:getStates", () => {
       updatedAt: queued.job.updatedAt,
       updatedAtUs: 1_795_183_391_483_102,
       recordHash: other.recordHash,
+      sourceHash: null,
+      status: queued.job.status,
       assets: [],
     });
     expect(states[1]).toBeNull();
@@ -307,10 +334,10 @@ describe("sync:getStates", () => {
 });
 
 describe("sync:handshake", () => {
-  test("sync:handshake › returns apiVersion 1 and the server clock", async () => {
+  test("sync:handshake › returns the API version and the server clock", async () => {
     const t = newConvexTest();
     expect(await t.query(api.sync.handshake, { serviceToken: TOKEN })).toEqual({
-      apiVersion: 1,
+      apiVersion: API_VERSION,
       serverTimeMs: Date.parse("2026-11-20T15:00:00Z"),
     });
     expect(await countRows(t, "jobs")).toBe(0);

@@ -1,9 +1,10 @@
-import { readFile, rm, stat, writeFile } from "node:fs/promises";
+import { readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runBackfill } from "../../src/engine/runBackfill.js";
 import { listJobIds } from "../../src/local/listJobIds.js";
 import { parsePythonJson } from "../../src/local/pythonJson.js";
+import { sourceHashOf } from "../../src/local/readJob.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { createHarness, download, type Harness, sha256 } from "../helpers/syncHarness.js";
 
@@ -79,6 +80,8 @@ describe("backfill (end to end against the stand-in)", () => {
     const { summary } = await backfill();
     const after = h.standin.stats();
     expect(summary.inSync).toBe(4);
+    // Recognised by job.json's fingerprint and the files' stat: nothing was parsed.
+    expect(summary.inSyncByFingerprint).toBe(4);
     expect(summary.syncedNow).toBe(0);
     expect(summary.filesUploaded).toBe(0);
     expect(after.uploads).toBe(before.uploads);
@@ -104,6 +107,52 @@ describe("backfill (end to end against the stand-in)", () => {
     expect(summary.filesUploaded).toBe(1);
     expect(summary.requestsByFunction["sync:commit"]).toBe(1);
     await expectMirrored(a);
+  });
+
+  it("backfill › the job.json fingerprint never hides a change", async () => {
+    const a = new PipelineJob(h.jobsDir);
+    await a.runToSuccess();
+    await backfill();
+    const jobJson = path.join(a.dir, "job.json");
+    const text = await readFile(jobJson, "utf8");
+
+    // The same record written differently (one more trailing newline): parsed, found equal, and
+    // the new fingerprint stored by one commit that changes no record and no asset.
+    const events = h.standin.stats().documents.jobEvents;
+    await writeFile(jobJson, `${text}\n`);
+    let { summary } = await backfill();
+    expect(summary.inSyncByFingerprint).toBe(0);
+    expect(summary.filesUploaded).toBe(0);
+    expect(summary.requestsByFunction["sync:commit"]).toBe(1);
+    expect(h.standin.stats().documents.jobEvents).toBe(events);
+    ({ summary } = await backfill());
+    expect(summary.inSyncByFingerprint).toBe(1);
+    expect(summary.requests).toBe(1);
+
+    // A changed record: new bytes, so it is parsed and committed.
+    const rec = await localRecord(a);
+    await writeFile(jobJson, text.replace(`"prompt": ${JSON.stringify(rec.prompt)}`, `"prompt": ${JSON.stringify(`${String(rec.prompt)} (edited)`)}`));
+    ({ summary } = await backfill());
+    expect(summary.syncedNow).toBe(1);
+    expect(((await h.getPublic(a.id)) as { status: string }).status).toBe("succeeded");
+    const state = (await h.gateway().getStates([a.id]))[0]!;
+    expect(state.sourceHash).toBe(sourceHashOf(await readFile(jobJson)));
+
+    // A file whose stat changed but whose bytes did not: hashed, and only its row refreshed.
+    const png = path.join(a.dir, "outputs", `${a.name}.png`);
+    const earlier = new Date(Date.now() - 60_000);
+    await utimes(png, earlier, earlier);
+    ({ summary } = await backfill());
+    expect(summary.inSyncByFingerprint).toBe(0);
+    expect(summary.filesUploaded).toBe(0);
+    ({ summary } = await backfill());
+    expect(summary.inSyncByFingerprint).toBe(1);
+
+    // A file that vanished: the full plan runs and refuses a settled job without its asset.
+    await rm(png);
+    ({ summary } = await backfill());
+    expect(summary.inSyncByFingerprint).toBe(0);
+    expect(summary.failed.map((f) => f.code)).toEqual(["ASSET_MISSING"]);
   });
 
   it("backfill › --checksum finds no change in touched but identical files", async () => {

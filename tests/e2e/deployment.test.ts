@@ -4,6 +4,7 @@
  * CELSTATE_SYNC_TOKEN of a scratch deployment), and against the local stand-in otherwise.
  * Job ids are random UUIDs, so runs never collide with each other or with real data.
  */
+import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -55,7 +56,7 @@ describe(`mirroring against ${real ? "a real deployment" : "the local stand-in"}
 
   it("deployment › the handshake accepts the token and speaks this version's API", async () => {
     const info = await checkDeployment(gateway());
-    expect(info.apiVersion).toBe(1);
+    expect(info.apiVersion).toBe(API_VERSION);
   });
 
   it("deployment › writes are refused without the token", async () => {

@@ -29,6 +29,7 @@ function local(over: Partial<LocalJob> = {}): LocalJob {
       error: null,
     },
     recordHash: "h1",
+    sourceHash: "source-h1",
     settled: true,
     marker: null,
     files: [file("a.png", 100, 1000), file("a_debug.png", 50, 1000, "debug_png")],
@@ -42,7 +43,7 @@ function row(f: LocalFile, sha: string | null = `sha-${f.filename}`, storageId =
 }
 
 function remote(l: LocalJob, over: Partial<RemoteJobState> = {}): RemoteJobState {
-  return { jobId: l.jobId, updatedAt: l.record.updatedAt, updatedAtUs: T1us, recordHash: l.recordHash, assets: l.files.map((f) => row(f)) as RemoteJobState["assets"], ...over };
+  return { jobId: l.jobId, updatedAt: l.record.updatedAt, updatedAtUs: T1us, recordHash: l.recordHash, sourceHash: l.sourceHash, status: l.record.status, assets: l.files.map((f) => row(f)) as RemoteJobState["assets"], ...over };
 }
 
 const opts: PlanOptions = { checksum: false, prune: false };
@@ -126,6 +127,16 @@ describe("planJob", () => {
     expect(planJob(l, r, new Map(), { ...opts, prune: true })).toMatchObject({ kind: "sync", removes: ["old.png"] });
     const listedGone = local({ listed: ["a.png", "a_debug.png", "old.png"], settled: false });
     expect(planJob(listedGone, r, new Map(), { ...opts, prune: true }).kind).toBe("waiting");
+  });
+
+  it("planJob › the same record from other bytes only stores the new fingerprint", () => {
+    const l = local();
+    const p = planJob(l, remote(l, { sourceHash: "from-other-bytes" }), new Map(), opts);
+    expect(p).toMatchObject({ kind: "sync", recordChanged: false, fingerprintOnly: true, uploads: [], metadataUpdates: [], removes: [] });
+    expect(planJob(l, remote(l, { sourceHash: null }), new Map(), opts)).toMatchObject({ kind: "sync", fingerprintOnly: true });
+    // With a real change, the commit carries the fingerprint anyway: not fingerprint-only.
+    const changed = planJob(local({ recordHash: "h2" }), remote(l, { sourceHash: null }), new Map(), opts);
+    expect(changed).toMatchObject({ kind: "sync", recordChanged: true, fingerprintOnly: false });
   });
 
   it("planJob › a remote row without a hash (seed's assets:save) is re-hashed", () => {

@@ -19,12 +19,12 @@ const file: LocalFile = {
 const sync = (over: Partial<Extract<ReconcileOutcome, { kind: "would-sync" }>["plan"]> = {}): ReconcileOutcome => ({
   kind: "would-sync",
   settled: true,
-  plan: { kind: "sync", jobId: ID, recordChanged: false, uploads: [], metadataUpdates: [], removes: [], ...over },
+  plan: { kind: "sync", jobId: ID, recordChanged: false, fingerprintOnly: false, uploads: [], metadataUpdates: [], removes: [], ...over },
 });
 
 describe("describeOutcome", () => {
   it.each<{ name: string; outcome: ReconcileOutcome; state: string; detail: RegExp }>([
-    { name: "in-sync is in sync", outcome: { kind: "in-sync", settled: true }, state: "in-sync", detail: /in sync/ },
+    { name: "in-sync is in sync", outcome: { kind: "in-sync", via: "plan", settled: true }, state: "in-sync", detail: /in sync/ },
     { name: "an upload is pending and names the file", outcome: sync({ uploads: [{ file, sha256: "x" }] }), state: "pending", detail: /upload 1 file \(outputs\/frame\.png\)/ },
     { name: "a record change is pending", outcome: sync({ recordChanged: true }), state: "pending", detail: /commit the record/ },
     { name: "a settling file is pending", outcome: { kind: "settling", file: "outputs/frame.png", afterMs: 100, settled: false }, state: "pending", detail: /settling: outputs\/frame\.png/ },

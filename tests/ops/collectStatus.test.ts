@@ -1,3 +1,4 @@
+import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { rm } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/loadConfig.js";
@@ -15,7 +16,7 @@ function fakeGateway(states: Map<string, RemoteJobState>, calls: string[][]): Co
   };
   let requests = 0;
   return {
-    handshake: async () => ({ apiVersion: 1, serverTimeMs: Date.now() }),
+    handshake: async () => ({ apiVersion: API_VERSION, serverTimeMs: Date.now() }),
     getStates: async (ids) => {
       requests++;
       calls.push([...ids]);

@@ -1,3 +1,4 @@
+import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { describe, expect, it } from "vitest";
 import type { ConvexGateway } from "../../src/remote/ConvexGateway.js";
 import { readOnlyGateway, ReadOnlyViolation } from "../../src/ops/readOnlyGateway.js";
@@ -10,7 +11,7 @@ function fakeGateway(calls: string[]): ConvexGateway {
   return {
     handshake: async () => {
       calls.push("handshake");
-      return { apiVersion: 1, serverTimeMs: 0 };
+      return { apiVersion: API_VERSION, serverTimeMs: 0 };
     },
     getStates: async (ids) => {
       calls.push("getStates");

@@ -86,6 +86,7 @@ function buildLocal(s: Scenario): { job: LocalJob; shaOf: Map<string, string> } 
       error: null,
     },
     recordHash: `record-${s.localHash}`,
+    sourceHash: `source-${s.localHash}`,
     settled: s.status === "succeeded" || s.status === "failed",
     marker: null,
     files,
@@ -112,7 +113,7 @@ function buildRemote(s: Scenario): RemoteJobState | null {
     });
   });
   const updatedAt = TIMES[s.remote.time]!;
-  return { jobId: JOB_ID, updatedAt, updatedAtUs: isoToMicros(updatedAt)!, recordHash: s.remote.hash === null ? null : `record-${s.remote.hash}`, assets };
+  return { jobId: JOB_ID, updatedAt, updatedAtUs: isoToMicros(updatedAt)!, recordHash: s.remote.hash === null ? null : `record-${s.remote.hash}`, sourceHash: null, status: "running", assets };
 }
 
 /** The hashes the reconciler would compute before planning: only for files that need one. */
@@ -154,7 +155,7 @@ function applyCommit(remote: RemoteJobState | null, job: LocalJob, plan: Extract
   const listed = new Set(job.listed);
   for (const name of plan.removes) if (!listed.has(name)) rows.delete(name);
   for (const name of listed) if (!rows.has(name)) throw new Error(`MISSING_ASSET: ${name} has no row (the commit would be rolled back)`);
-  return { jobId: JOB_ID, updatedAt: job.record.updatedAt, updatedAtUs, recordHash: job.recordHash, assets: [...rows.values()] };
+  return { jobId: JOB_ID, updatedAt: job.record.updatedAt, updatedAtUs, recordHash: job.recordHash, sourceHash: job.sourceHash, status: job.record.status, assets: [...rows.values()] };
 }
 
 describe("planJob properties", () => {

@@ -1,3 +1,4 @@
+import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkDeployment } from "../../src/remote/checkDeployment.js";
 import { ConvexHttpGateway } from "../../src/remote/ConvexHttpGateway.js";
@@ -14,14 +15,14 @@ afterEach(async () => {
 describe("checkDeployment", () => {
   it("checkDeployment › accepts the token and reports the API version and clock skew", async () => {
     const info = await checkDeployment(h.gateway());
-    expect(info.apiVersion).toBe(1);
+    expect(info.apiVersion).toBe(API_VERSION);
     expect(Math.abs(info.clockSkewMs)).toBeLessThan(5_000);
   });
 
   it("checkDeployment › rides out a brief overload when given attempts, and not otherwise", async () => {
     h.standin.setFaults({ status: 503, count: 2, path: "sync:handshake" });
     await expect(checkDeployment(h.gateway())).rejects.toMatchObject({ code: "SERVER_ERROR" });
-    await expect(checkDeployment(h.gateway(), { attempts: 4 })).resolves.toMatchObject({ apiVersion: 1 });
+    await expect(checkDeployment(h.gateway(), { attempts: 4 })).resolves.toMatchObject({ apiVersion: API_VERSION });
   });
 
   it("checkDeployment › a refused token is final at once", async () => {

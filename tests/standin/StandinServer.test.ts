@@ -2,6 +2,7 @@
  * The stand-in through the official `ConvexHttpClient` and plain fetch: the wire protocol,
  * storage, limits, the control API. Fault injection has its own file.
  */
+import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { randomBytes } from "node:crypto";
 import { ConvexHttpClient } from "convex/browser";
 import { ConvexError } from "convex/values";
@@ -445,7 +446,7 @@ describe("StandinServer › control API", () => {
     expect(s.commits()).toEqual([]);
     expect(await client.query(api.jobs.getPublic, { jobId: record.jobId })).toBeNull();
     expect((await fetch(url)).status).toBe(404);
-    expect(await client.query(api.sync.handshake, { serviceToken: TOKEN })).toMatchObject({ apiVersion: 1 });
+    expect(await client.query(api.sync.handshake, { serviceToken: TOKEN })).toMatchObject({ apiVersion: API_VERSION });
   });
 
   test("StandinServer › gc collects uploads that no asset row references, over HTTP and in process", async () => {

@@ -2,6 +2,7 @@
  * The stand-in's CLI as a child process: the listening line, a working deployment behind it,
  * and a clean exit on SIGTERM.
  */
+import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ConvexHttpClient } from "convex/browser";
@@ -40,7 +41,7 @@ describe("main", () => {
     const url = line.slice("listening on ".length);
 
     const client = new ConvexHttpClient(url, { logger: false });
-    expect((await client.query(api.sync.handshake, { serviceToken: TOKEN })).apiVersion).toBe(1);
+    expect((await client.query(api.sync.handshake, { serviceToken: TOKEN })).apiVersion).toBe(API_VERSION);
     const err = await client.query(api.sync.handshake, { serviceToken: "wrong" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConvexError);
 
