@@ -1,8 +1,19 @@
 /**
- * WatcherBackend over chokidar 5. Two watchers: one on the jobs folder alone (depth 0: job
- * folders appearing and disappearing), one holding the active job folders (depth 1: job.json,
- * outputs/*, trace/*). Finished jobs are unwatched by the daemon, so watch cost follows active
- * jobs, not history. studio/, temp files (`tmp*`) and dotfiles are never watched.
+ * WatcherBackend: `fs.watch` on the jobs folder itself, and one chokidar 5 watcher per active
+ * job folder (depth 1: job.json, outputs/*, trace/*). Finished jobs are unwatched by the
+ * daemon, so watch cost follows active jobs, not history. studio/, temp files (`tmp*`) and
+ * dotfiles are never watched.
+ *
+ * Why not chokidar for the jobs folder too: on every raw event in a folder, chokidar lists the
+ * whole folder again and lstats each entry, so with a history of 50,000 job folders each new
+ * job cost a listing of 50,000 entries, and chokidar kept its own copy of that listing. The
+ * jobs folder needs nothing of that: the kernel's event names the entry, and one lstat says
+ * whether a job folder appeared or went away.
+ *
+ * Why one chokidar watcher per job rather than one for all: chokidar's `unwatch` keeps the
+ * path as an "ignored" pattern for good, and every later event is checked against all of
+ * them, so a long-running daemon grew slower with every finished job. Closing a job's own
+ * watcher leaves nothing behind.
  *
  * Events are hints: a new folder's files may be written before its watch exists (chokidar
  * #1112-style races), which is why the daemon reads every new job in full.
@@ -13,7 +24,7 @@
  * Each `change` is therefore followed by one look after the window: if the file's identity
  * (inode, size, mtime, ctime) moved since the event, a `change` is reported for it.
  */
-import { lstatSync } from "node:fs";
+import { type FSWatcher as NodeFsWatcher, lstatSync, watch as fsWatch } from "node:fs";
 import path from "node:path";
 import { type FSWatcher, watch } from "chokidar";
 import { isIgnoredPath } from "../local/defaultAssetRules.js";
@@ -40,10 +51,11 @@ export function ignoredJobPath(jobsDir: string, p: string): boolean {
 }
 
 export class ChokidarBackend implements WatcherBackend {
-  private root: FSWatcher | null = null;
-  private jobs: FSWatcher | null = null;
+  /** The jobs folder: `fs.watch`, or a polling chokidar watcher after the inotify limit was hit. */
+  private root: NodeFsWatcher | FSWatcher | null = null;
   private jobsDir = "";
-  private readonly watched = new Set<string>();
+  /** One watcher per watched job folder. */
+  private readonly watched = new Map<string, FSWatcher>();
   private readonly eventListeners: Array<(e: WatchEvent) => void> = [];
   private readonly errorListeners: Array<(e: Error) => void> = [];
   /** Per path with a recent `change`: the trailing look's timer and the identity at the event. */
@@ -99,22 +111,54 @@ export class ChokidarBackend implements WatcherBackend {
     this.trailing.clear();
   }
 
+  private reportError(e: unknown): void {
+    for (const l of this.errorListeners) l(e instanceof Error ? e : new Error(String(e)));
+  }
+
+  /** A raw event in the jobs folder names one entry: one lstat tells what became of it. */
+  private onRootEntry(name: string | null): void {
+    if (name === null || name === "" || name.startsWith(".") || name.startsWith("tmp")) return;
+    const p = path.join(this.jobsDir, name);
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (st === undefined) this.emit({ kind: "unlinkDir", path: p });
+    else if (st.isDirectory()) this.emit({ kind: "addDir", path: p });
+  }
+
   async start(jobsDir: string): Promise<void> {
     this.jobsDir = jobsDir;
-    this.root = this.wire(watch(jobsDir, this.options(0)));
-    this.jobs = this.wire(watch([], this.options(1)));
-    await new Promise<void>((resolve) => this.root!.once("ready", () => resolve()));
+    if (this.polling) {
+      const root = this.wire(watch(jobsDir, this.options(0)));
+      this.root = root;
+      await new Promise<void>((resolve) => root.once("ready", () => resolve()));
+      return;
+    }
+    try {
+      const root = fsWatch(jobsDir, { persistent: true }, (_kind, name) => this.onRootEntry(name === null ? null : String(name)));
+      root.on("error", (e) => this.reportError(e));
+      this.root = root;
+    } catch (e) {
+      // ENOSPC (the inotify limit) or EMFILE: the daemon hears it as a watcher error and falls
+      // back to polling, once start has returned.
+      setImmediate(() => this.reportError(e));
+    }
   }
 
   watchJob(jobDir: string): void {
-    if (this.watched.has(jobDir) || !this.jobs) return;
-    this.watched.add(jobDir);
-    this.jobs.add(jobDir);
+    if (this.watched.has(jobDir)) return;
+    this.watched.set(jobDir, this.wire(watch(jobDir, this.options(1))));
   }
 
   unwatchJob(jobDir: string): void {
-    if (!this.watched.delete(jobDir) || !this.jobs) return;
-    this.jobs.unwatch(jobDir);
+    const w = this.watched.get(jobDir);
+    if (w === undefined) return;
+    this.watched.delete(jobDir);
+    for (const p of this.trailing.keys()) {
+      if (p.startsWith(jobDir + path.sep)) {
+        clearTimeout(this.trailing.get(p)!.timer);
+        this.trailing.delete(p);
+      }
+    }
+    void w.close();
   }
 
   onEvent(listener: (e: WatchEvent) => void): void {
@@ -128,20 +172,18 @@ export class ChokidarBackend implements WatcherBackend {
   async fallBackToPolling(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
-    const dirs = [...this.watched];
-    this.clearTrailing();
-    await this.root?.close();
-    await this.jobs?.close();
-    this.watched.clear();
+    const dirs = [...this.watched.keys()];
+    await this.close();
     await this.start(this.jobsDir);
     for (const d of dirs) this.watchJob(d);
   }
 
   async close(): Promise<void> {
     this.clearTrailing();
-    await Promise.all([this.root?.close(), this.jobs?.close()]);
-    this.root = null;
-    this.jobs = null;
+    const closing = [...this.watched.values()].map((w) => w.close());
     this.watched.clear();
+    const root = this.root;
+    this.root = null;
+    await Promise.all([root?.close(), ...closing]);
   }
 }
