@@ -6,11 +6,17 @@
  *
  * A prefetched state may be a moment old. That is safe: commits are idempotent and monotonic,
  * so an old view can cost a redundant upload but never a wrong write.
+ *
+ * After a commit the engine `remember`s the state it just wrote, so the job's next reconcile
+ * (the pipeline's next stage, a moment later) needs no query either. Those entries are used
+ * once too, and only the newest `MAX_REMEMBERED` are kept.
  */
 import { classifyError } from "../errors/classifyError.js";
 import type { ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
 
 type Waiter = { resolve: (s: RemoteJobState | null) => void; reject: (e: unknown) => void };
+
+export const MAX_REMEMBERED = 4096;
 
 export class RemoteStateBatcher {
   private pending = new Map<string, Waiter[]>();
@@ -61,6 +67,15 @@ export class RemoteStateBatcher {
       const mid = Math.ceil(ids.length / 2);
       const [a, b] = [await this.fetch(ids.slice(0, mid)), await this.fetch(ids.slice(mid))];
       return [...a, ...b];
+    }
+  }
+
+  /** Keeps the state a commit just wrote for the job's next `get`. */
+  remember(state: RemoteJobState): void {
+    this.prefetched.delete(state.jobId);
+    this.prefetched.set(state.jobId, state);
+    while (this.prefetched.size > MAX_REMEMBERED + this.batchSize * 4) {
+      this.prefetched.delete(this.prefetched.keys().next().value as string);
     }
   }
 

@@ -19,6 +19,7 @@ import type { AssetRule, LocalFile, LocalJob } from "../local/types.js";
 import type { AssetInput, CommitResult, ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
 import { filesNeedingHash, type JobPlan, planJob, type PlanOptions } from "./planJob.js";
 import type { RemoteStateBatcher } from "./RemoteStateBatcher.js";
+import { isoToMicros } from "../../convex/lib/time.js";
 import type { UploadUrlPool } from "./UploadUrlPool.js";
 
 export type ReconcileDeps = {
@@ -100,6 +101,23 @@ function unchangedSinceCommit(source: JobSource, files: readonly LocalFile[], re
   });
 }
 
+/** What the deployment holds after a commit of `local` with these asset rows was applied. */
+function committedState(local: LocalJob, before: RemoteJobState | null, assets: AssetInput[], removes: string[]): RemoteJobState {
+  const listed = new Set(local.listed);
+  const rows = new Map((before?.assets ?? []).map((a) => [a.filename, a]));
+  for (const name of removes) if (!listed.has(name)) rows.delete(name);
+  for (const a of assets) rows.set(a.filename, { ...a, sha256: a.sha256 ?? null, sourceMtimeMs: a.sourceMtimeMs ?? null });
+  return {
+    jobId: local.jobId,
+    updatedAt: local.record.updatedAt,
+    updatedAtUs: isoToMicros(local.record.updatedAt) ?? 0,
+    recordHash: local.recordHash,
+    sourceHash: local.sourceHash,
+    status: local.record.status,
+    assets: [...rows.values()],
+  };
+}
+
 function isSettled(status: string): boolean {
   return status === "succeeded" || status === "failed";
 }
@@ -136,8 +154,15 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
 
   const hashes = new Map<string, string>();
   for (const file of filesNeedingHash(local, remote, deps.plan)) {
-    const notReady = await checkFileReady(local.dir, file, { nowMs: now(), settleMs: deps.settleMs });
-    if (notReady) return { kind: "settling", file: file.relPath, reason: notReady.message, afterMs: Math.max(deps.settleMs, 50), settled };
+    const nowMs = now();
+    const notReady = await checkFileReady(local.dir, file, { nowMs, settleMs: deps.settleMs });
+    if (notReady) {
+      // A file too fresh is looked at again the moment it is old enough (if nothing touches it
+      // meanwhile); a PNG without its trailer yet, after a settle time.
+      const remaining = deps.settleMs - (nowMs - file.mtimeMs);
+      const afterMs = remaining > 0 ? Math.min(Math.ceil(remaining) + 1, deps.settleMs) : Math.max(deps.settleMs, 50);
+      return { kind: "settling", file: file.relPath, reason: notReady.message, afterMs, settled };
+    }
     hashes.set(file.relPath, (await hashFile(local.dir, file)).sha256);
   }
 
@@ -198,6 +223,7 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
     ...(plan.removes.length > 0 ? { removeFilenames: plan.removes } : {}),
   });
   deps.log?.debug({ jobId, outcome: commit.outcome, uploads: plan.uploads.length, bytes }, "committed");
+  if (commit.outcome !== "stale") deps.states.remember(committedState(local, remote, assets, plan.removes));
   // What we committed is what we read. If the pipeline rewrote job.json meanwhile, that commit
   // was still a valid (older) state; run again to pick up the newer one.
   const changedDuring = !(await jobJsonUnchanged(local));

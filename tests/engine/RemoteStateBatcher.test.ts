@@ -1,6 +1,6 @@
 import { ConvexError } from "convex/values";
 import { describe, expect, it } from "vitest";
-import { RemoteStateBatcher } from "../../src/engine/RemoteStateBatcher.js";
+import { MAX_REMEMBERED, RemoteStateBatcher } from "../../src/engine/RemoteStateBatcher.js";
 import type { RemoteJobState } from "../../src/remote/ConvexGateway.js";
 
 function state(jobId: string): RemoteJobState {
@@ -49,6 +49,24 @@ describe("RemoteStateBatcher", () => {
     b.forget("b");
     await b.get("b");
     expect(g.calls).toHaveLength(3);
+  });
+
+  it("RemoteStateBatcher › a remembered (just committed) state serves one get; only the newest are kept", async () => {
+    const g = fakeGateway();
+    const b = new RemoteStateBatcher(g, 2);
+    const committed = { ...state("a"), recordHash: "committed" };
+    b.remember(committed);
+    expect(await b.get("a")).toEqual(committed);
+    expect(g.calls).toEqual([]);
+    expect(await b.get("a")).toEqual(state("a"));
+    expect(g.calls).toEqual([["a"]]);
+
+    const cap = MAX_REMEMBERED + 2 * 4;
+    for (let i = 0; i <= cap; i++) b.remember(state(`j${i}`));
+    g.calls.length = 0;
+    await b.get("j0"); // the oldest went first
+    await b.get(`j${cap}`);
+    expect(g.calls).toEqual([["j0"]]);
   });
 
   it("RemoteStateBatcher › a refused batch is split until it fits; one id's refusal is its own", async () => {
