@@ -9,7 +9,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { SyncError } from "../errors/SyncError.js";
-import { checkFileReady } from "../local/checkFileReady.js";
+import { settleProblem, trailerProblem } from "../local/checkFileReady.js";
 import { isInMarkerState } from "../local/failureMarker.js";
 import { hashFile } from "../local/hashFile.js";
 import { openAssetStream } from "../local/openAssetFile.js";
@@ -154,16 +154,19 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
 
   const hashes = new Map<string, string>();
   for (const file of filesNeedingHash(local, remote, deps.plan)) {
+    // A file too fresh is looked at again the moment it is old enough (if nothing touches it
+    // meanwhile); a PNG without its trailer yet, after a settle time. The trailer is checked
+    // on the bytes just hashed, from the same descriptor.
     const nowMs = now();
-    const notReady = await checkFileReady(local.dir, file, { nowMs, settleMs: deps.settleMs });
-    if (notReady) {
-      // A file too fresh is looked at again the moment it is old enough (if nothing touches it
-      // meanwhile); a PNG without its trailer yet, after a settle time.
-      const remaining = deps.settleMs - (nowMs - file.mtimeMs);
-      const afterMs = remaining > 0 ? Math.min(Math.ceil(remaining) + 1, deps.settleMs) : Math.max(deps.settleMs, 50);
-      return { kind: "settling", file: file.relPath, reason: notReady.message, afterMs, settled };
+    const tooFresh = settleProblem(local.dir, file, { nowMs, settleMs: deps.settleMs });
+    if (tooFresh) {
+      const afterMs = Math.min(Math.ceil(deps.settleMs - (nowMs - file.mtimeMs)) + 1, deps.settleMs);
+      return { kind: "settling", file: file.relPath, reason: tooFresh.message, afterMs, settled };
     }
-    hashes.set(file.relPath, (await hashFile(local.dir, file)).sha256);
+    const { sha256, tail } = await hashFile(local.dir, file);
+    const incomplete = trailerProblem(local.dir, file, tail);
+    if (incomplete) return { kind: "settling", file: file.relPath, reason: incomplete.message, afterMs: Math.max(deps.settleMs, 50), settled };
+    hashes.set(file.relPath, sha256);
   }
 
   const plan = planJob(local, remote, hashes, deps.plan);

@@ -41,6 +41,24 @@ export async function pngLooksComplete(absPath: string, size: number): Promise<b
   }
 }
 
+function whereOf(jobDir: string, file: LocalFile) {
+  const jobId = path.basename(jobDir);
+  return { jobId, file: `${jobId}/${file.relPath}` };
+}
+
+/** FILE_SETTLING if the file was modified less than `settleMs` ago; no I/O (the listed mtime). */
+export function settleProblem(jobDir: string, file: LocalFile, { nowMs, settleMs }: { nowMs: number; settleMs: number }): SyncError | null {
+  if (isSettled(file, nowMs, settleMs)) return null;
+  const age = Math.max(0, Math.round(nowMs - file.mtimeMs));
+  return new SyncError("FILE_SETTLING", `modified ${age} ms ago; waiting until it is ${settleMs} ms old`, whereOf(jobDir, file));
+}
+
+/** FILE_SETTLING if the file is a PNG whose last bytes (`tail`) are not the IEND chunk. */
+export function trailerProblem(jobDir: string, file: LocalFile, tail: Uint8Array): SyncError | null {
+  if (file.contentType !== "image/png" || Buffer.from(tail).equals(PNG_IEND)) return null;
+  return new SyncError("FILE_SETTLING", "does not end with a PNG IEND chunk yet (still being written?)", whereOf(jobDir, file));
+}
+
 /**
  * null when the file may be uploaded, a FILE_SETTLING error when it must wait. Throws
  * FILE_CHANGED (or UNSAFE_PATH, …) when the file is no longer the one listed: the PNG trailer
@@ -51,12 +69,9 @@ export async function checkFileReady(
   file: LocalFile,
   { nowMs, settleMs }: { nowMs: number; settleMs: number },
 ): Promise<SyncError | null> {
-  const jobId = path.basename(jobDir);
-  const where = { jobId, file: `${jobId}/${file.relPath}` };
-  if (!isSettled(file, nowMs, settleMs)) {
-    const age = Math.max(0, Math.round(nowMs - file.mtimeMs));
-    return new SyncError("FILE_SETTLING", `modified ${age} ms ago; waiting until it is ${settleMs} ms old`, where);
-  }
+  const where = whereOf(jobDir, file);
+  const tooFresh = settleProblem(jobDir, file, { nowMs, settleMs });
+  if (tooFresh) return tooFresh;
   if (file.contentType !== "image/png") return null;
   const handle = await openAssetHandle(jobDir, file);
   let complete: boolean;
@@ -67,10 +82,5 @@ export async function checkFileReady(
   } finally {
     await handle.close().catch(() => undefined);
   }
-  if (complete) return null;
-  return new SyncError(
-    "FILE_SETTLING",
-    "does not end with a PNG IEND chunk yet (still being written?)",
-    where,
-  );
+  return complete ? null : trailerProblem(jobDir, file, Buffer.alloc(0));
 }

@@ -1,8 +1,9 @@
 /**
- * SHA-256 of a listed asset, streamed through a fixed 64 KiB buffer (never `readFile`: outputs
- * can be large and many are hashed at once), from a descriptor verified to be the listed file,
- * and checked again afterwards: a file written in place while hashed (cv2.imwrite does that)
- * is FILE_CHANGED, never a wrong hash.
+ * SHA-256 of a listed asset, read through one bounded buffer (1 MiB, or the file's size if
+ * smaller: never `readFile`, outputs can be large and many are hashed at once), from a
+ * descriptor verified to be the listed file, and checked again afterwards: a file written in
+ * place while hashed (cv2.imwrite does that) is FILE_CHANGED, never a wrong hash. The last
+ * bytes read come back as `tail`, so a PNG's trailer is checked without opening it again.
  */
 import { createHash } from "node:crypto";
 import path from "node:path";
@@ -11,23 +12,36 @@ import { fsError } from "./fsError.js";
 import { assertFileUnchanged, openAssetHandle, sameAsListed } from "./openAssetFile.js";
 import type { LocalFile } from "./types.js";
 
-export const HASH_CHUNK_BYTES = 64 * 1024;
+export const HASH_CHUNK_BYTES = 1024 * 1024;
+/** How many of the last bytes `hashFile` returns: a PNG's IEND chunk. */
+export const TAIL_BYTES = 12;
 
 export type HashOptions = {
   /** Called after each chunk with the bytes read so far (progress bars; tests use it to interfere). */
   onProgress?: (bytes: number) => void | Promise<void>;
+  /** Read size; HASH_CHUNK_BYTES by default. */
+  chunkBytes?: number;
+};
+
+export type FileHash = {
+  sha256: string;
+  bytes: number;
+  /** The file's last TAIL_BYTES bytes (all of it if shorter). */
+  tail: Buffer;
 };
 
 export async function hashFile(
   jobDir: string,
   file: LocalFile,
   options: HashOptions = {},
-): Promise<{ sha256: string; bytes: number }> {
+): Promise<FileHash> {
   const jobId = path.basename(jobDir);
   const where = { jobId, file: `${jobId}/${file.relPath}` };
   const handle = await openAssetHandle(jobDir, file);
   const hash = createHash("sha256");
-  const buf = Buffer.allocUnsafe(HASH_CHUNK_BYTES);
+  // One byte past the listed size fits, so a file that grew is noticed.
+  const buf = Buffer.allocUnsafe(Math.min(options.chunkBytes ?? HASH_CHUNK_BYTES, file.size + 1));
+  let tail = Buffer.alloc(0);
   let bytes = 0;
   try {
     for (;;) {
@@ -36,7 +50,9 @@ export async function hashFile(
       if (want <= 0) break;
       const { bytesRead } = await handle.read(buf, 0, want, bytes);
       if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
+      const chunk = buf.subarray(0, bytesRead);
+      hash.update(chunk);
+      tail = Buffer.from(bytesRead >= TAIL_BYTES ? chunk.subarray(bytesRead - TAIL_BYTES) : Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES));
       bytes += bytesRead;
       await options.onProgress?.(bytes);
     }
@@ -51,5 +67,5 @@ export async function hashFile(
   }
   // The descriptor proves the inode did not change; the path must still lead to it too.
   await assertFileUnchanged(jobDir, file);
-  return { sha256: hash.digest("hex"), bytes };
+  return { sha256: hash.digest("hex"), bytes, tail };
 }

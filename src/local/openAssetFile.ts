@@ -4,8 +4,8 @@
  * size and mtime. A file that moved on since it was listed is FILE_CHANGED (transient): the
  * next reconcile lists it afresh.
  */
-import { createReadStream, type ReadStream, type Stats } from "node:fs";
-import { lstat, open, type FileHandle } from "node:fs/promises";
+import { createReadStream, lstatSync, type ReadStream, type Stats } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { SyncError } from "../errors/SyncError.js";
 import { errnoOf, fsError } from "./fsError.js";
@@ -35,8 +35,11 @@ function describeChange(st: Stats, file: LocalFile): string {
   return "was modified since it was listed (mtime moved)";
 }
 
-/** Refuses relative paths that escape the folder and folders on the way that are symlinks. */
-async function checkPath(jobDir: string, file: LocalFile, where: Where): Promise<string> {
+/**
+ * Refuses relative paths that escape the folder and folders on the way that are symlinks.
+ * Synchronous lstats: a few microseconds each on a local disk, less than a promise round trip.
+ */
+function checkPath(jobDir: string, file: LocalFile, where: Where): string {
   const parts = file.relPath.split("/");
   if (path.posix.isAbsolute(file.relPath) || parts.some((p) => p === "" || p === "." || p === "..")) {
     throw new SyncError("UNSAFE_PATH", `${JSON.stringify(file.relPath)} is not a plain path inside the job folder`, where);
@@ -45,7 +48,7 @@ async function checkPath(jobDir: string, file: LocalFile, where: Where): Promise
     const rel = parts.slice(0, n).join("/");
     let st: Stats;
     try {
-      st = await lstat(path.join(jobDir, rel));
+      st = lstatSync(path.join(jobDir, rel));
     } catch (e) {
       if (errnoOf(e) === "ENOENT") throw changed(where, `disappeared (its folder ${rel} is gone)`);
       throw fsError(e, { ...where, action: `lstat of ${rel}` });
@@ -60,7 +63,7 @@ async function checkPath(jobDir: string, file: LocalFile, where: Where): Promise
 /** An open handle on the listed file, verified by fstat. The caller owns (closes) it. */
 export async function openAssetHandle(jobDir: string, file: LocalFile): Promise<FileHandle> {
   const where = whereOf(jobDir, file);
-  const abs = await checkPath(jobDir, file, where);
+  const abs = checkPath(jobDir, file, where);
   let handle: FileHandle;
   try {
     handle = await open(abs, SAFE_READ_FLAGS);
@@ -87,16 +90,22 @@ export async function openAssetHandle(jobDir: string, file: LocalFile): Promise<
 export async function openAssetStream(jobDir: string, file: LocalFile): Promise<ReadStream> {
   const handle = await openAssetHandle(jobDir, file);
   // `end` is inclusive and must be >= 0; an empty file simply has nothing to read.
-  return createReadStream(file.absPath, { fd: handle, start: 0, ...(file.size > 0 ? { end: file.size - 1 } : {}) });
+  return createReadStream(file.absPath, {
+    fd: handle,
+    start: 0,
+    ...(file.size > 0 ? { end: file.size - 1 } : {}),
+    // Whole small files in one read, large ones in 1 MiB reads (the byte budget bounds how many).
+    highWaterMark: Math.min(Math.max(file.size, 1), 1024 * 1024),
+  });
 }
 
 /** Throws FILE_CHANGED unless the path still holds the listed file, unmodified. */
 export async function assertFileUnchanged(jobDir: string, file: LocalFile): Promise<void> {
   const where = whereOf(jobDir, file);
-  const abs = await checkPath(jobDir, file, where);
+  const abs = checkPath(jobDir, file, where);
   let st: Stats;
   try {
-    st = await lstat(abs);
+    st = lstatSync(abs);
   } catch (e) {
     if (errnoOf(e) === "ENOENT") throw changed(where, "disappeared while it was being read");
     throw fsError(e, { ...where, action: "lstat of the asset" });

@@ -33,17 +33,26 @@ async function code(p: Promise<unknown>): Promise<string> {
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 describe("hashFile", () => {
-  it.each([0, 1, 65536, 65537, 300_001])("hashFile › matches crypto's sha256 for %i bytes", async (n) => {
+  it.each([0, 1, 65536, 65537, 300_001, 1024 * 1024 + 5])("hashFile › matches crypto's sha256 for %i bytes, and returns the last 12", async (n) => {
     const data = randomBytes(n);
     const { dir, file } = await jobWithOutput(data);
-    expect(await hashFile(dir, file)).toEqual({ sha256: sha(data), bytes: n });
+    expect(await hashFile(dir, file)).toEqual({ sha256: sha(data), bytes: n, tail: data.subarray(Math.max(0, n - 12)) });
   });
 
-  it("hashFile › reads in bounded chunks (progress is reported per 64 KiB)", async () => {
-    const { dir, file } = await jobWithOutput(randomBytes(200_000));
+  it("hashFile › the tail is right when the last read is shorter than it", async () => {
+    const data = randomBytes(65536 + 5);
+    const { dir, file } = await jobWithOutput(data);
+    expect((await hashFile(dir, file, { chunkBytes: 65536 })).tail).toEqual(data.subarray(-12));
+  });
+
+  it("hashFile › reads in bounded chunks (1 MiB by default; progress is reported per chunk)", async () => {
+    const { dir, file } = await jobWithOutput(randomBytes(2_500_000));
     const seen: number[] = [];
     await hashFile(dir, file, { onProgress: (b) => void seen.push(b) });
-    expect(seen).toEqual([65536, 131072, 196608, 200_000]);
+    expect(seen).toEqual([1048576, 2097152, 2_500_000]);
+    seen.length = 0;
+    await hashFile(dir, file, { chunkBytes: 1_000_000, onProgress: (b) => void seen.push(b) });
+    expect(seen).toEqual([1_000_000, 2_000_000, 2_500_000]);
   });
 
   it("hashFile › a file appended to during hashing is FILE_CHANGED", async () => {
@@ -54,7 +63,7 @@ describe("hashFile", () => {
       once = true;
       await appendFile(file.absPath, "more");
     };
-    expect(await code(hashFile(dir, file, { onProgress }))).toBe("FILE_CHANGED");
+    expect(await code(hashFile(dir, file, { onProgress, chunkBytes: 65536 }))).toBe("FILE_CHANGED");
   });
 
   it("hashFile › a same-size rewrite in place during hashing is FILE_CHANGED (mtime moved)", async () => {
@@ -64,7 +73,7 @@ describe("hashFile", () => {
       await writeFile(file.absPath, randomBytes(200_000));
       await utimes(file.absPath, new Date(), new Date(file.mtimeMs + 5000));
     };
-    expect(await code(hashFile(dir, file, { onProgress }))).toBe("FILE_CHANGED");
+    expect(await code(hashFile(dir, file, { onProgress, chunkBytes: 65536 }))).toBe("FILE_CHANGED");
   });
 
   it("hashFile › a file replaced since it was listed is FILE_CHANGED before reading", async () => {
