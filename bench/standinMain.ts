@@ -10,6 +10,7 @@
  * benchmarks measure reads them. A re-check that finds nothing to do is the proof that the
  * seeded rows are what the daemon would have written.
  */
+import { refreshSyncState } from "../convex/lib/jobStore.js";
 import { parseArgs } from "node:util";
 import type { AssetInput, JobRecordInput } from "../convex/lib/jobStore.js";
 import { isoToMicros } from "../convex/lib/time.js";
@@ -33,6 +34,8 @@ async function seed(jobs: SeedJob[]): Promise<void> {
         const storageId = await ctx.storage.store(new Blob([data], { type: asset.contentType }));
         await ctx.db.insert("jobAssets", { jobId: record.jobId, ...asset, storageId });
       }
+      // What every mutation that writes a job does last.
+      await refreshSyncState(ctx, record.jobId);
     }
   });
 }

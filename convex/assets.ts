@@ -5,7 +5,7 @@ import { v } from "convex/values";
 import { mutation } from "./_generated/server.js";
 import { requireServiceToken } from "./lib/auth.js";
 import { fail } from "./lib/errors.js";
-import { logEvent, saveAssetRow } from "./lib/jobStore.js";
+import { logEvent, refreshSyncState, saveAssetRow } from "./lib/jobStore.js";
 import { jobAssetFields, serviceTokenArg } from "./lib/validators.js";
 
 /** Upload URLs live an hour and are not single-use; the daemon asks for them in batches. */
@@ -45,7 +45,10 @@ export const save = mutation({
   handler: async (ctx, { serviceToken, jobId, ...asset }) => {
     await requireServiceToken(serviceToken);
     const outcome = await saveAssetRow(ctx, jobId, asset);
-    if (outcome !== "unchanged") await logEvent(ctx, jobId, outcome, { detail: asset.filename });
+    if (outcome !== "unchanged") {
+      await logEvent(ctx, jobId, outcome, { detail: asset.filename });
+      await refreshSyncState(ctx, jobId);
+    }
     return outcome;
   },
 });

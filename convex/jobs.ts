@@ -5,7 +5,7 @@ import { v } from "convex/values";
 import { mutation, query } from "./_generated/server.js";
 import type { QueryCtx } from "./_generated/server.js";
 import { requireServiceToken } from "./lib/auth.js";
-import { componentFilenames, findJob, listAssets, logEvent, upsertJobRow } from "./lib/jobStore.js";
+import { componentFilenames, findJob, listAssets, logEvent, refreshSyncState, upsertJobRow } from "./lib/jobStore.js";
 import { jobFields, jobStatus, serviceTokenArg } from "./lib/validators.js";
 
 /** Seed surface: one record at a time. The daemon uses `sync:commit` instead. */
@@ -19,6 +19,7 @@ export const upsert = mutation({
     const { outcome } = await upsertJobRow(ctx, record, recordHash);
     if (outcome === "created" || outcome === "updated") {
       await logEvent(ctx, record.jobId, outcome, { updatedAt: record.updatedAt });
+      await refreshSyncState(ctx, record.jobId);
     }
     return { outcome };
   },

@@ -7,11 +7,13 @@
  * - `jobAssets`: written only by the daemon (`sync:commit` / `assets:save`); the public sees
  *   storage URLs of the filenames a component lists, never the rows themselves.
  * - `jobEvents`: append-only audit trail written by the mutations themselves; read by operators.
+ * - `jobSyncStates`: a derived copy of each job's sync state, written by the same mutations
+ *   that write `jobs` and `jobAssets`; read only by `sync:getStates` (token checked).
  * - `syncMeta`: internal counters of the functions (the garbage collector's cursor).
  */
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { jobAssetFields, jobFields } from "./lib/validators.js";
+import { jobAssetFields, jobFields, remoteJobStateFields } from "./lib/validators.js";
 
 export default defineSchema({
   jobs: defineTable({
@@ -49,6 +51,12 @@ export default defineSchema({
     updatedAt: v.optional(v.string()),
     detail: v.optional(v.string()),
   }).index("by_job", ["jobId"]),
+
+  // Each job's state as `sync:getStates` serves it (record version and hashes, asset rows),
+  // rewritten by every mutation that changes the job or its assets. The daemon's re-check of
+  // a large history then reads one small document per job instead of the record and a range
+  // of asset rows. Internal only; derived, so it can always be rebuilt from the tables above.
+  jobSyncStates: defineTable(remoteJobStateFields).index("by_job_id", ["jobId"]),
 
   // Bookkeeping of the functions themselves (the garbage collector's cursor). Internal only.
   syncMeta: defineTable({ key: v.string(), value: v.number() }).index("by_key", ["key"]),

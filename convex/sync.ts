@@ -12,9 +12,10 @@ import {
   deleteBlobIfUnreferenced,
   findAsset,
   logEvent,
-  remoteStateOf,
+  refreshSyncState,
   removeAssetRow,
   saveAssetRow,
+  syncStateOf,
   upsertJobRow,
 } from "./lib/jobStore.js";
 import { assetInput, jobRecord, remoteJobState, serviceTokenArg } from "./lib/validators.js";
@@ -43,10 +44,10 @@ export const getStates = query({
         message: `Expected at most ${MAX_STATE_BATCH} job ids, got ${jobIds.length}`,
       });
     }
-    // One job after another: each read is an index lookup; interleaving them buys nothing
-    // inside one transaction (and costs the local stand-in's engine dearly).
+    // One job after another: each read is an index lookup of one small document; interleaving
+    // them buys nothing inside one transaction (and costs the local stand-in's engine dearly).
     const states = [];
-    for (const jobId of jobIds) states.push(await remoteStateOf(ctx, jobId));
+    for (const jobId of jobIds) states.push(await syncStateOf(ctx, jobId));
     return states;
   },
 });
@@ -122,6 +123,7 @@ export const commit = mutation({
       }
     }
     if (outcome !== "unchanged") await logEvent(ctx, job.jobId, outcome, { updatedAt: job.updatedAt });
+    await refreshSyncState(ctx, job.jobId);
     return { outcome, assetsChanged, assetsRemoved };
   },
 });

@@ -216,6 +216,57 @@ export async function remoteStateOf(ctx: QueryCtx, jobId: string): Promise<Remot
   };
 }
 
+function sameState(a: RemoteJobState, b: RemoteJobState): boolean {
+  const canon = (s: RemoteJobState) =>
+    JSON.stringify([
+      s.jobId,
+      s.updatedAt,
+      s.updatedAtUs,
+      s.recordHash,
+      s.sourceHash,
+      s.status,
+      s.assets.map((x) => [x.filename, x.role, x.storageId, x.contentType, x.bytes, x.sha256, x.sourceMtimeMs]),
+    ]);
+  return canon(a) === canon(b);
+}
+
+async function findSyncState(ctx: QueryCtx, jobId: string): Promise<Doc<"jobSyncStates"> | null> {
+  return await ctx.db
+    .query("jobSyncStates")
+    .withIndex("by_job_id", (q) => q.eq("jobId", jobId))
+    .unique();
+}
+
+/**
+ * Rewrites the job's `jobSyncStates` row from `jobs` and `jobAssets`. Every mutation that
+ * changes either calls it last; it writes nothing when the state did not change.
+ */
+export async function refreshSyncState(ctx: MutationCtx, jobId: string): Promise<void> {
+  const state = await remoteStateOf(ctx, jobId);
+  const stored = await findSyncState(ctx, jobId);
+  if (state === null) {
+    if (stored !== null) await ctx.db.delete(stored._id);
+    return;
+  }
+  if (stored === null) {
+    await ctx.db.insert("jobSyncStates", state);
+    return;
+  }
+  const { _id, _creationTime, ...current } = stored;
+  if (!sameState(current, state)) await ctx.db.replace(_id, state);
+}
+
+/**
+ * The state `sync:getStates` serves: the job's `jobSyncStates` row, one small read; for a job
+ * written before that table existed, computed from `jobs` and `jobAssets`.
+ */
+export async function syncStateOf(ctx: QueryCtx, jobId: string): Promise<RemoteJobState | null> {
+  const stored = await findSyncState(ctx, jobId);
+  if (stored === null) return await remoteStateOf(ctx, jobId);
+  const { _id, _creationTime, ...state } = stored;
+  return state;
+}
+
 export async function logEvent(
   ctx: MutationCtx,
   jobId: string,

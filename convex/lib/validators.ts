@@ -84,7 +84,7 @@ export const remoteAssetState = v.object({
   sourceMtimeMs: v.union(v.number(), v.null()),
 });
 
-export const remoteJobState = v.object({
+export const remoteJobStateFields = {
   jobId: v.string(),
   updatedAt: v.string(),
   updatedAtUs: v.number(),
@@ -93,4 +93,6 @@ export const remoteJobState = v.object({
   sourceHash: v.union(v.string(), v.null()),
   status: jobStatus,
   assets: v.array(remoteAssetState),
-});
+};
+
+export const remoteJobState = v.object(remoteJobStateFields);

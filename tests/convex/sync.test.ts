@@ -6,7 +6,7 @@ import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "../../convex/_generated/api.js";
 import type { Id } from "../../convex/_generated/dataModel.js";
-import type { AssetInput, JobRecordInput } from "../../convex/lib/jobStore.js";
+import { type AssetInput, type JobRecordInput, remoteStateOf } from "../../convex/lib/jobStore.js";
 import {
   assetFor,
   blobExists,
@@ -320,6 +320,47 @@ describe("sync:getStates", () => {
     expect(state!.assets).toEqual([
       { role: "output_png", filename: PNG, storageId, contentType: "image/png", bytes: 4, sha256: null, sourceMtimeMs: null },
     ]);
+  });
+
+  test("sync:getStates › serves the kept state, equal to the tables after every kind of write", async () => {
+    const t = newConvexTest();
+    const other = hashed({ ...queued.job, jobId: "other-job" });
+    const served = async () => (await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId, "other-job"] }))[0];
+    const computed = async () => await t.run(async (ctx) => await remoteStateOf(ctx, jobId));
+    const kept = async () =>
+      await t.run(async (ctx) => await ctx.db.query("jobSyncStates").withIndex("by_job_id", (q) => q.eq("jobId", jobId)).unique());
+    const expectInStep = async (what: string) => {
+      const state = await computed();
+      expect(await served(), what).toEqual(state);
+      if (state !== null) expect(await kept(), what).toMatchObject(state);
+    };
+
+    await expectInStep("nothing yet");
+    await commit(t, { ...other, assets: [] });
+    await expectInStep("another job's commit");
+    const a = await committedProcessing(t);
+    await expectInStep("created");
+    const b = await upload(t, [DEBUG], "B");
+    await commit(t, { ...rec(succeeded), sourceHash: "s1", assets: [a[PNG]!, a[MASK]!, b[DEBUG]!] });
+    await expectInStep("updated, a blob replaced");
+    await commit(t, { ...rec(succeeded), sourceHash: "s2", assets: [] });
+    await expectInStep("only the fingerprint");
+    await commit(t, { ...rec(succeeded), assets: [], removeFilenames: [TRACE] });
+    await expectInStep("an asset removed");
+    await commit(t, { ...rec(processing), assets: [] });
+    await expectInStep("a stale commit");
+    const c = await upload(t, [PNG], "C");
+    await t.mutation(api.assets.save, { serviceToken: TOKEN, jobId, ...c[PNG]! });
+    await expectInStep("the seed's assets:save");
+    await t.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...succeeded.job, prompt: "changed" });
+    await expectInStep("the seed's jobs:upsert");
+
+    // A job written before the kept state existed is served from the tables.
+    await t.run(async (ctx) => {
+      const k = await ctx.db.query("jobSyncStates").withIndex("by_job_id", (q) => q.eq("jobId", jobId)).unique();
+      await ctx.db.delete(k!._id);
+    });
+    expect(await served()).toEqual(await computed());
   });
 
   test("sync:getStates › accepts 128 ids and refuses 129 with INVALID_ARGUMENT", async () => {

@@ -400,7 +400,7 @@ describe("StandinServer › control API", () => {
     expect(stats.requests["GET /api/storage/{key} "]).toEqual({ "404": 1 });
     expect(stats.functionCalls).toEqual({ "jobs:upsert": 1, "sync:getStates": 2, "assets:generateUploadUrl": 1 });
     expect(stats.functionErrors).toEqual({ "sync:getStates": { UNAUTHORIZED: 1 } });
-    expect(stats.documents).toEqual({ jobs: 1, jobAssets: 0, jobEvents: 1, syncMeta: 0 });
+    expect(stats.documents).toEqual({ jobs: 1, jobAssets: 0, jobEvents: 1, jobSyncStates: 1, syncMeta: 0 });
     expect(stats.blobs).toEqual({ count: 1, bytes: 123 });
     expect(stats.uploads).toBe(1);
   });
@@ -439,7 +439,7 @@ describe("StandinServer › control API", () => {
 
     expect((await fetch(`${s.url}/_standin/reset`, { method: "POST" })).status).toBe(200);
     const stats = s.stats();
-    expect(stats.documents).toEqual({ jobs: 0, jobAssets: 0, jobEvents: 0, syncMeta: 0 });
+    expect(stats.documents).toEqual({ jobs: 0, jobAssets: 0, jobEvents: 0, jobSyncStates: 0, syncMeta: 0 });
     expect(stats.blobs).toEqual({ count: 0, bytes: 0 });
     expect(stats.uploads).toBe(0);
     expect(stats.requests).toEqual({});

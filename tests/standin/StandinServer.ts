@@ -441,6 +441,7 @@ class StandinServer {
         jobs: e.documentCount("jobs"),
         jobAssets: e.documentCount("jobAssets"),
         jobEvents: e.documentCount("jobEvents"),
+        jobSyncStates: e.documentCount("jobSyncStates"),
         syncMeta: e.documentCount("syncMeta"),
       },
       e.blobTotals(),

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { StatsRecorder } from "./StatsRecorder.js";
 
-const docs = { jobs: 0, jobAssets: 0, jobEvents: 0, syncMeta: 0 };
+const docs = { jobs: 0, jobAssets: 0, jobEvents: 0, jobSyncStates: 0, syncMeta: 0 };
 
 describe("StatsRecorder", () => {
   test("StatsRecorder › counts requests by method, route, function path and status", () => {

@@ -14,7 +14,7 @@ export type StandinStats = {
   functionCalls: Record<string, number>;
   /** Function failures by path, then by `ConvexError` code (or `Error`). */
   functionErrors: Record<string, Record<string, number>>;
-  documents: { jobs: number; jobAssets: number; jobEvents: number; syncMeta: number };
+  documents: { jobs: number; jobAssets: number; jobEvents: number; jobSyncStates: number; syncMeta: number };
   blobs: { count: number; bytes: number };
   uploads: number;
   /** Connections refused before any request was read. */
