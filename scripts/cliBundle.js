@@ -33,7 +33,7 @@ function bundleIsFresh() {
 
 /** Builds dist/cli.js atomically (temp file + rename), so concurrent starts never see half a file. */
 export async function buildBundle() {
-  const { build } = await import("esbuild");
+  const { build, stop } = await import("esbuild");
   mkdirSync(path.dirname(bundle), { recursive: true });
   const tmp = `${bundle}.${process.pid}.tmp`;
   await build({
@@ -48,6 +48,8 @@ export async function buildBundle() {
     logLevel: "error",
   });
   renameSync(tmp, bundle);
+  // esbuild keeps its service process alive for further builds; this process makes no more.
+  await stop?.();
 }
 
 export async function runCli(argv) {

@@ -2,7 +2,8 @@
  * Progress for long runs: a bar on a terminal (jobs, bytes, rate, ETA), a log line every few
  * seconds otherwise, so that journald and pm2 logs stay readable.
  */
-import cliProgress from "cli-progress";
+import { createRequire } from "node:module";
+import type cliProgressModule from "cli-progress";
 import type { Logger } from "pino";
 import type { BackfillProgress } from "../engine/runBackfill.js";
 
@@ -22,6 +23,8 @@ export type ProgressReporter = { update: (p: BackfillProgress) => void; stop: ()
 export function createProgress(total: number, log: Logger, interactive: boolean): ProgressReporter {
   const started = Date.now();
   if (interactive && total > 0) {
+    // Loaded only for a bar on a terminal: the daemon under a supervisor never needs it.
+    const cliProgress = createRequire(import.meta.url)("cli-progress") as typeof cliProgressModule;
     const bar = new cliProgress.SingleBar(
       {
         format: "syncing {bar} {value}/{total} jobs | {bytes} | {rate} jobs/s | ETA {eta_formatted}",

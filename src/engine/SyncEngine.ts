@@ -47,6 +47,18 @@ export type JobResult =
   | { status: "pending"; detail: string; settled?: boolean }
   | { status: "failed"; code: ErrorCode; detail: string; marker: string; settled?: boolean };
 
+/**
+ * The in-sync results, shared: a history of 50,000 jobs holds 50,000 results, and nearly all
+ * of them are one of these four. Frozen, so no holder can change another's.
+ */
+const IN_SYNC_RESULTS = [false, true].flatMap((settled) =>
+  [false, true].map((byFingerprint): JobResult => Object.freeze({ status: "in-sync", settled, ...(byFingerprint ? { byFingerprint } : {}) })),
+);
+
+function inSyncResult(settled: boolean, byFingerprint: boolean): JobResult {
+  return IN_SYNC_RESULTS[(settled ? 2 : 0) + (byFingerprint ? 1 : 0)]!;
+}
+
 export type EngineTotals = {
   reconciles: number;
   filesUploaded: number;
@@ -173,7 +185,7 @@ export class SyncEngine extends EventEmitter {
       }
       case "in-sync":
         this.totals.lastSuccessAt = Date.now();
-        this.record(jobId, { status: "in-sync", settled: outcome.settled, ...(outcome.via === "fingerprint" ? { byFingerprint: true } : {}) });
+        this.record(jobId, inSyncResult(outcome.settled, outcome.via === "fingerprint"));
         return { kind: "done" };
       case "would-sync": {
         const p = outcome.plan;

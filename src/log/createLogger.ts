@@ -4,7 +4,8 @@
  * scrubbed from the final line, wherever they appear (an error message, a URL).
  */
 import pino, { type Logger } from "pino";
-import pretty from "pino-pretty";
+import { createRequire } from "node:module";
+import type prettyModule from "pino-pretty";
 
 export type LogOptions = {
   level: string;
@@ -35,7 +36,8 @@ export function createLogger(opts: LogOptions): Logger {
   const secrets = opts.secrets ?? [];
   const usePretty = opts.pretty ?? (opts.destination === undefined && process.stdout.isTTY === true);
   const destination = usePretty
-    ? pretty({ sync: true, destination: opts.destination ?? 1, ignore: "pid,hostname", translateTime: "SYS:HH:MM:ss.l" })
+    ? // Loaded only for a terminal: a daemon logging JSON lines never needs it.
+      (createRequire(import.meta.url)("pino-pretty") as typeof prettyModule)({ sync: true, destination: opts.destination ?? 1, ignore: "pid,hostname", translateTime: "SYS:HH:MM:ss.l" })
     : (opts.destination ?? pino.destination({ dest: 1, sync: true }));
   return pino(
     {

@@ -8,7 +8,9 @@ export type DaemonMetrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "celstate_sync_process_" });
+  // The event-loop lag histogram samples every 10 ms by default: about 0.7 % of a core on
+  // an idle daemon. 100 ms resolution is plenty for a sync daemon's lag.
+  collectDefaultMetrics({ register: registry, prefix: "celstate_sync_process_", eventLoopMonitoringPrecision: 100 });
   const m = {
     registry,
     queueDepth: new Gauge({ name: "celstate_sync_queue_depth", help: "Jobs queued, running or backing off", registers: [registry], labelNames: ["state"] as const }),
