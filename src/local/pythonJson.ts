@@ -6,6 +6,11 @@
  * comments, trailing commas or single quotes sneak in). Errors read like Python's:
  * `Expecting ',' delimiter: line 3 column 5 (char 20)`.
  *
+ * Why not a library for the fallback: the ones that read `NaN` and `Infinity` (json5 and its
+ * kind) read a superset (comments, trailing commas, single quotes, hex, `+1`, `.5`), so a file
+ * Python could never have written would sync as if it were fine. `tests/reliability/
+ * pythonJsonProperties.test.ts` holds this parser to Python's behaviour.
+ *
  * Writing reproduces `json.dump(value, indent=2)` with Python's defaults: `ensure_ascii`
  * (every non-ASCII character and DEL as `\uXXXX`), `": "` and `","` separators, floats in
  * Python's `repr` form (`1e-05`, `-0.0`). What JavaScript cannot know is whether an integral
