@@ -153,6 +153,8 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   if (local.marker !== null) return { kind: "parked", reason: local.marker.reason, settled };
 
   const hashes = new Map<string, string>();
+  /** Bytes of small files, read once for their hash and uploaded from memory. */
+  const bytesOf = new Map<string, Buffer>();
   for (const file of filesNeedingHash(local, remote, deps.plan)) {
     // A file too fresh is looked at again the moment it is old enough (if nothing touches it
     // meanwhile); a PNG without its trailer yet, after a settle time. The trailer is checked
@@ -163,10 +165,11 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
       const afterMs = Math.min(Math.ceil(deps.settleMs - (nowMs - file.mtimeMs)) + 1, deps.settleMs);
       return { kind: "settling", file: file.relPath, reason: tooFresh.message, afterMs, settled };
     }
-    const { sha256, tail } = await hashFile(local.dir, file);
+    const { sha256, tail, data } = await hashFile(local.dir, file);
     const incomplete = trailerProblem(local.dir, file, tail);
     if (incomplete) return { kind: "settling", file: file.relPath, reason: incomplete.message, afterMs: Math.max(deps.settleMs, 50), settled };
     hashes.set(file.relPath, sha256);
+    if (data !== undefined) bytesOf.set(file.relPath, data);
   }
 
   const plan = planJob(local, remote, hashes, deps.plan);
@@ -206,7 +209,13 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
         const url = await deps.urls.get();
         const storageId = await deps.gateway.upload(
           url,
-          { open: () => openAssetStream(local.dir, file), bytes: file.size, sha256Hex: sha256, contentType: file.contentType },
+          {
+            open: () => openAssetStream(local.dir, file),
+            ...(bytesOf.has(file.relPath) ? { data: bytesOf.get(file.relPath)! } : {}),
+            bytes: file.size,
+            sha256Hex: sha256,
+            contentType: file.contentType,
+          },
           signal,
         );
         bytes += file.size;

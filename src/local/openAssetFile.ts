@@ -4,7 +4,7 @@
  * size and mtime. A file that moved on since it was listed is FILE_CHANGED (transient): the
  * next reconcile lists it afresh.
  */
-import { createReadStream, lstatSync, type ReadStream, type Stats } from "node:fs";
+import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readSync, type ReadStream, type Stats } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { SyncError } from "../errors/SyncError.js";
@@ -60,6 +60,12 @@ function checkPath(jobDir: string, file: LocalFile, where: Where): string {
   return path.join(jobDir, file.relPath);
 }
 
+function openFailed(e: unknown, where: Where): SyncError {
+  if (errnoOf(e) === "ENOENT") return changed(where, "disappeared since it was listed");
+  if (errnoOf(e) === "ELOOP") return new SyncError("UNSAFE_PATH", "became a symlink since it was listed", { ...where, cause: e });
+  return fsError(e, { ...where, action: "opening the asset" });
+}
+
 /** An open handle on the listed file, verified by fstat. The caller owns (closes) it. */
 export async function openAssetHandle(jobDir: string, file: LocalFile): Promise<FileHandle> {
   const where = whereOf(jobDir, file);
@@ -68,9 +74,7 @@ export async function openAssetHandle(jobDir: string, file: LocalFile): Promise<
   try {
     handle = await open(abs, SAFE_READ_FLAGS);
   } catch (e) {
-    if (errnoOf(e) === "ENOENT") throw changed(where, "disappeared since it was listed");
-    if (errnoOf(e) === "ELOOP") throw new SyncError("UNSAFE_PATH", "became a symlink since it was listed", { ...where, cause: e });
-    throw fsError(e, { ...where, action: "opening the asset" });
+    throw openFailed(e, where);
   }
   try {
     const st = await handle.stat();
@@ -99,8 +103,52 @@ export async function openAssetStream(jobDir: string, file: LocalFile): Promise<
   });
 }
 
+/**
+ * The whole listed file in one synchronous read, with the same guarantees as
+ * `openAssetHandle` plus a read: never through a symlink, from a descriptor verified to be the
+ * listed file before and after, and the path checked to still lead to it. For small files only
+ * (the caller decides): the read blocks the event loop for as long as it takes.
+ */
+export function readAssetSync(jobDir: string, file: LocalFile): Buffer {
+  const where = whereOf(jobDir, file);
+  const abs = checkPath(jobDir, file, where);
+  let fd: number;
+  try {
+    fd = openSync(abs, SAFE_READ_FLAGS);
+  } catch (e) {
+    throw openFailed(e, where);
+  }
+  let data: Buffer;
+  try {
+    const st = fstatSync(fd);
+    if (!sameAsListed(st, file)) throw changed(where, describeChange(st, file));
+    // One byte more than listed: if it fills, the file grew.
+    const buf = Buffer.allocUnsafe(file.size + 1);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, n);
+      if (got === 0) break;
+      n += got;
+      if (n === buf.length) break;
+    }
+    const after = fstatSync(fd);
+    if (n !== file.size || !sameAsListed(after, file)) throw changed(where, "changed while it was being read");
+    data = buf.subarray(0, n);
+  } catch (e) {
+    throw fsError(e, { ...where, action: "reading the asset" });
+  } finally {
+    closeSync(fd);
+  }
+  assertFileUnchangedSync(jobDir, file);
+  return data;
+}
+
 /** Throws FILE_CHANGED unless the path still holds the listed file, unmodified. */
 export async function assertFileUnchanged(jobDir: string, file: LocalFile): Promise<void> {
+  assertFileUnchangedSync(jobDir, file);
+}
+
+function assertFileUnchangedSync(jobDir: string, file: LocalFile): void {
   const where = whereOf(jobDir, file);
   const abs = checkPath(jobDir, file, where);
   let st: Stats;

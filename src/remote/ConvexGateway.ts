@@ -23,8 +23,10 @@ export type CommitResult = {
 };
 
 export type UploadBody = {
-  /** Opens a fresh stream of exactly `bytes` bytes; called once per attempt. */
+  /** Opens a fresh stream of exactly `bytes` bytes; called once per attempt (unless `data`). */
   open: () => Readable | Promise<Readable>;
+  /** The bytes themselves, when already in memory: sent as they are, `open` is not called. */
+  data?: Uint8Array;
   bytes: number;
   sha256Hex: string;
   contentType: string;

@@ -52,7 +52,14 @@ export async function uploadBlob(
     req.once("error", reject);
   });
   // The request's own error is reported through `response`; the pipeline only carries the body.
-  const sending = Promise.resolve(body.open()).then((source) => pipeline(source, verify, req)).catch((e: unknown) => {
+  const stream = async () => {
+    if (body.data === undefined) return await pipeline(await body.open(), verify, req);
+    if (body.data.length !== body.bytes) {
+      throw new SyncError("FILE_CHANGED", `file changed during upload (sent ${body.data.length} bytes, expected ${body.bytes})`);
+    }
+    await new Promise<void>((resolve, reject) => req.end(body.data, () => resolve()).once("error", reject));
+  };
+  const sending = stream().catch((e: unknown) => {
     req.destroy(e as Error);
     throw e;
   });

@@ -33,11 +33,17 @@ async function code(p: Promise<unknown>): Promise<string> {
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 describe("hashFile", () => {
-  it.each([0, 1, 65536, 65537, 300_001, 1024 * 1024 + 5])("hashFile › matches crypto's sha256 for %i bytes, and returns the last 12", async (n) => {
-    const data = randomBytes(n);
-    const { dir, file } = await jobWithOutput(data);
-    expect(await hashFile(dir, file)).toEqual({ sha256: sha(data), bytes: n, tail: data.subarray(Math.max(0, n - 12)) });
-  });
+  it.each([0, 1, 65536, 65537, 300_001, 1024 * 1024, 1024 * 1024 + 5])(
+    "hashFile › matches crypto's sha256 for %i bytes, returns the last 12, and the bytes of a file up to 1 MiB",
+    async (n) => {
+      const data = randomBytes(n);
+      const { dir, file } = await jobWithOutput(data);
+      const whole = n <= 1024 * 1024 ? { data } : {};
+      expect(await hashFile(dir, file)).toEqual({ sha256: sha(data), bytes: n, tail: data.subarray(Math.max(0, n - 12)), ...whole });
+      // The streamed path (progress reported) gives the same hash and tail, and no bytes.
+      expect(await hashFile(dir, file, { onProgress: () => {} })).toEqual({ sha256: sha(data), bytes: n, tail: data.subarray(Math.max(0, n - 12)) });
+    },
+  );
 
   it("hashFile › the tail is right when the last read is shorter than it", async () => {
     const data = randomBytes(65536 + 5);
