@@ -5,6 +5,7 @@
  * changes nothing the second time. It never classifies errors itself (the engine does) and
  * never writes to job.json (markers are the engine's decision).
  */
+import { statSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
@@ -68,10 +69,10 @@ function assetRow(file: LocalFile, sha256: string, storageId: string): AssetInpu
   };
 }
 
-async function jobJsonUnchanged(local: LocalJob): Promise<boolean> {
+function jobJsonUnchanged(local: LocalJob): boolean {
   try {
-    const s = await stat(local.jobJson.path);
-    return s.ino === local.jobJson.ino && s.size === local.jobJson.size && s.mtimeMs === local.jobJson.mtimeMs;
+    const s = statSync(local.jobJson.path, { throwIfNoEntry: false });
+    return s !== undefined && s.ino === local.jobJson.ino && s.size === local.jobJson.size && s.mtimeMs === local.jobJson.mtimeMs;
   } catch {
     return false;
   }
@@ -238,6 +239,6 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   if (commit.outcome !== "stale") deps.states.remember(committedState(local, remote, assets, plan.removes));
   // What we committed is what we read. If the pipeline rewrote job.json meanwhile, that commit
   // was still a valid (older) state; run again to pick up the newer one.
-  const changedDuring = !(await jobJsonUnchanged(local));
+  const changedDuring = !jobJsonUnchanged(local);
   return { kind: "synced", commit, uploaded: plan.uploads.length, bytes, plan, changedDuring, settled };
 }
