@@ -29,7 +29,9 @@ export const configSchema = z
       .min(1)
       .optional()
       .describe("The service token (env CELSTATE_SYNC_TOKEN). Keep it out of this file: use the environment."),
-    concurrency: z.number().int().min(1).max(256).default(8).describe("Jobs reconciled at once. Default 8."),
+    // 16: a deployment on a small Convex plan runs 16 mutations at once (one commit per job in
+    // flight at most), and at 25 ms a round trip 8 jobs in flight left the daemon waiting.
+    concurrency: z.number().int().min(1).max(256).default(16).describe("Jobs reconciled at once. Default 16."),
     maxBytesInFlight: z
       .number()
       .int()
