@@ -192,6 +192,24 @@ export class WatchDaemon {
     // Watch first, then reconcile: whatever was written before the watch existed is read anyway.
     this.activate(jobId);
     this.debounce(jobId);
+    // A new folder inside a job (trace/, outputs/) is being watched from now on, and a file
+    // written into it before that watch is in place raises no event: look once more then.
+    if (!isJobFolder && e.kind === "addDir") this.followUp(jobId);
+  }
+
+  /**
+   * A watch takes a moment to be in place; writes in that moment raise no event. One cheap
+   * re-check once it surely is (a stat and a batched state read when nothing changed), unless a
+   * run is owed or under way then anyway (it reads everything).
+   */
+  private followUp(jobId: string): void {
+    const timer = setTimeout(() => {
+      this.followUps.delete(timer);
+      if (!this.stopping && !this.debounced.has(jobId) && !this.engine.queue.isBusy(jobId)) {
+        this.engine.enqueue(jobId, LIVE_PRIORITY);
+      }
+    }, WATCH_SETTLE_MS);
+    this.followUps.add(timer);
   }
 
   /**
@@ -230,16 +248,7 @@ export class WatchDaemon {
     }
     this.active.set(jobId, { lastActivity: this.now() });
     this.opts.backend.watchJob(path.join(this.opts.config.jobsDir, jobId));
-    // A watch takes a moment to be in place; writes in that moment raise no event. One cheap
-    // re-check once it surely is (a stat and a batched state read when nothing changed), unless
-    // a run is owed or under way then anyway (it reads everything).
-    const followUp = setTimeout(() => {
-      this.followUps.delete(followUp);
-      if (!this.stopping && !this.debounced.has(jobId) && !this.engine.queue.isBusy(jobId)) {
-        this.engine.enqueue(jobId, LIVE_PRIORITY);
-      }
-    }, WATCH_SETTLE_MS);
-    this.followUps.add(followUp);
+    this.followUp(jobId);
     while (this.active.size > this.opts.config.watch.maxWatchedJobs) {
       const oldest = this.active.keys().next().value as string;
       this.deactivate(oldest);

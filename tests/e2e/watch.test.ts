@@ -1,5 +1,5 @@
 import { renameSync, writeFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { makeFunctionReference } from "convex/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -143,6 +143,7 @@ class FakeBackend implements WatcherBackend {
   polling = false;
   watched = new Set<string>();
   private errorListener: ((e: Error) => void) | null = null;
+  private eventListener: ((e: WatchEvent) => void) | null = null;
   async start(): Promise<void> {}
   watchJob(d: string): void {
     this.watched.add(d);
@@ -150,7 +151,12 @@ class FakeBackend implements WatcherBackend {
   unwatchJob(d: string): void {
     this.watched.delete(d);
   }
-  onEvent(_l: (e: WatchEvent) => void): void {}
+  onEvent(l: (e: WatchEvent) => void): void {
+    this.eventListener = l;
+  }
+  emit(e: WatchEvent): void {
+    this.eventListener?.(e);
+  }
   onError(l: (e: Error) => void): void {
     this.errorListener = l;
   }
@@ -164,6 +170,28 @@ class FakeBackend implements WatcherBackend {
 }
 
 describe("watch daemon (fake watcher backend)", () => {
+  it("watch › a file written into a new job subfolder before its watch existed is still synced", async () => {
+    const backend = new FakeBackend();
+    const daemon = new WatchDaemon({ config: h.config({ watch: { rescanIntervalMs: 0, activeWindowMs: 60_000, maxWatchedJobs: 10 } }), gateway: h.gateway(), backend, log: h.log });
+    await daemon.start();
+    await daemon.whenReady();
+    const j = new PipelineJob(h.jobsDir);
+    await j.queued();
+    await j.running();
+    await j.processing();
+    await j.succeeded();
+    backend.emit({ kind: "addDir", path: j.dir });
+    await waitFor(async () => ((await h.getPublic(j.id)) as { status?: string } | null)?.status === "succeeded", { what: "final record" });
+    // The trace folder appears and is reported; the reconcile it causes finds nothing new. The
+    // file then written into it raises no event (its folder's watch was not in place yet).
+    await mkdir(path.join(j.dir, "trace"));
+    backend.emit({ kind: "addDir", path: path.join(j.dir, "trace") });
+    await new Promise((r) => setTimeout(r, 100));
+    await j.trace();
+    await waitFor(() => mirrored(j), { what: "trace synced by the follow-up look", timeoutMs: 5_000 });
+    await daemon.stop(1_000);
+  });
+
   it("watch › hitting the inotify limit is said loudly and falls back to polling", async () => {
     const lines: string[] = [];
     const pino = (await import("pino")).default;
