@@ -4,12 +4,12 @@
  * size and mtime. A file that moved on since it was listed is FILE_CHANGED (transient): the
  * next reconcile lists it afresh.
  */
-import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readSync, type ReadStream, type Stats } from "node:fs";
+import { closeSync, createReadStream, fstatSync, lstatSync, openSync, type ReadStream, type Stats } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { SyncError } from "../errors/SyncError.js";
 import { errnoOf, fsError } from "./fsError.js";
-import { SAFE_READ_FLAGS } from "./openJobJson.js";
+import { readAtMostSync, SAFE_READ_FLAGS } from "./openJobJson.js";
 import type { LocalFile } from "./types.js";
 
 type Where = { jobId: string; file: string };
@@ -122,18 +122,9 @@ export function readAssetSync(jobDir: string, file: LocalFile): Buffer {
   try {
     const st = fstatSync(fd);
     if (!sameAsListed(st, file)) throw changed(where, describeChange(st, file));
-    // One byte more than listed: if it fills, the file grew.
-    const buf = Buffer.allocUnsafe(file.size + 1);
-    let n = 0;
-    for (;;) {
-      const got = readSync(fd, buf, n, buf.length - n, n);
-      if (got === 0) break;
-      n += got;
-      if (n === buf.length) break;
-    }
+    data = readAtMostSync(fd, file.size);
     const after = fstatSync(fd);
-    if (n !== file.size || !sameAsListed(after, file)) throw changed(where, "changed while it was being read");
-    data = buf.subarray(0, n);
+    if (data.length !== file.size || !sameAsListed(after, file)) throw changed(where, "changed while it was being read");
   } catch (e) {
     throw fsError(e, { ...where, action: "reading the asset" });
   } finally {

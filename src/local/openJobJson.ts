@@ -40,6 +40,23 @@ function checkStat(stat: Stats, jobId: string, file: string): void {
   }
 }
 
+/**
+ * Reads from the start of `fd` until end of file, but at most `size + 1` bytes: one byte more
+ * than the file announced, so a file that grew (someone writing in place) fills the buffer and
+ * shows it. The caller compares the length with what it expected.
+ */
+export function readAtMostSync(fd: number, size: number): Buffer {
+  const buf = Buffer.allocUnsafe(size + 1);
+  let n = 0;
+  for (;;) {
+    const got = readSync(fd, buf, n, buf.length - n, n);
+    if (got === 0) break;
+    n += got;
+    if (n === buf.length) break;
+  }
+  return buf.subarray(0, n);
+}
+
 function changedWhileRead(n: number, stat: Stats, after: Stats): boolean {
   return n !== stat.size || after.size !== stat.size || after.mtimeMs !== stat.mtimeMs;
 }
@@ -62,19 +79,11 @@ export function readJobJsonSync(jobDir: string, jobId: string): Omit<JobJsonSnap
   try {
     const stat = fstatSync(fd);
     checkStat(stat, jobId, file);
-    // One byte more than announced: if it fills, someone is writing in place.
-    const buf = Buffer.allocUnsafe(stat.size + 1);
-    let n = 0;
-    for (;;) {
-      const bytesRead = readSync(fd, buf, n, buf.length - n, n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n === buf.length) break;
-    }
-    if (changedWhileRead(n, stat, fstatSync(fd))) {
+    const bytes = readAtMostSync(fd, stat.size);
+    if (changedWhileRead(bytes.length, stat, fstatSync(fd))) {
       throw new SyncError("FILE_CHANGED", "job.json changed while it was being read", { jobId, file });
     }
-    return { path: abs, bytes: buf.subarray(0, n), stat };
+    return { path: abs, bytes, stat };
   } catch (e) {
     throw fsError(e, { jobId, file, action: "reading job.json" });
   } finally {
