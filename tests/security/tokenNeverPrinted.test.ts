@@ -112,12 +112,13 @@ describe("the service token", () => {
     expectNoSecret("a configuration error", `${badConfig.stdout}${badConfig.stderr}`, wrong);
     const emptyTokenInFile = await mkdtemp(path.join(tmpdir(), "celstate-token-cfg-"));
     try {
-      // An invalid token value is named as invalid, never shown.
-      await writeFile(path.join(emptyTokenInFile, "celstate-sync.config.json"), JSON.stringify({ token: 42 }));
+      // An invalid token value is named as invalid, never shown. Ten digits: the random
+      // suffix of the temp folder (six letters and digits, named in the message) cannot hold them.
+      await writeFile(path.join(emptyTokenInFile, "celstate-sync.config.json"), JSON.stringify({ token: 4_815_162_342 }));
       const shown = await runCli(["config"], { env: cleanEnv(), cwd: emptyTokenInFile });
       expect(shown.code).toBe(2);
       expect(shown.stderr).toMatch(/`token`/);
-      expect(shown.stderr).not.toContain("42");
+      expect(shown.stderr).not.toContain("4815162342");
     } finally {
       await rm(emptyTokenInFile, { recursive: true, force: true });
     }
