@@ -119,7 +119,7 @@ function committedState(local: LocalJob, before: RemoteJobState | null, assets: 
   };
 }
 
-function isSettled(status: string): boolean {
+function isFinalStatus(status: string): boolean {
   return status === "succeeded" || status === "failed";
 }
 
@@ -131,7 +131,7 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
     const source = readJobSource(deps.jobsDir, jobId);
     const files = await listJobFiles(source.dir, jobId, deps.rules);
     remote = await deps.states.get(jobId);
-    if (unchangedSinceCommit(source, files, remote, deps.plan)) return { kind: "in-sync", via: "fingerprint", settled: isSettled(remote!.status) };
+    if (unchangedSinceCommit(source, files, remote, deps.plan)) return { kind: "in-sync", via: "fingerprint", settled: isFinalStatus(remote!.status) };
     local = await interpretJob(source, deps.rules, files);
   } catch (e) {
     // A read-ahead state must not outlive this attempt: the next one reads fresh.

@@ -1,15 +1,12 @@
 /**
  * Whether an asset may be uploaded yet. The pipeline writes PNGs in place with cv2.imwrite, so
  * a reader can catch one half-written: a file must have been quiet for `settleMs`, and a PNG
- * must end with its IEND chunk. Anything not ready is FILE_SETTLING (transient: look again
- * later); it is never an error about the job.
+ * must end with its IEND chunk (checked on the last bytes `hashFile` read, from the same
+ * descriptor as the hash). Anything not ready is FILE_SETTLING (transient: look again later);
+ * it is never an error about the job.
  */
-import { open, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { SyncError } from "../errors/SyncError.js";
-import { fsError } from "./fsError.js";
-import { openAssetHandle } from "./openAssetFile.js";
-import { SAFE_READ_FLAGS } from "./openJobJson.js";
 import type { LocalFile } from "./types.js";
 
 /** Length 0, type `IEND`, CRC 0xAE426082: the last 12 bytes of every complete PNG. */
@@ -21,24 +18,6 @@ export const PNG_IEND = Buffer.from([0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0
  */
 export function isSettled(file: Pick<LocalFile, "mtimeMs">, nowMs: number, settleMs: number): boolean {
   return nowMs - file.mtimeMs >= settleMs;
-}
-
-async function endsWithIend(handle: FileHandle, size: number): Promise<boolean> {
-  if (size < PNG_IEND.length) return false;
-  const tail = Buffer.alloc(PNG_IEND.length);
-  const { bytesRead } = await handle.read(tail, 0, tail.length, size - tail.length);
-  return bytesRead === tail.length && tail.equals(PNG_IEND);
-}
-
-/** True if the `size`-byte file ends with the IEND chunk. A file shorter than that (or empty) is not complete. */
-export async function pngLooksComplete(absPath: string, size: number): Promise<boolean> {
-  if (size < PNG_IEND.length) return false;
-  const handle = await open(absPath, SAFE_READ_FLAGS);
-  try {
-    return await endsWithIend(handle, size);
-  } finally {
-    await handle.close();
-  }
 }
 
 function whereOf(jobDir: string, file: LocalFile) {
@@ -57,30 +36,4 @@ export function settleProblem(jobDir: string, file: LocalFile, { nowMs, settleMs
 export function trailerProblem(jobDir: string, file: LocalFile, tail: Uint8Array): SyncError | null {
   if (file.contentType !== "image/png" || Buffer.from(tail).equals(PNG_IEND)) return null;
   return new SyncError("FILE_SETTLING", "does not end with a PNG IEND chunk yet (still being written?)", whereOf(jobDir, file));
-}
-
-/**
- * null when the file may be uploaded, a FILE_SETTLING error when it must wait. Throws
- * FILE_CHANGED (or UNSAFE_PATH, …) when the file is no longer the one listed: the PNG trailer
- * is read from a descriptor verified to be the listed inode, size and mtime.
- */
-export async function checkFileReady(
-  jobDir: string,
-  file: LocalFile,
-  { nowMs, settleMs }: { nowMs: number; settleMs: number },
-): Promise<SyncError | null> {
-  const where = whereOf(jobDir, file);
-  const tooFresh = settleProblem(jobDir, file, { nowMs, settleMs });
-  if (tooFresh) return tooFresh;
-  if (file.contentType !== "image/png") return null;
-  const handle = await openAssetHandle(jobDir, file);
-  let complete: boolean;
-  try {
-    complete = await endsWithIend(handle, file.size);
-  } catch (e) {
-    throw fsError(e, { ...where, action: "reading the PNG trailer" });
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
-  return complete ? null : trailerProblem(jobDir, file, Buffer.alloc(0));
 }

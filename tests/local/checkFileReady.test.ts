@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkFileReady, isSettled, pngLooksComplete, PNG_IEND } from "../../src/local/checkFileReady.js";
+import { isSettled, PNG_IEND, settleProblem, trailerProblem } from "../../src/local/checkFileReady.js";
 import { DEFAULT_ASSET_RULES } from "../../src/local/defaultAssetRules.js";
 import { listJobFiles } from "../../src/local/listJobFiles.js";
 import type { LocalFile } from "../../src/local/types.js";
@@ -27,69 +27,39 @@ describe("isSettled", () => {
   });
 });
 
-describe("pngLooksComplete", () => {
+describe("trailerProblem", () => {
   const png = makePng(8, 8);
+  const pngFile = { relPath: "outputs/a.png", contentType: "image/png" } as LocalFile;
 
-  it("pngLooksComplete › a whole PNG is complete", async () => {
-    const { file } = await listed("outputs/a.png", png);
-    expect(await pngLooksComplete(file.absPath, file.size)).toBe(true);
-  });
-
-  it("pngLooksComplete › a PNG cut anywhere before its end is not", async () => {
-    const abs = path.join(jobsDir(), "cut.png");
+  it("trailerProblem › a whole PNG is complete, a PNG cut anywhere before its end is not", () => {
+    expect(trailerProblem("/jobs/job-1", pngFile, png.subarray(-12))).toBeNull();
     for (const n of [0, 1, 8, 11, 12, png.length - 12, png.length - 1]) {
-      await writeFile(abs, png.subarray(0, n));
-      expect(await pngLooksComplete(abs, n), `cut at ${n}`).toBe(false);
+      const e = trailerProblem("/jobs/job-1", pngFile, png.subarray(0, n).subarray(-12));
+      expect(e?.code, `cut at ${n}`).toBe("FILE_SETTLING");
+      expect(e?.message).toContain("IEND");
+      expect(e?.file).toBe("job-1/outputs/a.png");
     }
   });
 
-  it("pngLooksComplete › exactly the IEND chunk is the trailer checked", async () => {
-    const abs = path.join(jobsDir(), "tail.png");
-    await writeFile(abs, PNG_IEND);
-    expect(await pngLooksComplete(abs, PNG_IEND.length)).toBe(true);
+  it("trailerProblem › exactly the IEND chunk, CRC included, is the trailer checked", () => {
+    expect(trailerProblem("/jobs/job-1", pngFile, PNG_IEND)).toBeNull();
     const wrongCrc = Buffer.from(PNG_IEND);
     wrongCrc[11] = 0;
-    await writeFile(abs, wrongCrc);
-    expect(await pngLooksComplete(abs, PNG_IEND.length)).toBe(false);
+    expect(trailerProblem("/jobs/job-1", pngFile, wrongCrc)?.code).toBe("FILE_SETTLING");
+  });
+
+  it("trailerProblem › a file that is not a PNG has no trailer to check", () => {
+    expect(trailerProblem("/jobs/job-1", { relPath: "trace/trace.json", contentType: "application/json" } as LocalFile, Buffer.from("{}"))).toBeNull();
   });
 });
 
-describe("checkFileReady", () => {
-  it("checkFileReady › a fresh file is FILE_SETTLING", async () => {
+describe("settleProblem", () => {
+  it("settleProblem › a fresh file is FILE_SETTLING, naming the job and file; an old one is not", async () => {
     const { dir, file } = await listed("outputs/a.png", makePng(4, 4));
-    const e = await checkFileReady(dir, file, { nowMs: file.mtimeMs + 10, settleMs: 500 });
+    const e = settleProblem(dir, file, { nowMs: file.mtimeMs + 10, settleMs: 500 });
     expect(e?.code).toBe("FILE_SETTLING");
     expect(e?.file).toBe("job-1/outputs/a.png");
-  });
-
-  it("checkFileReady › a settled, complete PNG is ready", async () => {
-    const { dir, file } = await listed("outputs/a.png", makePng(4, 4));
-    expect(await checkFileReady(dir, file, { nowMs: file.mtimeMs + 500, settleMs: 500 })).toBeNull();
-  });
-
-  it("checkFileReady › a settled but half-written PNG is FILE_SETTLING", async () => {
-    const png = makePng(16, 16);
-    const { dir, file } = await listed("outputs/a.png", png.subarray(0, png.length - 20));
-    const e = await checkFileReady(dir, file, { nowMs: file.mtimeMs + 500, settleMs: 500 });
-    expect(e?.code).toBe("FILE_SETTLING");
-    expect(e?.message).toContain("IEND");
-  });
-
-  it("checkFileReady › a 0-byte PNG is never ready", async () => {
-    const { dir, file } = await listed("outputs/a.png", Buffer.alloc(0));
-    expect((await checkFileReady(dir, file, { nowMs: file.mtimeMs + 1e6, settleMs: 0 }))?.code).toBe("FILE_SETTLING");
-  });
-
-  it("checkFileReady › JSON needs only to have settled", async () => {
-    const { dir, file } = await listed("trace/trace.json", Buffer.from("{}"));
-    expect(await checkFileReady(dir, file, { nowMs: file.mtimeMs + 500, settleMs: 500 })).toBeNull();
-  });
-
-  it("checkFileReady › a PNG rewritten since it was listed is FILE_CHANGED", async () => {
-    const { dir, file } = await listed("outputs/a.png", makePng(4, 4));
-    await writeFile(file.absPath, makePng(5, 5));
-    await expect(checkFileReady(dir, file, { nowMs: file.mtimeMs + 500, settleMs: 500 })).rejects.toMatchObject({
-      code: "FILE_CHANGED",
-    });
+    expect(e?.message).toContain("waiting until it is 500 ms old");
+    expect(settleProblem(dir, file, { nowMs: file.mtimeMs + 500, settleMs: 500 })).toBeNull();
   });
 });
