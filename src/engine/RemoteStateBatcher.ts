@@ -48,9 +48,19 @@ export class RemoteStateBatcher {
   async prefetch(jobIds: string[]): Promise<void> {
     for (let i = 0; i < jobIds.length; i += this.batchSize) {
       const ids = jobIds.slice(i, i + this.batchSize);
-      const states = await this.fetch(ids);
-      ids.forEach((id, k) => this.prefetched.set(id, states[k] ?? null));
+      const states = await this.read(ids);
+      ids.forEach((id, k) => this.keep(id, states[k] ?? null));
     }
+  }
+
+  /** The states of these jobs (at most one batch), in order, read now and kept nowhere. */
+  read(ids: string[]): Promise<Array<RemoteJobState | null>> {
+    return this.fetch(ids);
+  }
+
+  /** Keeps a state just read for the job's next `get`. */
+  keep(jobId: string, state: RemoteJobState | null): void {
+    this.prefetched.set(jobId, state);
   }
 
   /**

@@ -7,16 +7,16 @@
  * It owns no watcher and no timers of its own beyond the queue's; callers feed it job ids.
  */
 import path from "node:path";
-import { EventEmitter } from "node:events";
+import { EventEmitter, once } from "node:events";
 import type { Logger } from "pino";
 import { classifyError, isBackendDown } from "../errors/classifyError.js";
 import type { ErrorCode } from "../errors/codes.js";
 import { SyncError } from "../errors/SyncError.js";
 import { writeFailureMarker } from "../local/failureMarker.js";
 import type { AssetRule } from "../local/types.js";
-import type { ConvexGateway } from "../remote/ConvexGateway.js";
+import type { ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
 import type { Config } from "../config/configSchema.js";
-import { reconcileJob, type ReconcileOutcome } from "./reconcileJob.js";
+import { reconcileJob, type ReconcileOutcome, settledIfInSync } from "./reconcileJob.js";
 import { RemoteStateBatcher } from "./RemoteStateBatcher.js";
 import { UploadUrlPool } from "./UploadUrlPool.js";
 import { WorkQueue, type WorkResult } from "./WorkQueue.js";
@@ -32,6 +32,14 @@ const MARKABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 export type EngineMode = "backfill" | "watch";
+
+/**
+ * State reads in flight during a pass over many jobs. One at a time leaves the deployment idle
+ * while the daemon triages and the reply travels; three keep it busy (a 50,000-job re-check
+ * against the local stand-in: 19.4 s with one, 14–15 s with two, 13–14 s with three) and cost
+ * a real deployment three light queries at once.
+ */
+export const STATE_READS_AHEAD = 3;
 
 /** Delay before re-running a job whose job.json changed while it was being committed. */
 export const CHANGED_DURING_RERUN_MS = 25;
@@ -120,6 +128,64 @@ export class SyncEngine extends EventEmitter {
   enqueue(jobId: string, priority = 0): void {
     if (this.fatal) return;
     this.queue.add(jobId, { priority });
+  }
+
+  /**
+   * The fast lane of a pass over many jobs, given their states just read: each job the queue
+   * owes nothing whose job.json bytes and file stats match its state is recorded in sync there
+   * and then (`settledIfInSync`); the others keep their state for their reconcile and are
+   * returned, for the queue. A history of in-sync jobs is thus checked without a queue entry, a
+   * promise or a log line per job, and no state outlives the batch it came in: the pass is
+   * faster, and the heap keeps nothing per job but its result.
+   */
+  triage(ids: readonly string[], states: ReadonlyArray<RemoteJobState | null>): string[] {
+    const deps = { jobsDir: this.opts.config.jobsDir, rules: this.rules, plan: { checksum: this.opts.config.checksum, prune: this.opts.config.prune } };
+    const rest: string[] = [];
+    ids.forEach((jobId, k) => {
+      const remote = states[k] ?? null;
+      const settled = this.queue.isBusy(jobId) ? null : settledIfInSync(deps, jobId, remote);
+      if (settled === null) {
+        this.states.keep(jobId, remote);
+        rest.push(jobId);
+        return;
+      }
+      this.totals.reconciles++;
+      this.totals.lastSuccessAt = Date.now();
+      this.record(jobId, inSyncResult(settled, true));
+    });
+    return rest;
+  }
+
+  /**
+   * Checks many jobs (a backfill, the daemon's start-up) in batches: up to STATE_READS_AHEAD
+   * state reads in flight, each batch triaged the moment its states arrive, and what triage
+   * leaves queued at `priority`, never more than two batches ahead of the workers. A failed
+   * state read is harmless: that batch is queued and each reconcile reads its own. Resolves
+   * when every id is triaged or queued, not when the queue is done.
+   */
+  async checkAll(ids: readonly string[], priority: number, stop: () => boolean = () => false): Promise<void> {
+    const batch = this.opts.config.stateBatchSize;
+    const reads = new Set<Promise<void>>();
+    for (let i = 0; i < ids.length && !stop() && !this.fatal; i += batch) {
+      while (reads.size >= STATE_READS_AHEAD) await Promise.race(reads);
+      while (this.queue.size > batch * 2 && !stop() && !this.fatal) await once(this, "result");
+      const chunk = ids.slice(i, i + batch);
+      const read: Promise<void> = this.states
+        .read(chunk)
+        .then(
+          (states) => this.triage(chunk, states),
+          (e: unknown) => {
+            this.opts.log.debug({ err: (e as Error).message }, "state read failed; reconciles read their own");
+            return chunk;
+          },
+        )
+        .then((rest) => {
+          for (const id of rest) this.enqueue(id, priority);
+        })
+        .finally(() => reads.delete(read));
+      reads.add(read);
+    }
+    await Promise.all(reads);
   }
 
   private async work(jobId: string, attempt: number, signal: AbortSignal): Promise<WorkResult> {

@@ -123,13 +123,35 @@ function isFinalStatus(status: string): boolean {
   return status === "succeeded" || status === "failed";
 }
 
+/**
+ * The cheap half of a reconcile, on its own: is the job in sync with `remote` by job.json's
+ * bytes and its files' stats? Synchronous and allocation-light, so a re-check of a large
+ * history can run it for a whole batch without a queue entry, a promise or a log line per job.
+ * Returns whether the job is settled, or null when only a full reconcile can tell (anything
+ * changed, nothing remote, or the folder could not be read: the reconcile reports why).
+ */
+export function settledIfInSync(
+  deps: Pick<ReconcileDeps, "jobsDir" | "rules" | "plan">,
+  jobId: string,
+  remote: RemoteJobState | null,
+): boolean | null {
+  if (remote === null || deps.plan.checksum) return null;
+  try {
+    const source = readJobSource(deps.jobsDir, jobId);
+    const files = listJobFiles(source.dir, jobId, deps.rules);
+    return unchangedSinceCommit(source, files, remote, deps.plan) ? isFinalStatus(remote.status) : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: AbortSignal): Promise<ReconcileOutcome> {
   const now = deps.now ?? Date.now;
   let local: LocalJob;
   let remote: RemoteJobState | null;
   try {
     const source = readJobSource(deps.jobsDir, jobId);
-    const files = await listJobFiles(source.dir, jobId, deps.rules);
+    const files = listJobFiles(source.dir, jobId, deps.rules);
     remote = await deps.states.get(jobId);
     if (unchangedSinceCommit(source, files, remote, deps.plan)) return { kind: "in-sync", via: "fingerprint", settled: isFinalStatus(remote!.status) };
     local = await interpretJob(source, deps.rules, files);

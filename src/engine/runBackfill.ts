@@ -3,7 +3,6 @@
  * and `retry` commands run. Remote state is read ahead in batches while the queue works, so a
  * large history costs one state query per batch plus one commit per job that changed.
  */
-import { once } from "node:events";
 import type { Logger } from "pino";
 import type { Config } from "../config/configSchema.js";
 import type { ErrorCode } from "../errors/codes.js";
@@ -60,19 +59,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
   const onAbort = () => void engine.close(5_000);
   opts.signal?.addEventListener("abort", onAbort, { once: true });
 
-  // Read ahead: keep about two batches queued; prefetch state for the next batch before
-  // queueing it. A failed prefetch is harmless (each reconcile then reads its own state).
-  const batch = opts.config.stateBatchSize;
-  for (let i = 0; i < total && !engine.fatal && !opts.signal?.aborted; i += batch) {
-    while (engine.queue.size > batch * 2 && !engine.fatal) await once(engine, "result");
-    const ids = opts.jobIds.slice(i, i + batch);
-    try {
-      await engine.states.prefetch(ids);
-    } catch (e) {
-      opts.log.debug({ err: (e as Error).message }, "state prefetch failed; reconciles read their own");
-    }
-    for (const id of ids) engine.enqueue(id);
-  }
+  await engine.checkAll(opts.jobIds, 0, () => opts.signal?.aborted === true);
   if (engine.fatal) await engine.close(5_000);
   else await engine.queue.onIdle();
   opts.signal?.removeEventListener("abort", onAbort);

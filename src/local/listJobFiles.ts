@@ -20,7 +20,7 @@ function unsafe(jobId: string, relPath: string, why: string): SyncError {
   return new SyncError("UNSAFE_PATH", `${relPath} ${why}`, { jobId, file: `${jobId}/${relPath}` });
 }
 
-export async function listJobFiles(jobDir: string, jobId: string, rules: readonly AssetRule[]): Promise<LocalFile[]> {
+export function listJobFiles(jobDir: string, jobId: string, rules: readonly AssetRule[]): LocalFile[] {
   const compiled = compileAssetRules(rules);
   const found = new Map<string, LocalFile>();
   const ctx = (relPath: string, action: string) => ({ jobId, file: `${jobId}/${relPath}`, action });

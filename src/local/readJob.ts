@@ -124,7 +124,7 @@ export async function interpretJob(source: JobSource, rules: readonly AssetRule[
     }
   }
 
-  files ??= await listJobFiles(dir, jobId, rules);
+  files ??= listJobFiles(dir, jobId, rules);
   const rawObject = raw as Record<string, unknown>;
   return {
     jobId,

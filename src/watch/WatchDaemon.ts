@@ -18,7 +18,6 @@
  *   lost: the next start reconciles from disk.
  */
 import { statSync } from "node:fs";
-import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config/configSchema.js";
@@ -131,18 +130,8 @@ export class WatchDaemon {
     const started = this.now();
     const ids = await listJobIds(config.jobsDir);
     log.info({ jobs: ids.length }, "start-up reconcile of every job on disk");
-    const batch = config.stateBatchSize;
-    for (let i = 0; i < ids.length && !this.stopping; i += batch) {
-      // Keep the backlog short so live events (priority 1) never wait behind a long queue.
-      while (this.engine.queue.size > batch * 2 && !this.stopping) await new Promise((r) => this.engine.once("result", r));
-      const chunk = ids.slice(i, i + batch);
-      try {
-        await this.engine.states.prefetch(chunk);
-      } catch {
-        // reconciles read their own state
-      }
-      for (const id of chunk) this.engine.enqueue(id, BACKLOG_PRIORITY);
-    }
+    // Live events (priority 1) go ahead of this backlog, which is never long.
+    await this.engine.checkAll(ids, BACKLOG_PRIORITY, () => this.stopping);
     await this.waitForAll(ids);
     this.ready = true;
     this.metrics.ready.set(1);
@@ -284,16 +273,20 @@ export class WatchDaemon {
     if (r.settled === false) this.activate(jobId);
     else if (!this.active.has(jobId) && this.ready === false) {
       // start-up: a settled job that was written recently may still get its trace
-      void this.recentlyChanged(jobId).then((recent) => recent && this.activate(jobId));
+      if (this.recentlyChanged(jobId)) this.activate(jobId);
     }
     const fp = this.fingerprint(jobId);
     if (fp !== null) this.fingerprints.set(jobId, fp);
   }
 
-  private async recentlyChanged(jobId: string): Promise<boolean> {
+  /**
+   * Synchronous, like the fingerprint's stats: it runs for every job of the start-up pass, and
+   * a promise and a Stats object in flight per job would outlive the young generation.
+   */
+  private recentlyChanged(jobId: string): boolean {
     try {
-      const s = await stat(path.join(this.opts.config.jobsDir, jobId, "job.json"));
-      return this.now() - s.mtimeMs < this.opts.config.watch.activeWindowMs;
+      const s = statSync(path.join(this.opts.config.jobsDir, jobId, "job.json"), { throwIfNoEntry: false });
+      return s !== undefined && this.now() - s.mtimeMs < this.opts.config.watch.activeWindowMs;
     } catch {
       return false;
     }

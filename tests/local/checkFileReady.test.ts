@@ -14,7 +14,7 @@ async function listed(relPath: string, data: Buffer): Promise<{ dir: string; fil
   const dir = path.join(jobsDir(), "job-1");
   await mkdir(path.dirname(path.join(dir, relPath)), { recursive: true });
   await writeFile(path.join(dir, relPath), data);
-  const file = (await listJobFiles(dir, "job-1", DEFAULT_ASSET_RULES)).find((f) => f.relPath === relPath);
+  const file = listJobFiles(dir, "job-1", DEFAULT_ASSET_RULES).find((f) => f.relPath === relPath);
   if (!file) throw new Error(`${relPath} not listed`);
   return { dir, file };
 }

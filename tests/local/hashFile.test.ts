@@ -16,7 +16,7 @@ async function jobWithOutput(data: Buffer): Promise<{ dir: string; file: LocalFi
   const dir = path.join(jobsDir(), "job-1");
   await mkdir(path.join(dir, "outputs"), { recursive: true });
   await writeFile(path.join(dir, "outputs", "a.png"), data);
-  const [file] = await listJobFiles(dir, "job-1", DEFAULT_ASSET_RULES);
+  const [file] = listJobFiles(dir, "job-1", DEFAULT_ASSET_RULES);
   if (!file) throw new Error("no file listed");
   return { dir, file };
 }
