@@ -247,7 +247,9 @@ export class SyncEngine extends EventEmitter {
         );
         // The pipeline moved on while we committed: level-triggered, so just run again (after
         // a beat, so that a burst of rewrites lands as one more commit, not one per write).
-        return outcome.changedDuring ? { kind: "wait", afterMs: CHANGED_DURING_RERUN_MS } : { kind: "done" };
+        // A file left out of the commit because it was still being written: once it is ready.
+        const again = Math.min(outcome.changedDuring ? CHANGED_DURING_RERUN_MS : Infinity, outcome.deferredMs ?? Infinity);
+        return again === Infinity ? { kind: "done" } : { kind: "wait", afterMs: again };
       }
       case "in-sync":
         this.totals.lastSuccessAt = Date.now();

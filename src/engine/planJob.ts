@@ -15,6 +15,9 @@
  * 5. Remote assets whose file vanished are removed only with `prune`, never while listed.
  * 6. A job otherwise in sync whose stored job.json fingerprint differs gets a commit that
  *    stores it (`fingerprintOnly`); the record and its assets are unchanged by it.
+ * 7. A file the component does not list that is still being written (`deferred`, e.g. the
+ *    trace, which lands after the final record) is left out: neither uploaded nor removed, its
+ *    row kept as it is, so the record need not wait for it.
  */
 import { isoToMicros } from "../../convex/lib/time.js";
 import type { RemoteJobState } from "../remote/ConvexGateway.js";
@@ -70,6 +73,7 @@ export function planJob(
   remote: RemoteJobState | null,
   hashes: ReadonlyMap<string, string>,
   opts: PlanOptions,
+  deferred: ReadonlySet<string> = new Set(),
 ): JobPlan {
   const jobId = local.jobId;
   if (local.marker !== null) return { kind: "parked", jobId, reason: local.marker.reason };
@@ -88,6 +92,7 @@ export function planJob(
   const uploads: Upload[] = [];
   const metadataUpdates: MetadataUpdate[] = [];
   for (const file of local.files) {
+    if (deferred.has(file.relPath)) continue;
     const row = rows.get(file.filename);
     const sha = hashes.get(file.relPath);
     if (row !== undefined && !opts.checksum && sameStat(file, row) && row.sha256 !== null) {

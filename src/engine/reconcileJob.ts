@@ -48,6 +48,8 @@ export type ReconcileOutcome = (
       bytes: number;
       plan: Extract<JobPlan, { kind: "sync" }>;
       changedDuring: boolean;
+      /** A file left out of this commit because it is still being written: look again then. */
+      deferredMs?: number;
     }
   | { kind: "would-sync"; plan: Extract<JobPlan, { kind: "sync" }> }
   | { kind: "parked"; reason: string }
@@ -178,27 +180,43 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   const hashes = new Map<string, string>();
   /** Bytes of small files, read once for their hash and uploaded from memory. */
   const bytesOf = new Map<string, Buffer>();
+  // A file still being written holds the commit back only if the record references it (the
+  // public view must never list an asset without its bytes). Any other (the trace, written
+  // after the final record) is left for a later commit, so the record is not kept waiting.
+  const listed = new Set(local.listed);
+  const deferred = new Map<string, { reason: string; afterMs: number }>();
   for (const file of filesNeedingHash(local, remote, deps.plan)) {
     // A file too fresh is looked at again the moment it is old enough (if nothing touches it
     // meanwhile); a PNG without its trailer yet, after a settle time. The trailer is checked
     // on the bytes just hashed, from the same descriptor.
     const nowMs = now();
     const tooFresh = settleProblem(local.dir, file, { nowMs, settleMs: deps.settleMs });
+    let notReady: { reason: string; afterMs: number } | null = null;
     if (tooFresh) {
-      const afterMs = Math.min(Math.ceil(deps.settleMs - (nowMs - file.mtimeMs)) + 1, deps.settleMs);
-      return { kind: "settling", file: file.relPath, reason: tooFresh.message, afterMs, settled };
+      notReady = { reason: tooFresh.message, afterMs: Math.min(Math.ceil(deps.settleMs - (nowMs - file.mtimeMs)) + 1, deps.settleMs) };
+    } else {
+      const { sha256, tail, data } = await hashFile(local.dir, file);
+      const incomplete = trailerProblem(local.dir, file, tail);
+      if (incomplete) {
+        notReady = { reason: incomplete.message, afterMs: Math.max(deps.settleMs, 50) };
+      } else {
+        hashes.set(file.relPath, sha256);
+        if (data !== undefined) bytesOf.set(file.relPath, data);
+      }
     }
-    const { sha256, tail, data } = await hashFile(local.dir, file);
-    const incomplete = trailerProblem(local.dir, file, tail);
-    if (incomplete) return { kind: "settling", file: file.relPath, reason: incomplete.message, afterMs: Math.max(deps.settleMs, 50), settled };
-    hashes.set(file.relPath, sha256);
-    if (data !== undefined) bytesOf.set(file.relPath, data);
+    if (notReady === null) continue;
+    if (listed.has(file.filename)) return { kind: "settling", file: file.relPath, ...notReady, settled };
+    deferred.set(file.relPath, notReady);
   }
+  const settling = (): ReconcileOutcome => {
+    const [file, wait] = [...deferred].sort((a, b) => a[1].afterMs - b[1].afterMs)[0]!;
+    return { kind: "settling", file, ...wait, settled };
+  };
 
-  const plan = planJob(local, remote, hashes, deps.plan);
+  const plan = planJob(local, remote, hashes, deps.plan, new Set(deferred.keys()));
   switch (plan.kind) {
     case "in-sync":
-      return { kind: "in-sync", via: "plan", settled };
+      return deferred.size > 0 ? settling() : { kind: "in-sync", via: "plan", settled };
     case "parked":
       return { kind: "parked", reason: plan.reason, settled };
     case "remote-ahead":
@@ -221,7 +239,10 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
       break;
   }
   // Nothing a reader could see would change: a dry run reports the job in sync.
-  if (deps.dryRun) return plan.fingerprintOnly ? { kind: "in-sync", via: "plan", settled } : { kind: "would-sync", plan, settled };
+  if (deps.dryRun) {
+    if (!plan.fingerprintOnly) return { kind: "would-sync", plan, settled };
+    return deferred.size > 0 ? settling() : { kind: "in-sync", via: "plan", settled };
+  }
 
   const assets: AssetInput[] = [];
   let bytes = 0;
@@ -262,5 +283,6 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   // What we committed is what we read. If the pipeline rewrote job.json meanwhile, that commit
   // was still a valid (older) state; run again to pick up the newer one.
   const changedDuring = !jobJsonUnchanged(local);
-  return { kind: "synced", commit, uploaded: plan.uploads.length, bytes, plan, changedDuring, settled };
+  const deferredMs = deferred.size > 0 ? Math.min(...[...deferred.values()].map((d) => d.afterMs)) : undefined;
+  return { kind: "synced", commit, uploaded: plan.uploads.length, bytes, plan, changedDuring, settled, ...(deferredMs === undefined ? {} : { deferredMs }) };
 }

@@ -288,6 +288,45 @@ describe("backfill (end to end against the stand-in)", () => {
     await expectMirrored(j);
   });
 
+  it("backfill › a trace still being written does not hold the record back: the record commits now, the trace once it has settled", async () => {
+    const settleMs = 1_500;
+    const j = new PipelineJob(h.jobsDir);
+    await j.queued();
+    await j.running();
+    await j.processing();
+    await j.succeeded();
+    // Everything but the trace was written long ago; the trace, just now.
+    const old = new Date(Date.now() - 60_000);
+    for (const f of [`${j.name}.png`, `${j.name}_debug.png`, `${j.name}_mask.png`]) await utimes(path.join(j.dir, "outputs", f), old, old).catch(() => undefined);
+    await utimes(path.join(j.dir, "job.json"), old, old);
+    await j.trace();
+    const traceAt = (await stat(path.join(j.dir, "trace", "trace.json"))).mtimeMs;
+
+    const { summary } = await backfill({ settleMs }, [j.id]);
+    expect(summary.syncedNow).toBe(1);
+    const commits = h.standin.commits().filter((c) => c.jobId === j.id);
+    expect(commits).toHaveLength(2);
+    expect(commits[0]!.atMs).toBeLessThan(traceAt + settleMs); // the record did not wait
+    expect(commits[1]!.atMs).toBeGreaterThanOrEqual(traceAt + settleMs); // the trace did
+    await expectMirrored(j);
+    expect(h.standin.stats().documents.jobAssets).toBe(j.assetNames.length + 1);
+  });
+
+  it("backfill › an output the component lists holds the record back until it has settled", async () => {
+    const settleMs = 1_000;
+    const j = new PipelineJob(h.jobsDir);
+    await j.queued();
+    await j.running();
+    await j.processing();
+    const pngAt = (await stat(path.join(j.dir, "outputs", `${j.name}.png`))).mtimeMs;
+    const { summary } = await backfill({ settleMs }, [j.id]);
+    expect(summary.syncedNow).toBe(1);
+    const commits = h.standin.commits().filter((c) => c.jobId === j.id);
+    expect(commits).toHaveLength(1);
+    expect(commits[0]!.atMs).toBeGreaterThanOrEqual(pngAt + settleMs);
+    await expectMirrored(j);
+  });
+
   it("backfill › files outside the job folder are never read", async () => {
     const j = new PipelineJob(h.jobsDir);
     await j.runToSuccess();

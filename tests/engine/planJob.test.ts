@@ -147,6 +147,16 @@ describe("planJob", () => {
     expect(p.kind === "sync" && p.uploads.length).toBe(2);
   });
 
+  it("planJob › a deferred file (still being written, not listed) is neither uploaded nor removed, even with prune", () => {
+    const trace = file("trace.json", 300, 5000, "trace_json");
+    const l = local({ files: [...local().files, trace], recordHash: "h2" });
+    const before = remote(local(), { recordHash: "h1", assets: [...local().files.map((f) => row(f)), row(file("trace.json", 200, 4000, "trace_json"))] as RemoteJobState["assets"] });
+    const plan = planJob(l, before, new Map(), { checksum: false, prune: true }, new Set(["trace/trace.json"]));
+    expect(plan).toMatchObject({ kind: "sync", recordChanged: true, uploads: [], metadataUpdates: [], removes: [] });
+    // Without the deferral the same trace would need a hash, and be uploaded with it.
+    expect(() => planJob(l, before, new Map(), opts)).toThrow(/needs a hash/);
+  });
+
   it("planJob › refuses to plan a changed file without its hash", () => {
     const l = local();
     expect(() => planJob(l, null, new Map(), opts)).toThrow(/needs a hash/);
