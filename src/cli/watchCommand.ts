@@ -7,7 +7,7 @@
 import { Command } from "commander";
 import { classifyError } from "../errors/classifyError.js";
 import { checkDeployment } from "../remote/checkDeployment.js";
-import { ChokidarBackend } from "../watch/ChokidarBackend.js";
+import { FolderWatchBackend } from "../watch/FolderWatchBackend.js";
 import { acquireInstanceLock } from "../watch/instanceLock.js";
 import { WatchDaemon } from "../watch/WatchDaemon.js";
 import { addCommonOptions, type CommonFlags, createGateway, resolveContext } from "./context.js";
@@ -48,7 +48,7 @@ See deploy/celstate-sync.service (systemd) and ecosystem.config.cjs (pm2).`,
         if (err.kind !== "transient") throw err;
         log.warn({ code: err.code }, `Convex not reachable at start (${err.message}); starting anyway and retrying`);
       }
-      const daemon = new WatchDaemon({ config, gateway, backend: new ChokidarBackend(), log });
+      const daemon = new WatchDaemon({ config, gateway, backend: new FolderWatchBackend(), log });
       let fatal: Error | null = null;
       const stopped = new Promise<string>((resolve) => {
         process.once("SIGTERM", () => resolve("SIGTERM"));

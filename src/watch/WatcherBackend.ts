@@ -1,7 +1,7 @@
 /**
  * The boundary between the daemon and the operating system's file events. The daemon decides
  * what an event means; a backend only reports paths. Tests plug in a fake; production uses
- * ChokidarBackend.
+ * FolderWatchBackend.
  */
 export type WatchEventKind = "add" | "change" | "unlink" | "addDir" | "unlinkDir";
 

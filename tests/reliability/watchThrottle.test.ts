@@ -8,16 +8,16 @@ import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ChokidarBackend } from "../../src/watch/ChokidarBackend.js";
+import { FolderWatchBackend } from "../../src/watch/FolderWatchBackend.js";
 import type { WatchEvent } from "../../src/watch/WatcherBackend.js";
 import { waitFor } from "../helpers/syncHarness.js";
 import { sleep } from "./reliabilityKit.js";
 
 let root: string;
-let backend: ChokidarBackend;
+let backend: FolderWatchBackend;
 beforeEach(async () => {
   root = await mkdtemp(path.join(tmpdir(), "celstate-throttle-"));
-  backend = new ChokidarBackend();
+  backend = new FolderWatchBackend();
 });
 afterEach(async () => {
   await backend.close();
@@ -30,8 +30,8 @@ async function replace(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
-describe("ChokidarBackend", () => {
-  it("ChokidarBackend › a rewrite inside chokidar's 50 ms change throttle still produces an event", async () => {
+describe("FolderWatchBackend", () => {
+  it("FolderWatchBackend › a rewrite inside chokidar's 50 ms change throttle still produces an event", async () => {
     const job = path.join(root, "11111111-2222-4333-8444-555555555555");
     const { mkdir } = await import("node:fs/promises");
     await mkdir(job);

@@ -3,22 +3,23 @@
  * going away (and nothing for dot or temp folders, or files), a watched job reports its files,
  * and an unwatched job reports nothing and leaves nothing behind.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ChokidarBackend } from "../../src/watch/ChokidarBackend.js";
+import { FolderWatchBackend } from "../../src/watch/FolderWatchBackend.js";
 import type { WatchEvent } from "../../src/watch/WatcherBackend.js";
 import { waitFor } from "../helpers/syncHarness.js";
 
 const ID = (n: number) => `11111111-2222-4333-8444-${String(n).padStart(12, "0")}`;
 
 let root: string;
-let backend: ChokidarBackend;
+let backend: FolderWatchBackend;
 let events: WatchEvent[];
 beforeEach(async () => {
   root = await mkdtemp(path.join(tmpdir(), "celstate-backend-"));
-  backend = new ChokidarBackend();
+  backend = new FolderWatchBackend();
   events = [];
   backend.onEvent((e) => events.push(e));
   await backend.start(root);
@@ -29,10 +30,25 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** inotify watches this process holds (Linux: the `inotify` lines of /proc/self/fdinfo/*). */
+function inotifyWatches(): number {
+  let n = 0;
+  for (const fd of readdirSync("/proc/self/fdinfo")) {
+    let info = "";
+    try {
+      info = readFileSync(`/proc/self/fdinfo/${fd}`, "utf8");
+    } catch {
+      continue;
+    }
+    n += info.split("\n").filter((l) => l.startsWith("inotify")).length;
+  }
+  return n;
+}
 const rel = (e: WatchEvent) => `${e.kind} ${path.relative(root, e.path)}`;
 
-describe("ChokidarBackend", () => {
-  it("ChokidarBackend › the jobs folder reports job folders added and removed, nothing else", async () => {
+describe("FolderWatchBackend", () => {
+  it("FolderWatchBackend › the jobs folder reports job folders added and removed, nothing else", async () => {
     await mkdir(path.join(root, ".celstate-sync"));
     await mkdir(path.join(root, "tmp-staging"));
     await writeFile(path.join(root, "notes.txt"), "x");
@@ -48,12 +64,11 @@ describe("ChokidarBackend", () => {
     expect(seen).toEqual(new Set([`addDir ${ID(1)}`, `addDir ${ID(2)}`, `unlinkDir ${ID(1)}`]));
   });
 
-  it("ChokidarBackend › a watched job reports its files; once unwatched, nothing", async () => {
+  it("FolderWatchBackend › a watched job reports its files; once unwatched, nothing", async () => {
     const job = path.join(root, ID(3));
     await mkdir(path.join(job, "outputs"), { recursive: true });
     await sleep(50);
     backend.watchJob(job);
-    await sleep(300); // chokidar's initial scan of the folder
     events.length = 0;
     await writeFile(path.join(job, "job.json"), "{}");
     await writeFile(path.join(job, "outputs", "a.png"), "png");
@@ -69,12 +84,44 @@ describe("ChokidarBackend", () => {
 
     // Watching it again works as the first time.
     backend.watchJob(job);
-    await sleep(300);
     await writeFile(path.join(job, "outputs", "c.png"), "png");
     await waitFor(() => events.some((e) => e.path.endsWith("c.png")));
   });
 
-  it("ChokidarBackend › the polling fallback still reports new job folders", async () => {
+  it("FolderWatchBackend › a sub-folder that appears is reported and watched from then on; studio/, temp and dot files are not reported", async () => {
+    const job = path.join(root, ID(5));
+    await mkdir(job);
+    backend.watchJob(job);
+    await mkdir(path.join(job, "trace"));
+    await waitFor(() => events.some((e) => e.kind === "addDir" && e.path === path.join(job, "trace")));
+    await mkdir(path.join(job, "studio"));
+    await writeFile(path.join(job, "studio", "white.png"), "png");
+    await writeFile(path.join(job, "trace", "tmp123.json"), "{}");
+    await writeFile(path.join(job, ".hidden"), "x");
+    await rename(path.join(job, "trace", "tmp123.json"), path.join(job, "trace", "trace.json"));
+    await waitFor(() => events.some((e) => e.path === path.join(job, "trace", "trace.json")));
+    await rm(path.join(job, "trace"), { recursive: true });
+    await waitFor(() => events.some((e) => e.kind === "unlinkDir" && e.path === path.join(job, "trace")));
+    await sleep(100);
+    const reported = new Set(events.map(rel));
+    for (const r of reported) expect(r, "nothing under studio/, no temp or dot file").not.toMatch(/studio|tmp123|\.hidden/);
+  });
+
+  it("FolderWatchBackend › a watched job costs one inotify watch per folder (the job, outputs/, trace/), not one per file", async () => {
+    const job = path.join(root, ID(6));
+    await mkdir(path.join(job, "outputs"), { recursive: true });
+    await mkdir(path.join(job, "trace"));
+    await mkdir(path.join(job, "studio"));
+    for (const f of ["a.png", "a_debug.png", "a_mask.png"]) await writeFile(path.join(job, "outputs", f), "png");
+    await writeFile(path.join(job, "job.json"), "{}");
+    const before = inotifyWatches();
+    backend.watchJob(job);
+    expect(inotifyWatches() - before).toBe(3);
+    backend.unwatchJob(job);
+    expect(inotifyWatches()).toBe(before);
+  });
+
+  it("FolderWatchBackend › the polling fallback still reports new job folders", async () => {
     await backend.fallBackToPolling();
     expect(backend.polling).toBe(true);
     events.length = 0;
