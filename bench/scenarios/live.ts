@@ -25,10 +25,13 @@ import { verifyMirrored } from "../verifyMirrored.js";
 
 /**
  * The tail is measured over the whole run, the daemon's first seconds included (its code is
- * not optimised yet, and the stand-in's neither when this scenario runs alone); the p99 after
- * this many seconds is shown beside it, to tell the start from the steady state.
+ * not optimised yet); the p99 after this many seconds is shown beside it, to tell the start
+ * from the steady state.
  */
 const WARM_UP_S = 10;
+
+/** How long the stand-in serves the same workload before each measured run (see warmStandin). */
+const STANDIN_WARM_UP_MS = 10_000;
 
 /** Pause between two stages of one job, ms. */
 const STAGE_PAUSE_MS = { min: 50, max: 250 };
@@ -73,9 +76,44 @@ function flatten(m: PhaseMetrics): Metric[] {
   return [...list.slice(0, 5), ...stageP50.values(), ...list.slice(5)];
 }
 
+/** Starts `rate` jobs a second for `durationMs`, each through every stage; resolves when all are done. */
+async function writeJobs(jobsDir: string, rate: number, durationMs: number, rng: RandomSource, renames: Rename[]): Promise<LiveJob[]> {
+  const jobs: LiveJob[] = [];
+  const running: Promise<void>[] = [];
+  const t0 = Date.now();
+  const total = Math.round((rate * durationMs) / 1000);
+  for (let i = 0; i < total; i++) {
+    await sleep(t0 + (i * 1000) / rate - Date.now());
+    const job = new LiveJob(jobsDir, rng, renames);
+    jobs.push(job);
+    running.push(runJob(job, rng));
+  }
+  await Promise.all(running);
+  return jobs;
+}
+
+/**
+ * The deployment is a server that has been answering for a while, not a process that starts
+ * with each benchmark run: the stand-in's code is warmed by the same workload through a daemon
+ * of its own, then the stand-in is reset. The measured daemon starts cold, as after a restart.
+ */
+async function warmStandin(ctx: BenchContext, standin: BenchStandin, rate: number): Promise<void> {
+  await standin.reset();
+  const jobsDir = await ctx.fixtures.tempDir("live-warm-up");
+  const p = await CelstateSyncProcess.spawn(["watch"], { url: standin.url, token: ctx.token, jobsDir });
+  try {
+    await p.waitForLog("start-up reconcile done", 60_000);
+    await writeJobs(jobsDir, rate, ctx.quick ? 1_000 : STANDIN_WARM_UP_MS, new RandomSource(7), []);
+    await sleep(1_000);
+  } finally {
+    await p.stop();
+  }
+  await standin.reset();
+}
+
 /** One daemon, one writer at `rate` for `durationMs`, then the catch-up and the checks. */
 async function livePhase(ctx: BenchContext, standin: BenchStandin, rate: number, durationMs: number, seed: number, m: PhaseMetrics, checks: CheckList): Promise<void> {
-  await standin.reset();
+  await warmStandin(ctx, standin, rate);
   const jobsDir = await ctx.fixtures.tempDir("live");
   // Default log level (info), as in production: a log line per commit is part of the cost.
   const p = await CelstateSyncProcess.spawn(["watch", "--health-port", "0"], { url: standin.url, token: ctx.token, jobsDir });
@@ -86,20 +124,10 @@ async function livePhase(ctx: BenchContext, standin: BenchStandin, rate: number,
     const standinCpu0 = await readProcSnapshot(standin.pid);
     const writerCpu0 = process.cpuUsage();
     ctx.log(`writing ${rate} jobs/s for ${durationMs / 1000} s …`);
-    const rng = new RandomSource(seed);
     const renames: Rename[] = [];
-    const jobs: LiveJob[] = [];
-    const running: Promise<void>[] = [];
     const t0 = Date.now();
-    const total = Math.round((rate * durationMs) / 1000);
-    for (let i = 0; i < total; i++) {
-      await sleep(t0 + (i * 1000) / rate - Date.now());
-      const job = new LiveJob(jobsDir, rng, renames);
-      jobs.push(job);
-      running.push(runJob(job, rng));
-    }
-    m.achieved.values.push(total / ((Date.now() - t0) / 1000));
-    await Promise.all(running);
+    const jobs = await writeJobs(jobsDir, rate, durationMs, new RandomSource(seed), renames);
+    m.achieved.values.push(jobs.length / ((Date.now() - t0) / 1000));
     const cpu1 = await readProcSnapshot(p.pid);
     const standinCpu1 = await readProcSnapshot(standin.pid);
     const writerCpu = process.cpuUsage(writerCpu0);
@@ -194,7 +222,7 @@ export const liveScenario: Scenario = {
       );
     }
     const setup = [
-      `\`celstate-sync watch\` (default settings: 20 ms debounce, 100 ms settle time for files, log level info) on an empty folder; the writer starts ${rate} jobs/s for ${liveMs / 1000} s (${Math.round((rate * liveMs) / 1000)} jobs, ${STAGE_PAUSE_MS.min}–${STAGE_PAUSE_MS.max} ms between stages, PNGs 32–256 KiB written in place in 64 KiB chunks, a mask on half the jobs), ${ctx.runs}×${liveLowRate ? `; then once at ${liveLowRate.jobsPerSecond} jobs/s for ${liveLowRate.ms / 1000} s` : ""}. Latency is measured for every job.json rename (4 a job) to the first commit of that state or a newer one.`,
+      `\`celstate-sync watch\` (default settings: 20 ms debounce, 100 ms settle time for files, log level info) on an empty folder; the writer starts ${rate} jobs/s for ${liveMs / 1000} s (${Math.round((rate * liveMs) / 1000)} jobs, ${STAGE_PAUSE_MS.min}–${STAGE_PAUSE_MS.max} ms between stages, PNGs 32–256 KiB written in place in 64 KiB chunks, a mask on half the jobs), ${ctx.runs}×${liveLowRate ? `; then once at ${liveLowRate.jobsPerSecond} jobs/s for ${liveLowRate.ms / 1000} s` : ""}. Latency is measured for every job.json rename (4 a job) to the first commit of that state or a newer one. Before each run the stand-in serves the same workload for ${STANDIN_WARM_UP_MS / 1000} s through a daemon of its own and is then reset, as a deployment is a server that has been answering for a while; the measured daemon starts cold, as after a restart.`,
     ];
     return {
       id: "live",
