@@ -1,7 +1,6 @@
 /**
- * `doctor`'s inotify line. The watch daemon holds a watch on every file and folder of each
- * active job (chokidar watches files individually): a job folder, outputs/, trace/, job.json,
- * up to three PNGs and trace.json, about 8 watches (measured). At most
+ * `doctor`'s inotify line. The watch daemon holds one watch per folder of each active job: the
+ * job folder, outputs/ and trace/ (tests/watch/FolderWatchBackend.test.ts counts them). At most
  * `watch.maxWatchedJobs` jobs are active at once. The per-user limits are shared with every
  * other program of the same user (editors, other watchers), so the check wants room to spare.
  * When the limit is hit the daemon falls back to polling, so this is a warning, never a failure.
@@ -10,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { DoctorCheck } from "./DoctorCheck.js";
 
-export const WATCHES_PER_ACTIVE_JOB = 8;
+export const WATCHES_PER_ACTIVE_JOB = 3;
 /** Headroom factor: the limits are per user, not per program. */
 export const WATCH_HEADROOM = 2;
 /** celstate-sync needs one instance (libuv shares one per process); others of the user need theirs. */

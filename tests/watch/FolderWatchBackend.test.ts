@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { WATCHES_PER_ACTIVE_JOB } from "../../src/ops/checkInotifyLimits.js";
 import { FolderWatchBackend } from "../../src/watch/FolderWatchBackend.js";
 import type { WatchEvent } from "../../src/watch/WatcherBackend.js";
 import { waitFor } from "../helpers/syncHarness.js";
@@ -116,7 +117,7 @@ describe("FolderWatchBackend", () => {
     await writeFile(path.join(job, "job.json"), "{}");
     const before = inotifyWatches();
     backend.watchJob(job);
-    expect(inotifyWatches() - before).toBe(3);
+    expect(inotifyWatches() - before).toBe(WATCHES_PER_ACTIVE_JOB); // what `doctor` sizes the limit by
     backend.unwatchJob(job);
     expect(inotifyWatches()).toBe(before);
   });
