@@ -1,8 +1,9 @@
 /**
  * Reads remote job state in batches. Reconciles ask for one job each; asks that arrive within
- * a few milliseconds share one `sync:getStates` call. A caller that knows what comes next (the
- * start-up scan) can `prefetch` a whole batch; a prefetched entry is used once, by the next
- * reconcile of that job, and then forgotten, so a retry always reads fresh state.
+ * a few milliseconds share one `sync:getStates` call. A caller that knows what comes next can
+ * `read` a batch itself and `keep` a state for a job's reconcile (the engine's `checkAll`), or
+ * `prefetch` a batch (`status`); a kept entry is used once, by the next reconcile of that job,
+ * and then forgotten, so a retry always reads fresh state.
  *
  * A prefetched state may be a moment old. That is safe: commits are idempotent and monotonic,
  * so an old view can cost a redundant upload but never a wrong write.
@@ -53,29 +54,25 @@ export class RemoteStateBatcher {
     }
   }
 
-  /** The states of these jobs (at most one batch), in order, read now and kept nowhere. */
-  read(ids: string[]): Promise<Array<RemoteJobState | null>> {
-    return this.fetch(ids);
-  }
-
   /** Keeps a state just read for the job's next `get`. */
   keep(jobId: string, state: RemoteJobState | null): void {
     this.prefetched.set(jobId, state);
   }
 
   /**
-   * One `getStates` call, split in halves when the deployment refuses it for a reason other than
+   * The states of these jobs (at most one batch), in order, read now and kept nowhere: one
+   * `getStates` call, split in halves when the deployment refuses it for a reason other than
    * being unreachable: a batch of unusually large job documents can exceed a transaction's read
    * limit, and that must cost a smaller batch, never a job's failure. A single id's refusal is
    * that job's own error.
    */
-  private async fetch(ids: string[]): Promise<Array<RemoteJobState | null>> {
+  async read(ids: string[]): Promise<Array<RemoteJobState | null>> {
     try {
       return await this.gateway.getStates(ids);
     } catch (e) {
       if (ids.length === 1 || classifyError(e).code !== "REJECTED") throw e;
       const mid = Math.ceil(ids.length / 2);
-      const [a, b] = [await this.fetch(ids.slice(0, mid)), await this.fetch(ids.slice(mid))];
+      const [a, b] = [await this.read(ids.slice(0, mid)), await this.read(ids.slice(mid))];
       return [...a, ...b];
     }
   }
@@ -103,7 +100,7 @@ export class RemoteStateBatcher {
     if (this.pending.size > 0) this.timer = setTimeout(() => this.flush(), 0);
     if (batch.length === 0) return;
     const ids = batch.map(([id]) => id);
-    this.fetch(ids).then(
+    this.read(ids).then(
       (states) => batch.forEach(([, ws], k) => ws.forEach((w) => w.resolve(states[k] ?? null))),
       (e: unknown) => batch.forEach(([, ws]) => ws.forEach((w) => w.reject(e))),
     );

@@ -16,6 +16,7 @@ import { writeFailureMarker } from "../local/failureMarker.js";
 import type { AssetRule } from "../local/types.js";
 import type { ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
 import type { Config } from "../config/configSchema.js";
+import type { PlanOptions } from "./planJob.js";
 import { reconcileJob, type ReconcileOutcome, settledIfInSync } from "./reconcileJob.js";
 import { RemoteStateBatcher } from "./RemoteStateBatcher.js";
 import { UploadUrlPool } from "./UploadUrlPool.js";
@@ -102,11 +103,13 @@ export class SyncEngine extends EventEmitter {
   private readonly urls: UploadUrlPool;
   private readonly settlingSince = new Map<string, number>();
   private readonly rules: readonly AssetRule[];
+  private readonly plan: PlanOptions;
 
   constructor(private readonly opts: EngineOptions) {
     super();
     const { config, gateway } = opts;
     this.rules = config.assets as readonly AssetRule[];
+    this.plan = { checksum: config.checksum, prune: config.prune };
     this.states = new RemoteStateBatcher(gateway, config.stateBatchSize);
     this.urls = new UploadUrlPool(gateway);
     this.queue = new WorkQueue((jobId, ctx) => this.work(jobId, ctx.attempt, ctx.signal), {
@@ -139,7 +142,7 @@ export class SyncEngine extends EventEmitter {
    * faster, and the heap keeps nothing per job but its result.
    */
   triage(ids: readonly string[], states: ReadonlyArray<RemoteJobState | null>): string[] {
-    const deps = { jobsDir: this.opts.config.jobsDir, rules: this.rules, plan: { checksum: this.opts.config.checksum, prune: this.opts.config.prune } };
+    const deps = { jobsDir: this.opts.config.jobsDir, rules: this.rules, plan: this.plan };
     const rest: string[] = [];
     ids.forEach((jobId, k) => {
       const remote = states[k] ?? null;
@@ -202,7 +205,7 @@ export class SyncEngine extends EventEmitter {
           urls: this.urls,
           acquireBytes: (n, s) => this.queue.acquireBytes(n, s),
           settleMs: this.opts.config.settleMs,
-          plan: { checksum: this.opts.config.checksum, prune: this.opts.config.prune },
+          plan: this.plan,
           dryRun: this.opts.dryRun ?? false,
           log,
         },

@@ -208,15 +208,15 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
     if (listed.has(file.filename)) return { kind: "settling", file: file.relPath, ...notReady, settled };
     deferred.set(file.relPath, notReady);
   }
-  const settling = (): ReconcileOutcome => {
-    const [file, wait] = [...deferred].sort((a, b) => a[1].afterMs - b[1].afterMs)[0]!;
-    return { kind: "settling", file, ...wait, settled };
-  };
+  /** The deferred file to look at again first, if any. */
+  let soonest: { file: string; reason: string; afterMs: number } | null = null;
+  for (const [file, wait] of deferred) if (soonest === null || wait.afterMs < soonest.afterMs) soonest = { file, ...wait };
+  const settling = (): ReconcileOutcome => ({ kind: "settling", ...soonest!, settled });
 
   const plan = planJob(local, remote, hashes, deps.plan, new Set(deferred.keys()));
   switch (plan.kind) {
     case "in-sync":
-      return deferred.size > 0 ? settling() : { kind: "in-sync", via: "plan", settled };
+      return soonest !== null ? settling() : { kind: "in-sync", via: "plan", settled };
     case "parked":
       return { kind: "parked", reason: plan.reason, settled };
     case "remote-ahead":
@@ -241,7 +241,7 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   // Nothing a reader could see would change: a dry run reports the job in sync.
   if (deps.dryRun) {
     if (!plan.fingerprintOnly) return { kind: "would-sync", plan, settled };
-    return deferred.size > 0 ? settling() : { kind: "in-sync", via: "plan", settled };
+    return soonest !== null ? settling() : { kind: "in-sync", via: "plan", settled };
   }
 
   const assets: AssetInput[] = [];
@@ -283,6 +283,5 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   // What we committed is what we read. If the pipeline rewrote job.json meanwhile, that commit
   // was still a valid (older) state; run again to pick up the newer one.
   const changedDuring = !jobJsonUnchanged(local);
-  const deferredMs = deferred.size > 0 ? Math.min(...[...deferred.values()].map((d) => d.afterMs)) : undefined;
-  return { kind: "synced", commit, uploaded: plan.uploads.length, bytes, plan, changedDuring, settled, ...(deferredMs === undefined ? {} : { deferredMs }) };
+  return { kind: "synced", commit, uploaded: plan.uploads.length, bytes, plan, changedDuring, settled, ...(soonest === null ? {} : { deferredMs: soonest.afterMs }) };
 }

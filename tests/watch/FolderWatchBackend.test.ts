@@ -3,11 +3,11 @@
  * going away (and nothing for dot or temp folders, or files), a watched job reports its files,
  * and an unwatched job reports nothing and leaves nothing behind.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { countInotifyWatches } from "../../bench/procStats.js";
 import { WATCHES_PER_ACTIVE_JOB } from "../../src/ops/checkInotifyLimits.js";
 import { FolderWatchBackend } from "../../src/watch/FolderWatchBackend.js";
 import type { WatchEvent } from "../../src/watch/WatcherBackend.js";
@@ -32,20 +32,6 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** inotify watches this process holds (Linux: the `inotify` lines of /proc/self/fdinfo/*). */
-function inotifyWatches(): number {
-  let n = 0;
-  for (const fd of readdirSync("/proc/self/fdinfo")) {
-    let info = "";
-    try {
-      info = readFileSync(`/proc/self/fdinfo/${fd}`, "utf8");
-    } catch {
-      continue;
-    }
-    n += info.split("\n").filter((l) => l.startsWith("inotify")).length;
-  }
-  return n;
-}
 const rel = (e: WatchEvent) => `${e.kind} ${path.relative(root, e.path)}`;
 
 describe("FolderWatchBackend", () => {
@@ -115,11 +101,11 @@ describe("FolderWatchBackend", () => {
     await mkdir(path.join(job, "studio"));
     for (const f of ["a.png", "a_debug.png", "a_mask.png"]) await writeFile(path.join(job, "outputs", f), "png");
     await writeFile(path.join(job, "job.json"), "{}");
-    const before = inotifyWatches();
+    const before = await countInotifyWatches(process.pid);
     backend.watchJob(job);
-    expect(inotifyWatches() - before).toBe(WATCHES_PER_ACTIVE_JOB); // what `doctor` sizes the limit by
+    expect((await countInotifyWatches(process.pid)) - before).toBe(WATCHES_PER_ACTIVE_JOB); // what `doctor` sizes the limit by
     backend.unwatchJob(job);
-    expect(inotifyWatches()).toBe(before);
+    expect(await countInotifyWatches(process.pid)).toBe(before);
   });
 
   it("FolderWatchBackend › the polling fallback still reports new job folders", async () => {
