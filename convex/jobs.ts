@@ -6,6 +6,9 @@ import { mutation, query } from "./_generated/server.js";
 import type { QueryCtx } from "./_generated/server.js";
 import { requireServiceToken } from "./lib/auth.js";
 import { componentFilenames, findJob, listAssets, logEvent, refreshSyncState, upsertJobRow } from "./lib/jobStore.js";
+import { withAssetUrls } from "./lib/componentText.js";
+import { publicError } from "./lib/publicError.js";
+import { stringifyPythonJson } from "./lib/pythonJsonText.js";
 import { jobFields, jobStatus, serviceTokenArg } from "./lib/validators.js";
 
 /** Seed surface: one record at a time. The daemon uses `sync:commit` instead. */
@@ -30,36 +33,49 @@ export const publicJob = v.object({
   status: jobStatus,
   retryAfter: v.optional(v.number()),
   error: v.union(v.string(), v.null()),
-  component: v.union(v.any(), v.null()),
+  /**
+   * The component's JSON text, exactly as job.json holds it (key order, Python's NaN and
+   * Infinity literals), with each listed asset's placeholder replaced by its storage URL. Text,
+   * because a Convex value can carry neither its filenames as field names nor its key order.
+   */
+  component: v.union(v.string(), v.null()),
 });
+
+/** The text served for a plan-style row, whose component is a stored object. */
+function componentTextOf(job: { component?: unknown; componentJson?: string | null }): string | null {
+  if (typeof job.componentJson === "string") return job.componentJson;
+  if (job.component === undefined || job.component === null) return null;
+  return stringifyPythonJson(job.component);
+}
 
 export async function getPublicHandler(ctx: QueryCtx, jobId: string) {
   const job = await findJob(ctx, jobId);
   if (job === null) return null;
-  let component: unknown = job.component ?? null;
-  if (component !== null && typeof component === "object") {
-    const wanted = componentFilenames(component);
+  const text = componentTextOf(job);
+  let component: string | null = null;
+  if (text !== null) {
     const rows = await listAssets(ctx, jobId);
     const byName = new Map(rows.map((r) => [r.filename, r]));
-    const assets: Record<string, string | null> = {};
-    for (const filename of wanted) {
+    const urls = new Map<string, string | null>();
+    for (const filename of componentFilenames(job)) {
       const row = byName.get(filename);
-      assets[filename] = row === undefined ? null : await ctx.storage.getUrl(row.storageId);
+      urls.set(filename, row === undefined ? null : await ctx.storage.getUrl(row.storageId));
     }
-    component = { ...(component as Record<string, unknown>), assets };
+    component = withAssetUrls(text, (f) => urls.get(f) ?? null);
   }
   return {
     jobId: job.jobId,
     status: job.status,
     ...(job.retryAfter === undefined ? {} : { retryAfter: job.retryAfter }),
-    error: job.error,
+    error: publicError(job.error, job.jobId),
     component,
   };
 }
 
 /**
- * The public view of a job: `{jobId, status, retryAfter, error, component}` with
- * `component.assets` mapping each listed filename to its storage URL. Nothing internal
+ * The public view of a job: `{jobId, status, retryAfter, error, component}`, the component as
+ * JSON text with `component.assets` mapping each listed filename to its storage URL, and the
+ * error with server paths made relative (lib/publicError.ts). Nothing internal
  * (asset type, trace, hashes, paths, sync bookkeeping) ever leaves through here.
  */
 export const getPublic = query({

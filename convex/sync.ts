@@ -102,7 +102,7 @@ export const commit = mutation({
       }
     }
     let assetsRemoved = 0;
-    const listed = new Set(componentFilenames(job.component));
+    const listed = new Set(componentFilenames(job));
     for (const filename of removeFilenames) {
       // Never remove what the record being committed still lists.
       if (listed.has(filename)) continue;

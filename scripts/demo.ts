@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { ConvexHttpClient } from "convex/browser";
 import { makeFunctionReference } from "convex/server";
+import { parsePublicComponent } from "../src/remote/publicComponent.js";
 import { PipelineJob } from "../tests/helpers/pipelineWriter.js";
 import { startStandin } from "../tests/standin/StandinServer.js";
 
@@ -68,12 +69,16 @@ async function main(): Promise<void> {
       if (done) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    say("5. what jobs:getPublic serves:");
-    for (const v of views) say(JSON.stringify(v, (_k, val) => (typeof val === "number" && !Number.isFinite(val) ? String(val) : val), 2));
+    say("5. what jobs:getPublic serves (the component is job.json's JSON text, URLs in place of its nulls):");
+    for (const v of views) {
+      if (v === null) continue;
+      const { component, ...rest } = v;
+      say(`${JSON.stringify(rest)}\n  component: ${String(component ?? null)}`);
+    }
 
-    const first = views[0] as { component?: { assets?: Record<string, string> } } | null;
-    const [name, url] = Object.entries(first?.component?.assets ?? {})[0] ?? [];
-    if (name && url) {
+    const first = parsePublicComponent((views[0]?.component as string | null | undefined) ?? null);
+    const [name, url] = Object.entries(first?.assets ?? {})[0] ?? [];
+    if (name && typeof url === "string") {
       const remote = Buffer.from(await (await fetch(url)).arrayBuffer());
       const local = await readFile(path.join(jobsDir, jobs[0]!.id, "outputs", name));
       const h = (b: Buffer) => createHash("sha256").update(b).digest("hex").slice(0, 16);

@@ -7,6 +7,7 @@
 import type { Infer } from "convex/values";
 import type { Doc, Id } from "../_generated/dataModel.js";
 import type { MutationCtx, QueryCtx } from "../_generated/server.js";
+import { listedFilenames } from "./componentText.js";
 import { fail } from "./errors.js";
 import { findDocumentProblem } from "./limits.js";
 import { isoToMicros } from "./time.js";
@@ -185,8 +186,10 @@ export async function removeAssetRow(ctx: MutationCtx, jobId: string, filename: 
   return true;
 }
 
-/** Filenames a component lists in `component.assets`, in order. */
-export function componentFilenames(component: unknown): string[] {
+/** Filenames a record's component lists in `component.assets`, in order: from its text, or a plan-style object. */
+export function componentFilenames(record: { component?: unknown; componentJson?: string | null }): string[] {
+  if (typeof record.componentJson === "string") return listedFilenames(record.componentJson);
+  const component = record.component;
   if (component === null || typeof component !== "object") return [];
   const assets = (component as { assets?: unknown }).assets;
   if (assets === null || typeof assets !== "object" || Array.isArray(assets)) return [];

@@ -38,7 +38,13 @@ export const jobFields = {
   createdAt: v.string(),
   updatedAt: v.string(),
   progressStage: v.optional(v.union(v.string(), v.null())),
-  component: v.union(v.any(), v.null()),
+  /**
+   * The component as an object, as the plan's clients write it. The daemon never does: its
+   * filenames may be any unicode, which field names cannot hold; it sends `componentJson`.
+   */
+  component: v.optional(v.union(v.any(), v.null())),
+  /** The component's JSON text exactly as job.json holds it (see lib/componentText.ts). */
+  componentJson: v.optional(v.union(v.string(), v.null())),
   error: v.union(v.string(), v.null()),
   renderSizeHint: v.optional(v.number()),
   retryAfter: v.optional(v.number()),

@@ -4,7 +4,10 @@
  */
 import { Command } from "commander";
 import { checkDeployment } from "../remote/checkDeployment.js";
-import { backfillExitCode, type BackfillSummary, runBackfill } from "../engine/runBackfill.js";
+import { BACKFILL_DRAIN_MS, backfillExitCode, type BackfillSummary, runBackfill } from "../engine/runBackfill.js";
+import type { JobResult } from "../engine/SyncEngine.js";
+import { classifyError } from "../errors/classifyError.js";
+import type { SyncError } from "../errors/SyncError.js";
 import { addCommonOptions, type CommonFlags, createGateway, resolveContext } from "./context.js";
 import { listTargets } from "./listTargets.js";
 import { createProgress, formatBytes } from "./progress.js";
@@ -17,13 +20,17 @@ export function printSummary(s: BackfillSummary, out: NodeJS.WritableStream = pr
     `  in sync already   ${s.inSync}`,
     s.dryRun ? `  would sync        ${s.wouldSync}` : `  synced now        ${s.syncedNow}`,
     `  failed            ${s.failed.length}`,
+    ...(s.stuck.length > 0 ? [`  stuck             ${s.stuck.length}`] : []),
     `  pending           ${s.pending.length}`,
     `  parked (marker)   ${s.parked.length}`,
     ...(s.remoteAhead.length > 0 ? [`  remote newer      ${s.remoteAhead.length}`] : []),
     `  files uploaded    ${s.filesUploaded} (${formatBytes(s.bytesUploaded)})`,
     `  requests          ${s.requests}`,
   ];
+  if (s.deploymentDown) lines.push(`deployment not running: ${s.deploymentDown.reason}; the run stopped, no job was marked`);
+  if (s.interrupted) lines.push(`interrupted by ${s.interrupted}: unfinished jobs are picked up by the next run`);
   for (const f of s.failed) lines.push(`failed ${f.jobId}: ${f.reason} (marker ${f.marker})`);
+  for (const f of s.stuck) lines.push(`stuck ${f.jobId}: ${f.reason}`);
   for (const p of s.pending) lines.push(`pending ${p.jobId}: ${p.reason}`);
   for (const p of s.parked) lines.push(`parked ${p.jobId}: ${p.reason} (run \`celstate-sync retry ${p.jobId}\`)`);
   out.write(`${lines.join("\n")}\n`);
@@ -45,42 +52,68 @@ Examples:
   $ CONVEX_URL=https://happy-otter-123.convex.cloud CELSTATE_SYNC_TOKEN=… celstate-sync backfill --jobs-dir /srv/celstate/jobs
   $ celstate-sync backfill --dry-run --job 3f6c2a9e-8d4b-4e1f-9a37-5b2c7d1e0f42
 
-Exit status: 0 all jobs in sync, 1 some job failed or is pending, 2 usage or configuration error.`,
+Exit status: 0 all jobs in sync; 1 some job failed, is stuck or pending, or the deployment was not
+running (the run waits for it up to retry.maxRetryMs, then stops; nothing is marked for it);
+2 usage or configuration error; 130/143 stopped by SIGINT/SIGTERM (after its summary).`,
   );
   cmd.action(async (flags: BackfillFlags) => {
     const ctx = resolveContext(flags, { checksum: flags.checksum });
     const gateway = createGateway(ctx.config);
-    await checkDeployment(gateway, { attempts: 4 });
-    const jobIds = await listTargets(ctx.config.jobsDir, flags.job);
-    const interactive = flags.progress !== false && !flags.json && process.stderr.isTTY === true;
-    const progress = createProgress(jobIds.length, ctx.log, interactive);
+    // Signals are taken over first, before any request: the first one stops the run (in-flight
+    // work gets BACKFILL_DRAIN_MS), later ones are only acknowledged, so the summary is always
+    // printed instead of the process dying mid-way.
     const abort = new AbortController();
-    const stop = () => abort.abort();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    const { summary, fatal, results } = await runBackfill({
-      config: ctx.config,
-      gateway,
-      log: ctx.log,
-      jobIds,
-      dryRun: flags.dryRun ?? false,
-      onProgress: progress.update,
-      signal: abort.signal,
-    }).finally(() => {
+    const stop = (signal: NodeJS.Signals) => {
+      if (abort.signal.aborted) ctx.log.warn(`${signal} again: stopping within ${BACKFILL_DRAIN_MS} ms`);
+      else abort.abort(signal);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    let progress: ReturnType<typeof createProgress> | undefined;
+    try {
+      try {
+        await checkDeployment(gateway, { attempts: 4, signal: abort.signal });
+      } catch (e) {
+        // Not running or not answering: the run waits for it (up to retry.maxRetryMs) and then
+        // reports it in its summary; a refusal (token, API) stops here with exit 2.
+        const err = classifyError(e);
+        if (err.kind !== "outage" && err.kind !== "transient") throw err;
+        if (!abort.signal.aborted) {
+          ctx.log.warn({ code: err.code }, `Convex not ready (${err.message}); waiting for it for up to ${ctx.config.retry.maxRetryMs} ms`);
+        }
+      }
+      const jobIds = await listTargets(ctx.config.jobsDir, flags.job);
+      const interactive = flags.progress !== false && !flags.json && process.stderr.isTTY === true;
+      progress = createProgress(jobIds.length, ctx.log, interactive);
+      const { summary, fatal, results } = await runBackfill({
+        config: ctx.config,
+        gateway,
+        log: ctx.log,
+        jobIds,
+        dryRun: flags.dryRun ?? false,
+        onProgress: progress.update,
+        signal: abort.signal,
+      });
       progress.stop();
+      report(summary, fatal, results, flags);
+    } finally {
+      progress?.stop();
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
-    });
-    if (fatal) throw fatal;
-    if (flags.json) {
-      process.stdout.write(`${JSON.stringify(summary)}\n`);
-    } else {
-      if (flags.dryRun) {
-        for (const [jobId, r] of results) if (r.status === "would-sync") process.stdout.write(`would sync ${jobId}: ${r.detail}\n`);
-      }
-      printSummary(summary);
     }
-    process.exitCode = backfillExitCode(summary, fatal);
   });
   return cmd;
+}
+
+function report(summary: BackfillSummary, fatal: SyncError | null, results: Map<string, JobResult>, flags: BackfillFlags): void {
+  if (fatal) throw fatal;
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else {
+    if (flags.dryRun) {
+      for (const [jobId, r] of results) if (r.status === "would-sync") process.stdout.write(`would sync ${jobId}: ${r.detail}\n`);
+    }
+    printSummary(summary);
+  }
+  process.exitCode = backfillExitCode(summary, fatal);
 }

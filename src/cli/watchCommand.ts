@@ -45,8 +45,8 @@ See deploy/celstate-sync.service (systemd) and ecosystem.config.cjs (pm2).`,
         log.info({ convexUrl: config.convexUrl, apiVersion: info.apiVersion, clockSkewMs: Math.round(info.clockSkewMs) }, "deployment ok");
       } catch (e) {
         const err = classifyError(e);
-        if (err.kind !== "transient") throw err;
-        log.warn({ code: err.code }, `Convex not reachable at start (${err.message}); starting anyway and retrying`);
+        if (err.kind !== "outage" && err.kind !== "transient") throw err;
+        log.warn({ code: err.code }, `Convex not ready at start (${err.message}); running anyway and waiting for it`);
       }
       const daemon = new WatchDaemon({ config, gateway, backend: new FolderWatchBackend(), log });
       let fatal: Error | null = null;

@@ -4,33 +4,29 @@
  * gets a failure marker, when the whole run must stop (a fatal error such as a refused token),
  * and the running totals a summary or a metrics endpoint reports.
  *
+ * The one place that writes a failure marker is `fail`, and it writes one only for a code whose
+ * registry entry says `marker: yes` (codes.ts): an error the job's own data caused. Everything
+ * else — a bug, a deployment that is down, paused or overloaded — is retried, and past the retry
+ * limits reported as STUCK (still retried, at the slowest pace), never marked.
+ *
  * It owns no watcher and no timers of its own beyond the queue's; callers feed it job ids.
  */
 import path from "node:path";
 import { EventEmitter, once } from "node:events";
 import type { Logger } from "pino";
-import { classifyError, isBackendDown } from "../errors/classifyError.js";
-import type { ErrorCode } from "../errors/codes.js";
+import { classifyError } from "../errors/classifyError.js";
+import { type ErrorCode, markerRuleOf } from "../errors/codes.js";
 import { SyncError } from "../errors/SyncError.js";
 import { writeFailureMarker } from "../local/failureMarker.js";
 import type { AssetRule } from "../local/types.js";
 import type { ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
 import type { Config } from "../config/configSchema.js";
 import type { PlanOptions } from "./planJob.js";
-import { reconcileJob, type ReconcileOutcome, settledIfInSync } from "./reconcileJob.js";
+import { type ReconcileDeps, reconcileJob, type ReconcileOutcome, settledIfInSync } from "./reconcileJob.js";
+import { DeploymentProbe } from "./DeploymentProbe.js";
 import { RemoteStateBatcher } from "./RemoteStateBatcher.js";
 import { UploadUrlPool } from "./UploadUrlPool.js";
 import { WorkQueue, type WorkResult } from "./WorkQueue.js";
-
-/** Local-data errors that earn a failure marker. Unparsable or foreign records are reported, never rewritten. */
-const MARKABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "UNSAFE_PATH",
-  "FILE_UNREADABLE",
-  "ASSET_MISSING",
-  "VALUE_LIMIT",
-  "REJECTED",
-  "RETRIES_EXHAUSTED",
-]);
 
 export type EngineMode = "backfill" | "watch";
 
@@ -45,6 +41,23 @@ export const STATE_READS_AHEAD = 3;
 /** Delay before re-running a job whose job.json changed while it was being committed. */
 export const CHANGED_DURING_RERUN_MS = 25;
 
+/**
+ * Longest pause between two probes while the deployment is down: a paused deployment that is
+ * resumed is noticed within this time however long the pause was (the goal is everything
+ * mirrored within 10 s of the resume), at the cost of one light request per 5 s meanwhile.
+ */
+export const OUTAGE_PROBE_MAX_MS = 5_000;
+
+/** Distinct unexpected errors whose stack is logged; past it they are only counted. */
+const MAX_LOGGED_INTERNAL = 100;
+
+/** What the engine remembers of a job's current streak of retried errors. */
+type Streak = {
+  /** Some error of the streak is not the job's own (a bug, the deployment): no marker at the end. */
+  notOwn: boolean;
+  lastCode: ErrorCode;
+};
+
 export type JobResult =
   | {
       status: "in-sync" | "synced" | "parked" | "remote-ahead" | "gone" | "would-sync";
@@ -54,6 +67,8 @@ export type JobResult =
       byFingerprint?: boolean;
     }
   | { status: "pending"; detail: string; settled?: boolean }
+  /** Retried past the limits for errors that are not the job's own: reported, still retried, never marked. */
+  | { status: "stuck"; code: ErrorCode; detail: string; settled?: boolean }
   | { status: "failed"; code: ErrorCode; detail: string; marker: string; settled?: boolean };
 
 /**
@@ -75,6 +90,8 @@ export type EngineTotals = {
   commits: number;
   failures: number;
   markersWritten: number;
+  /** Errors nobody classified (INTERNAL), each occurrence. */
+  internalErrors: number;
   lastSuccessAt: number | null;
 };
 
@@ -97,9 +114,15 @@ export class SyncEngine extends EventEmitter {
     commits: 0,
     failures: 0,
     markersWritten: 0,
+    internalErrors: 0,
     lastSuccessAt: null,
   };
   fatal: SyncError | null = null;
+  /** Jobs retried past the limits for errors that are not their own, with the last error. */
+  readonly stuck = new Map<string, SyncError>();
+  readonly deployment: DeploymentProbe;
+  private readonly streaks = new Map<string, Streak>();
+  private readonly loggedInternal = new Set<string>();
   private readonly urls: UploadUrlPool;
   private readonly settlingSince = new Map<string, number>();
   private readonly rules: readonly AssetRule[];
@@ -112,13 +135,15 @@ export class SyncEngine extends EventEmitter {
     this.plan = { checksum: config.checksum, prune: config.prune };
     this.states = new RemoteStateBatcher(gateway, config.stateBatchSize);
     this.urls = new UploadUrlPool(gateway);
+    this.deployment = new DeploymentProbe({ gateway, onFatal: (e) => this.setFatal(e) });
     this.queue = new WorkQueue((jobId, ctx) => this.work(jobId, ctx.attempt, ctx.signal), {
       concurrency: config.concurrency,
       maxBytesInFlight: config.maxBytesInFlight,
       backoff: { baseMs: config.retry.baseMs, maxMs: config.retry.maxMs },
       maxAttempts: config.retry.maxAttempts,
       maxRetryMs: config.retry.maxRetryMs,
-      isBackendDown,
+      isBackendDown: (e) => this.isDeploymentDown(e),
+      probeMaxMs: Math.min(OUTAGE_PROBE_MAX_MS, config.retry.maxMs),
       onGiveUp: (jobId, error, attempts) => this.giveUp(jobId, error, attempts),
       onBackendStateChange: (down) => {
         if (down) this.states.forget();
@@ -126,6 +151,22 @@ export class SyncEngine extends EventEmitter {
         this.emit("backend", down);
       },
     });
+  }
+
+  /**
+   * An outage error of one job gates every job only when the deployment itself fails a
+   * handshake too; otherwise it was this job's request alone, retried on its own backoff.
+   */
+  private async isDeploymentDown(error: unknown): Promise<boolean> {
+    if (classifyError(error).kind !== "outage") return false;
+    return !(await this.deployment.check()).answers;
+  }
+
+  private setFatal(err: SyncError): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.opts.log.error({ code: err.code }, err.describe());
+    this.emit("fatal", err);
   }
 
   enqueue(jobId: string, priority = 0): void {
@@ -164,14 +205,18 @@ export class SyncEngine extends EventEmitter {
    * state reads in flight, each batch triaged the moment its states arrive, and what triage
    * leaves queued at `priority`, never more than two batches ahead of the workers. A failed
    * state read is harmless: that batch is queued and each reconcile reads its own. Resolves
-   * when every id is triaged or queued, not when the queue is done.
+   * when every id is triaged or queued (not when the queue is done), or soon after `stop`
+   * aborts or a fatal error: no wait here outlives either, even while no job can finish (the
+   * deployment is down and nothing produces a result).
    */
-  async checkAll(ids: readonly string[], priority: number, stop: () => boolean = () => false): Promise<void> {
+  async checkAll(ids: readonly string[], priority: number, stop?: AbortSignal): Promise<void> {
     const batch = this.opts.config.stateBatchSize;
     const reads = new Set<Promise<void>>();
-    for (let i = 0; i < ids.length && !stop() && !this.fatal; i += batch) {
+    const halted = () => stop?.aborted === true || this.fatal !== null;
+    for (let i = 0; i < ids.length && !halted(); i += batch) {
       while (reads.size >= STATE_READS_AHEAD) await Promise.race(reads);
-      while (this.queue.size > batch * 2 && !stop() && !this.fatal) await once(this, "result");
+      while (this.queue.size > batch * 2 && !halted()) await this.nextResultOrHalt(stop);
+      if (halted()) break;
       const chunk = ids.slice(i, i + batch);
       const read: Promise<void> = this.states
         .read(chunk)
@@ -191,30 +236,47 @@ export class SyncEngine extends EventEmitter {
     await Promise.all(reads);
   }
 
+  /** Resolves on the next result, a fatal error, or `stop`, whichever comes first. */
+  private async nextResultOrHalt(stop: AbortSignal | undefined): Promise<void> {
+    const halt = new AbortController();
+    const onStop = () => halt.abort();
+    stop?.addEventListener("abort", onStop, { once: true });
+    this.once("fatal", onStop);
+    try {
+      await once(this, "result", { signal: halt.signal });
+    } catch (e) {
+      if ((e as Error).name !== "AbortError") throw e;
+    } finally {
+      stop?.removeEventListener("abort", onStop);
+      this.off("fatal", onStop);
+    }
+  }
+
+  private reconcileDeps(log: Logger): ReconcileDeps {
+    return {
+      jobsDir: this.opts.config.jobsDir,
+      rules: this.rules,
+      gateway: this.opts.gateway,
+      states: this.states,
+      urls: this.urls,
+      acquireBytes: (n, s) => this.queue.acquireBytes(n, s),
+      settleMs: this.opts.config.settleMs,
+      plan: this.plan,
+      dryRun: this.opts.dryRun ?? false,
+      log,
+    };
+  }
+
   private async work(jobId: string, attempt: number, signal: AbortSignal): Promise<WorkResult> {
     const log = this.opts.log.child({ jobId, attempt });
     this.totals.reconciles++;
     let outcome: ReconcileOutcome;
     try {
-      outcome = await reconcileJob(
-        {
-          jobsDir: this.opts.config.jobsDir,
-          rules: this.rules,
-          gateway: this.opts.gateway,
-          states: this.states,
-          urls: this.urls,
-          acquireBytes: (n, s) => this.queue.acquireBytes(n, s),
-          settleMs: this.opts.config.settleMs,
-          plan: this.plan,
-          dryRun: this.opts.dryRun ?? false,
-          log,
-        },
-        jobId,
-        signal,
-      );
+      outcome = await reconcileJob(this.reconcileDeps(log), jobId, signal);
     } catch (raw) {
       return await this.onError(jobId, raw, attempt, log);
     }
+    if (outcome.kind !== "settling") this.endStreak(jobId);
     return this.onOutcome(jobId, outcome, log);
   }
 
@@ -288,41 +350,105 @@ export class SyncEngine extends EventEmitter {
   private async onError(jobId: string, raw: unknown, attempt: number, log: Logger): Promise<WorkResult> {
     const err = classifyError(raw, { jobId });
     if (err.kind === "fatal") {
-      this.fatal ??= err;
-      log.error({ err, code: err.code }, err.describe());
-      this.emit("fatal", err);
+      this.endStreak(jobId);
+      this.setFatal(err);
+      return { kind: "failed", error: err };
+    }
+    if (err.kind === "invalid-local-data") {
+      this.endStreak(jobId);
+      await this.fail(jobId, err, attempt, false, log);
       return { kind: "failed", error: err };
     }
     // An expired upload URL (or a blob collected before its commit): take a fresh URL.
     if (err.code === "STORAGE_ID_UNKNOWN") this.urls.invalidate();
-    if (err.kind === "transient") {
-      log.debug({ code: err.code, err: err.message }, "transient error: will retry");
-      return { kind: "retry", error: err, ...(err.retryAfterMs === undefined ? {} : { afterMs: err.retryAfterMs }) };
-    }
-    await this.fail(jobId, err, attempt, false, log);
-    return { kind: "failed", error: err };
+    const streak = this.streaks.get(jobId);
+    this.streaks.set(jobId, { notOwn: (streak?.notOwn ?? false) || markerRuleOf(err.code) !== "after retries", lastCode: err.code });
+    if (err.kind === "internal") this.onInternal(err, raw, log, streak === undefined);
+    else log.debug({ code: err.code, err: err.message }, "retrying");
+    return { kind: "retry", error: err, ...(err.retryAfterMs === undefined ? {} : { afterMs: err.retryAfterMs }) };
   }
 
+  /**
+   * An error nobody expected is ours (or the deployment's) to fix, never the job's: counted;
+   * its stack logged the first time that error is seen (a bug that hits every job must not
+   * write a stack per job); each job's first one in a streak logged in one line.
+   */
+  private onInternal(err: SyncError, raw: unknown, log: Logger, firstInStreak: boolean): void {
+    this.totals.internalErrors++;
+    this.emit("internal", err);
+    const key = err.message;
+    if (!this.loggedInternal.has(key) && this.loggedInternal.size < MAX_LOGGED_INTERNAL) {
+      this.loggedInternal.add(key);
+      log.error({ code: err.code, err: raw instanceof Error ? raw : err }, `unexpected error (a bug, reported and retried; no marker): ${err.describe()}`);
+    } else if (firstInStreak) {
+      log.warn({ code: err.code }, `unexpected error, retrying: ${err.describe()}`);
+    }
+  }
+
+  private endStreak(jobId: string): void {
+    this.streaks.delete(jobId);
+    if (this.stuck.delete(jobId)) this.emit("unstuck", jobId);
+  }
+
+  /**
+   * The queue gave up on a job after too many retried errors. Only a streak of the job's own
+   * errors (a file that keeps changing) earns a marker; anything else — a bug, a deployment
+   * that is overloaded — leaves the job unmarked and STUCK: reported, and in the daemon tried
+   * again at the slowest backoff, for as long as it runs.
+   */
   private async giveUp(jobId: string, raw: unknown, attempts: number): Promise<void> {
     const last = classifyError(raw, { jobId });
+    const streak = this.streaks.get(jobId);
+    this.streaks.delete(jobId);
+    const log = this.opts.log.child({ jobId });
+    if (streak?.notOwn !== false) {
+      const err = new SyncError("STUCK", `still failing after ${attempts} attempts (not a problem of the job's data; no marker); last error: ${last.describe()}`, {
+        jobId,
+        cause: last,
+      });
+      this.stuck.set(jobId, err);
+      this.record(jobId, { status: "stuck", code: last.code, detail: err.describe() });
+      log.error({ code: err.code, lastCode: last.code }, err.describe());
+      this.emit("stuck", jobId, err);
+      if (this.opts.mode === "watch") this.queue.addAfter(jobId, this.opts.config.retry.maxMs);
+      return;
+    }
     const err = new SyncError("RETRIES_EXHAUSTED", `gave up after ${attempts} attempts; last error: ${last.describe()}`, {
       jobId,
       cause: last,
     });
-    await this.fail(jobId, err, attempts, true, this.opts.log.child({ jobId }));
+    await this.fail(jobId, err, attempts, true, log);
   }
 
+  /**
+   * A marked job reads "failed" in job.json; the public view must say so at once, not when
+   * the next event comes (a backfill has none). One more reconcile does it: it plans the job
+   * parked and commits its record alone. Its own failure is left to the next look at the job.
+   */
+  private async publishMarked(jobId: string, log: Logger): Promise<void> {
+    try {
+      await reconcileJob(this.reconcileDeps(log), jobId);
+    } catch (e) {
+      log.debug({ err: (e as Error).message }, "the marked record was not published yet");
+    }
+  }
+
+  /** The only place a marker is written: for codes the registry marks (`marker: yes`). */
   private async fail(jobId: string, err: SyncError, attempts: number, retryable: boolean, log: Logger): Promise<void> {
     this.totals.failures++;
     let marker = "not written";
-    if (MARKABLE.has(err.code) && this.opts.config.markFailures && !this.opts.dryRun) {
+    if (markerRuleOf(err.code) === "yes" && this.opts.config.markFailures && !this.opts.dryRun) {
       try {
         marker = await writeFailureMarker(path.join(this.opts.config.jobsDir, jobId), jobId, {
           reason: err.describe(),
           attempts,
           retryable,
         });
-        if (marker === "written") this.totals.markersWritten++;
+        if (marker === "written") {
+          this.totals.markersWritten++;
+          this.emit("marker", jobId, err);
+        }
+        if (marker === "written" || marker === "unchanged") await this.publishMarked(jobId, log);
       } catch (e) {
         marker = `could not be written: ${(e as Error).message}`;
       }

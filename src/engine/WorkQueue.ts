@@ -30,7 +30,7 @@
  *    `addAfter` never bring them forward, or the periodic rescan would reset every backoff.
  *    `addAfter` timers are hints: the earliest request wins, and an `add` replaces them.
  * 6. Failure history (attempts, first failure time) lives per key from its first transient
- *    failure until a run ends `done` or `failed` (a `wait` keeps it), or the key is given up.
+ *    failure (an outage is not one: it costs no attempt) until a run ends `done` or `failed` (a `wait` keeps it), or the key is given up.
  *    A given-up key is forgotten entirely, so its next `add` starts from attempt 1.
  * 7. Outage gating: see the "Outage gating" section below.
  * 8. After `close` nothing starts, no timer is left behind, and every key with work still
@@ -75,8 +75,14 @@ export type WorkQueueOptions = {
   maxRetryMs: number;
   /** Called once per give-up, while the key still counts as running (the caller writes the marker). */
   onGiveUp: (key: string, error: unknown, attempts: number) => Promise<void> | void;
-  /** True for errors that mean the backend as a whole is unreachable (network, 5xx, 429). */
-  isBackendDown?: (error: unknown) => boolean;
+  /**
+   * True for errors that mean the backend as a whole is unreachable or not running. May be
+   * asynchronous (the engine confirms a suspected outage with one health check); the key counts
+   * as running until it answers.
+   */
+  isBackendDown?: (error: unknown) => boolean | Promise<boolean>;
+  /** Longest pause between two outage probes, so a recovery is noticed soon. Default `backoff.maxMs`. */
+  probeMaxMs?: number;
   /** Told when the queue enters (`true`) or leaves (`false`) the outage state. */
   onBackendStateChange?: (down: boolean) => void;
   /** Injectable for tests; default `Math.random`. */
@@ -395,8 +401,17 @@ export class WorkQueue {
       this.#abandoned.add(key);
       return NONE;
     }
-    const backendDown = this.#classify(result.error);
-    const signal: BackendSignal = backendDown ? { kind: "down", afterMs: result.afterMs } : UP;
+    const backendDown = await this.#classify(result.error);
+    if (backendDown) {
+      // Parked: back into p-queue, which the outage keeps paused; the outage probe, not a
+      // per-key timer, decides when it runs again. No attempt is counted: the backend being
+      // down says nothing about this key, and however long it lasts, the key must not be given
+      // up for it (invariant 6 still holds: its history is left as it was).
+      this.#counts.retried += 1;
+      this.#dirty.add(key);
+      return { kind: "down", afterMs: result.afterMs };
+    }
+    const signal: BackendSignal = UP;
     const now = this.#now();
     const previous = this.#history.get(key);
     const history = { failures: (previous?.failures ?? 0) + 1, firstFailureAt: previous?.firstFailureAt ?? now };
@@ -415,20 +430,14 @@ export class WorkQueue {
     }
     this.#history.set(key, history);
     this.#counts.retried += 1;
-    if (backendDown) {
-      // Parked: back into p-queue, which the outage keeps paused; the outage probe, not a
-      // per-key timer, decides when it runs again.
-      this.#dirty.add(key);
-      return signal;
-    }
     const delay = Math.max(result.afterMs ?? 0, backoffDelay(history.failures, this.#options.backoff, this.#random));
     this.#setTimer(key, delay, true);
     return signal;
   }
 
-  #classify(error: unknown): boolean {
+  async #classify(error: unknown): Promise<boolean> {
     try {
-      return this.#options.isBackendDown?.(error) === true;
+      return (await this.#options.isBackendDown?.(error)) === true;
     } catch (classifyError) {
       // A broken classifier must not lose the key: treat the error as the key's own.
       this.#options.log?.error({ err: classifyError }, "work queue: isBackendDown threw");
@@ -503,8 +512,9 @@ export class WorkQueue {
   //   so at most one run is in flight once the stragglers have ended. The probe is whichever
   //   key is at the head of p-queue (highest priority, then oldest): a failed probe goes to
   //   the back of its priority, so one key that always fails cannot hold the gate shut alone.
-  // - The probe's own attempt counts towards its give-up limits as usual; parked keys do not
-  //   run, so they spend no attempts while they wait.
+  // - No key spends an attempt on an outage, the probe included: a deployment paused for an
+  //   hour must not make every job give up. The probe's pause grows with each failed probe up
+  //   to `probeMaxMs`, so a recovery is noticed within that time however long the outage was.
   // - Any result that is not a backend-down retry (done, failed, wait, or a retry with some
   //   other error) leaves the outage: concurrency is restored and everything parked is
   //   released. The queue cannot tell whether that run reached the backend; if it did not,
@@ -533,7 +543,9 @@ export class WorkQueue {
   #armProbe(afterMs: number | undefined, failures: number): void {
     this.#probeFailures = failures;
     clearTimeout(this.#probeTimer);
-    const delay = Math.max(afterMs ?? 0, backoffDelay(failures, this.#options.backoff, this.#random));
+    const maxMs = this.#options.probeMaxMs ?? this.#options.backoff.maxMs;
+    const backoff = { baseMs: Math.min(this.#options.backoff.baseMs, maxMs), maxMs };
+    const delay = Math.max(afterMs ?? 0, backoffDelay(failures, backoff, this.#random));
     this.#probeTimer = setTimeout(() => {
       this.#probeTimer = undefined;
       // Opens one slot: the next start (now, or when a straggler ends, or when a key arrives

@@ -4,7 +4,9 @@
  * hashes of files that need one, see `filesNeedingHash`) and applies the plan.
  *
  * Decisions, in order:
- * 1. A job carrying a failure marker is parked until `retry` or a pipeline rewrite.
+ * 1. A job carrying a failure marker is parked until `retry` or a pipeline rewrite: only its
+ *    record (which now reads "failed", as the pipeline's own failures do) is published, so the
+ *    public view says what job.json says; its files are neither uploaded nor removed.
  * 2. A remote record newer than the local one (another writer, or a clock step) is left alone.
  * 3. Every filename the component lists must exist locally: if not, a running job waits for
  *    it; a settled job cannot be synced (the public view would show an asset without a URL).
@@ -29,7 +31,8 @@ export type Upload = { file: LocalFile; sha256: string };
 export type MetadataUpdate = { file: LocalFile; sha256: string; storageId: string };
 
 export type JobPlan =
-  | { kind: "parked"; jobId: string; reason: string }
+  /** `publishRecord`: the deployment does not hold the marked record yet; commit it alone. */
+  | { kind: "parked"; jobId: string; reason: string; publishRecord: boolean }
   | { kind: "remote-ahead"; jobId: string; remoteUpdatedAt: string }
   | { kind: "waiting"; jobId: string; filename: string }
   | { kind: "missing-asset"; jobId: string; filename: string }
@@ -76,10 +79,11 @@ export function planJob(
   deferred: ReadonlySet<string> = new Set(),
 ): JobPlan {
   const jobId = local.jobId;
-  if (local.marker !== null) return { kind: "parked", jobId, reason: local.marker.reason };
-  if (remote !== null && remote.updatedAtUs > (isoToMicros(local.record.updatedAt) ?? 0)) {
-    return { kind: "remote-ahead", jobId, remoteUpdatedAt: remote.updatedAt };
+  const remoteAhead = remote !== null && remote.updatedAtUs > (isoToMicros(local.record.updatedAt) ?? 0);
+  if (local.marker !== null) {
+    return { kind: "parked", jobId, reason: local.marker.reason, publishRecord: !remoteAhead && recordChanged(local, remote) };
   }
+  if (remoteAhead) return { kind: "remote-ahead", jobId, remoteUpdatedAt: remote.updatedAt };
 
   const present = new Set(local.files.map((f) => f.filename));
   for (const filename of local.listed) {

@@ -11,7 +11,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { SyncError } from "../errors/SyncError.js";
 import { settleProblem, trailerProblem } from "../local/checkFileReady.js";
-import { isInMarkerState } from "../local/failureMarker.js";
+import { MARKER_KEY } from "../local/parseFailureMarker.js";
 import { hashFile } from "../local/hashFile.js";
 import { openAssetStream } from "../local/openAssetFile.js";
 import { interpretJob, type JobSource, readJobSource } from "../local/readJob.js";
@@ -81,26 +81,24 @@ function jobJsonUnchanged(local: LocalJob): boolean {
 }
 
 /**
- * True if job.json holds the very bytes the stored record was read from and every file
- * matches its row by size and mtime (and role and content type), one for one. Then the plan
+ * True if job.json holds the very bytes the stored record was read from (under these rules) and
+ * every file matches its row by size and mtime (and content type), one for one. Then the plan
  * would be "in sync", and the parse, validation and record hash that would show it are
  * skipped: the common case of a re-check over a large history. Anything else takes the full
  * path (a missing file, a new one, a marker: all change either the bytes or the files).
  */
 function unchangedSinceCommit(source: JobSource, files: readonly LocalFile[], remote: RemoteJobState | null, plan: PlanOptions): boolean {
   if (plan.checksum || remote === null || remote.sourceHash !== source.sourceHash) return false;
+  // A marked job is reported parked, never "in sync": the marker's key is looked for in the
+  // bytes (a search of a few KiB, no parse).
+  if (source.snap.bytes.includes(MARKER_KEY_BYTES)) return false;
   if (remote.assets.length !== files.length) return false;
   const rows = new Map(remote.assets.map((a) => [a.filename, a]));
   return files.every((f) => {
     const row = rows.get(f.filename);
-    return (
-      row !== undefined &&
-      row.sha256 !== null &&
-      row.bytes === f.size &&
-      row.sourceMtimeMs === f.mtimeMs &&
-      row.role === f.role &&
-      row.contentType === f.contentType
-    );
+    // Not the role: this listing knew no record name, and the fingerprint already covers the
+    // role (it is taken over job.json's bytes and the rules, which decide every role).
+    return row !== undefined && row.sha256 !== null && row.bytes === f.size && row.sourceMtimeMs === f.mtimeMs && row.contentType === f.contentType;
   });
 }
 
@@ -121,6 +119,18 @@ function committedState(local: LocalJob, before: RemoteJobState | null, assets: 
   };
 }
 
+const MARKER_KEY_BYTES = Buffer.from(`"${MARKER_KEY}"`);
+
+/** The job's asset files, or undefined when the listing was refused for the job's own data. */
+function listFilesUnlessRefused(dir: string, jobId: string, rules: readonly AssetRule[]): LocalFile[] | undefined {
+  try {
+    return listJobFiles(dir, jobId, rules);
+  } catch (e) {
+    if (e instanceof SyncError && e.kind === "invalid-local-data") return undefined;
+    throw e;
+  }
+}
+
 function isFinalStatus(status: string): boolean {
   return status === "succeeded" || status === "failed";
 }
@@ -139,7 +149,7 @@ export function settledIfInSync(
 ): boolean | null {
   if (remote === null || deps.plan.checksum) return null;
   try {
-    const source = readJobSource(deps.jobsDir, jobId);
+    const source = readJobSource(deps.jobsDir, jobId, deps.rules);
     const files = listJobFiles(source.dir, jobId, deps.rules);
     return unchangedSinceCommit(source, files, remote, deps.plan) ? isFinalStatus(remote.status) : null;
   } catch {
@@ -152,10 +162,14 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   let local: LocalJob;
   let remote: RemoteJobState | null;
   try {
-    const source = readJobSource(deps.jobsDir, jobId);
-    const files = listJobFiles(source.dir, jobId, deps.rules);
+    const source = readJobSource(deps.jobsDir, jobId, deps.rules);
+    // A listing refused for the job's own data (a symlinked asset) may belong to a marked
+    // job, which needs no files: the parse decides, and lists again if they are needed.
+    const files = listFilesUnlessRefused(source.dir, jobId, deps.rules);
     remote = await deps.states.get(jobId);
-    if (unchangedSinceCommit(source, files, remote, deps.plan)) return { kind: "in-sync", via: "fingerprint", settled: isFinalStatus(remote!.status) };
+    if (files !== undefined && unchangedSinceCommit(source, files, remote, deps.plan)) {
+      return { kind: "in-sync", via: "fingerprint", settled: isFinalStatus(remote!.status) };
+    }
     local = await interpretJob(source, deps.rules, files);
   } catch (e) {
     // A read-ahead state must not outlive this attempt: the next one reads fresh.
@@ -170,12 +184,7 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
     }
     throw e;
   }
-  // A marker parks the job only while job.json still shows the marker's state; if the pipeline
-  // moved the job on and the marker merely rode along in its rewrite, the job syncs normally.
-  if (local.marker !== null && !isInMarkerState(local.raw, jobId)) local = { ...local, marker: null };
-
   const settled = local.settled;
-  if (local.marker !== null) return { kind: "parked", reason: local.marker.reason, settled };
 
   const hashes = new Map<string, string>();
   /** Bytes of small files, read once for their hash and uploaded from memory. */
@@ -218,6 +227,12 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
     case "in-sync":
       return soonest !== null ? settling() : { kind: "in-sync", via: "plan", settled };
     case "parked":
+      // The marked record alone (status failed, component null): the public view then says
+      // what job.json says. Its files stay as they are on both sides.
+      if (plan.publishRecord && !deps.dryRun) {
+        const commit = await deps.gateway.commit({ job: local.record, recordHash: local.recordHash, sourceHash: local.sourceHash, assets: [] });
+        if (commit.outcome !== "stale") deps.states.remember(committedState(local, remote, [], []));
+      }
       return { kind: "parked", reason: plan.reason, settled };
     case "remote-ahead":
       return { kind: "remote-ahead", remoteUpdatedAt: plan.remoteUpdatedAt, settled };

@@ -29,8 +29,9 @@ export class SyncError extends Error {
     this.retryAfterMs = details.retryAfterMs;
   }
 
+  /** Retried by the engine (outage, transient and internal errors); the rest are final. */
   get retryable(): boolean {
-    return this.kind === "transient";
+    return this.kind === "transient" || this.kind === "outage" || this.kind === "internal";
   }
 
   /** One line for logs and failure markers: `[CODE] job …: file …: message`. */

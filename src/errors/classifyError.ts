@@ -1,9 +1,11 @@
 /**
- * Maps any raw error (from the Convex client, fetch, node:http, the file system) to a
- * `SyncError`, so call sites never classify. Function errors are recognised by their
- * `ConvexError.data.code` only: production Convex redacts message text.
+ * Maps any raw error (from the Convex client, fetch, node:http, the file system, our own code)
+ * to a `SyncError`, so call sites never classify. Function errors are recognised by their
+ * `ConvexError.data.code`: production Convex redacts message text. What nobody recognises is
+ * `INTERNAL`, never a problem of the job's data: a failure marker rewrites the pipeline's own
+ * record, so it is written only for codes the registry says are the job's own.
  */
-import { ConvexError } from "convex/values";
+import { ConvexError, type Value } from "convex/values";
 import { SyncError } from "./SyncError.js";
 
 /** A non-2xx answer from the deployment's transport layer (not a function failure). */
@@ -15,6 +17,32 @@ export class HttpStatusError extends Error {
     readonly retryAfterMs?: number,
   ) {
     super(`HTTP ${status}: ${body.slice(0, 300)}`);
+  }
+
+  /** The `code` of a Convex transport error body (`{"code","message"}`), if it has one. */
+  get bodyCode(): string | undefined {
+    try {
+      const parsed = JSON.parse(this.body) as { code?: unknown };
+      return typeof parsed.code === "string" ? parsed.code : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/**
+ * A function call that failed without `ConvexError` data: the client's plain `Error` carrying
+ * the server's `errorMessage`, wrapped by the gateway so it cannot be mistaken for a bug of ours.
+ * A paused, disabled or over-quota deployment answers every call like this
+ * (`[Request ID: …] Server Error`), and so does an uncaught system error inside a function.
+ */
+export class FunctionFailure extends Error {
+  override readonly name = "FunctionFailure";
+  constructor(
+    readonly functionName: string,
+    serverMessage: string,
+  ) {
+    super(`${functionName}: ${serverMessage}`);
   }
 }
 
@@ -32,6 +60,9 @@ const NETWORK_CODES = new Set([
   "UND_ERR_CLOSED",
 ]);
 
+/** Upload-URL token problems (keybroker): a fresh URL fixes every one of them. */
+const STORAGE_TOKEN_CODES = new Set(["StorageTokenExpired", "StorageTokenInvalid", "InvalidStorageToken"]);
+
 function errnoCode(e: unknown): string | undefined {
   for (let cur = e, depth = 0; cur instanceof Error && depth < 5; cur = cur.cause, depth++) {
     const code = (cur as NodeJS.ErrnoException).code;
@@ -42,44 +73,65 @@ function errnoCode(e: unknown): string | undefined {
 
 export type ClassifyContext = { jobId?: string; file?: string };
 
+function fromFunctionCode(e: ConvexError<Value>, details: ClassifyContext & { cause: unknown }, where: ClassifyContext): SyncError {
+  const data = (e.data ?? {}) as { code?: string; message?: string; field?: string; filename?: string; jobId?: string };
+  const text = data.message ?? String(e.message);
+  switch (data.code) {
+    case "UNAUTHORIZED":
+      return new SyncError("UNAUTHORIZED", "the deployment refused the service token (CELSTATE_SYNC_TOKEN differs)", details);
+    case "TOKEN_NOT_CONFIGURED":
+      return new SyncError("TOKEN_NOT_CONFIGURED", text, details);
+    case "VALUE_LIMIT":
+      return new SyncError("VALUE_LIMIT", text, details);
+    case "UNKNOWN_STORAGE_ID":
+      return new SyncError("STORAGE_ID_UNKNOWN", text, details);
+    case "MISSING_ASSET":
+      return new SyncError("ASSET_MISSING", text, { ...details, file: data.filename ?? where.file });
+    case "INVALID_ARGUMENT":
+      // Our functions name the job when it is the job's own value they refuse; an argument
+      // without a job (a batch size) is a bug on this side.
+      if (typeof data.jobId === "string") return new SyncError("REJECTED", text, details);
+      return new SyncError("INTERNAL", `the deployment refused an argument: ${text}`, details);
+    default:
+      return new SyncError("INTERNAL", `function error ${data.code ?? "(no code)"}: ${text}`, details);
+  }
+}
+
+function fromHttpStatus(e: HttpStatusError, details: ClassifyContext & { cause: unknown }): SyncError {
+  const code = e.bodyCode;
+  const retry = e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs };
+  if (code === "BackendIsNotRunning") return new SyncError("BACKEND_NOT_RUNNING", e.message, details);
+  if (code === "SystemTimeoutError" || code === "TooManyConcurrentRequests" || code === "OptimisticConcurrencyControlFailure") {
+    return new SyncError("OVERLOADED", e.message, { ...details, ...retry });
+  }
+  if (e.status === 408 || e.status === 429) return new SyncError("OVERLOADED", e.message, { ...details, ...retry });
+  if (e.status >= 500) return new SyncError("SERVER_ERROR", e.message, { ...details, ...retry });
+  // The server hashed other bytes than we did: the file changed while it was uploaded.
+  if (code === "Sha256Mismatch") return new SyncError("FILE_CHANGED", `the deployment received other bytes than were hashed (${e.message})`, details);
+  if (code !== undefined && STORAGE_TOKEN_CODES.has(code)) return new SyncError("STORAGE_ID_UNKNOWN", `upload URL no longer valid: ${e.message}`, details);
+  if (code === "FunctionPathNotFound") return new SyncError("API_MISMATCH", `a function is missing: ${e.message}`, details);
+  if (e.status === 401 || e.status === 403) return new SyncError("UNAUTHORIZED", e.message, details);
+  // Any other 4xx: we sent something the deployment cannot take. Not the job's data: ours.
+  return new SyncError("INTERNAL", e.message, details);
+}
+
+function fromFunctionFailure(e: FunctionFailure, details: ClassifyContext & { cause: unknown }): SyncError {
+  // Developer errors keep their text in production too (convex-backend udf/src/validation.rs).
+  if (/Could not find public function/.test(e.message)) {
+    return new SyncError("API_MISMATCH", `${e.message} (deploy this version's convex/ with \`npx convex deploy\`)`, details);
+  }
+  if (/ArgumentValidationError|ReturnsValidationError|Validator error/.test(e.message)) {
+    return new SyncError("INTERNAL", `the deployed functions refused the call's shape: ${e.message}`, details);
+  }
+  return new SyncError("SERVER_ERROR", e.message, details);
+}
+
 export function classifyError(e: unknown, where: ClassifyContext = {}): SyncError {
   if (e instanceof SyncError) return e;
   const details = { ...where, cause: e };
-
-  if (e instanceof ConvexError) {
-    const data = (e.data ?? {}) as { code?: string; message?: string; field?: string; filename?: string };
-    const text = data.message ?? String(e.message);
-    switch (data.code) {
-      case "UNAUTHORIZED":
-        return new SyncError("UNAUTHORIZED", "the deployment refused the service token (CELSTATE_SYNC_TOKEN differs)", details);
-      case "TOKEN_NOT_CONFIGURED":
-        return new SyncError("TOKEN_NOT_CONFIGURED", text, details);
-      case "VALUE_LIMIT":
-        return new SyncError("VALUE_LIMIT", text, details);
-      case "UNKNOWN_STORAGE_ID":
-        return new SyncError("STORAGE_ID_UNKNOWN", text, details);
-      case "MISSING_ASSET":
-        return new SyncError("ASSET_MISSING", text, { ...details, file: data.filename ?? where.file });
-      default:
-        return new SyncError("REJECTED", `function error ${data.code ?? "(no code)"}: ${text}`, details);
-    }
-  }
-  if (e instanceof HttpStatusError) {
-    if (e.status === 408) return new SyncError("TIMEOUT", `the deployment timed out the request (${e.message})`, details);
-    if (e.status === 429 || e.status >= 500) {
-      return new SyncError("SERVER_ERROR", e.message, { ...details, ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }) });
-    }
-    if (e.status === 400 && /Sha256Mismatch/.test(e.body)) {
-      // The server hashed other bytes than we did: the file changed while it was uploaded.
-      return new SyncError("FILE_CHANGED", `the deployment received other bytes than were hashed (${e.message})`, details);
-    }
-    if (e.status === 401 && /StorageTokenExpired/.test(e.body)) {
-      // An upload URL expired: a fresh one fixes it.
-      return new SyncError("STORAGE_ID_UNKNOWN", `upload URL expired: ${e.message}`, details);
-    }
-    if (e.status === 401 || e.status === 403) return new SyncError("UNAUTHORIZED", e.message, details);
-    return new SyncError("REJECTED", e.message, details);
-  }
+  if (e instanceof ConvexError) return fromFunctionCode(e, details, where);
+  if (e instanceof HttpStatusError) return fromHttpStatus(e, details);
+  if (e instanceof FunctionFailure) return fromFunctionFailure(e, details);
   if (e instanceof Error) {
     if (e.name === "TimeoutError") return new SyncError("TIMEOUT", e.message, details);
     if (e.name === "AbortError") return new SyncError("TIMEOUT", `request aborted: ${e.message}`, details);
@@ -89,15 +141,11 @@ export function classifyError(e: unknown, where: ClassifyContext = {}): SyncErro
     if ((code !== undefined && NETWORK_CODES.has(code)) || (e instanceof TypeError && /fetch failed/i.test(e.message))) {
       return new SyncError("NETWORK", `${e.message}${code ? ` (${code})` : ""}`, details);
     }
-    // A function failure without ConvexError data ("Server Error"): our functions always
-    // attach a code, so this is an uncaught failure inside the deployment.
-    if (/Server Error/.test(e.message)) return new SyncError("REJECTED", e.message, details);
   }
-  return new SyncError("REJECTED", e instanceof Error ? e.message : String(e), details);
+  return new SyncError("INTERNAL", e instanceof Error ? `${e.name}: ${e.message}` : String(e), details);
 }
 
-/** Errors that say the deployment itself is unreachable or overloaded (not this job's fault). */
-export function isBackendDown(e: unknown): boolean {
-  const s = e instanceof SyncError ? e : classifyError(e);
-  return s.code === "NETWORK" || s.code === "TIMEOUT" || s.code === "SERVER_ERROR";
+/** Errors that may mean the deployment as a whole is unreachable or not running (to be confirmed by a health check). */
+export function isOutage(e: unknown): boolean {
+  return classifyError(e).kind === "outage";
 }

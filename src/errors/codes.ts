@@ -1,43 +1,88 @@
 /**
- * The registry of every error code celstate-sync reports, with its kind and what it means.
- * The README's error table is checked against this list by a test, so the two stay in step.
+ * The registry of every error code celstate-sync reports: its kind, whether it earns a failure
+ * marker, and what it means. The README's error table is checked against this list by a test,
+ * so the two stay in step. This table is the only place that decides whether an error marks a
+ * job: the engine reads the `marker` column and nothing else.
  *
- * Kinds:
- * - `transient`: the network, the backend or a file still being written; retried with backoff.
+ * Kinds (what the engine does with the job):
+ * - `fatal`: the daemon itself is misconfigured (bad config, wrong token, functions not
+ *   deployed); nothing will work until an operator acts. The command exits 2.
+ * - `outage`: the deployment as a whole did not answer or is not running (paused, disabled,
+ *   over its quota). Once one health check confirms it, the queue runs one probe at a time and
+ *   the jobs wait without spending attempts.
+ * - `transient`: this request failed but the next may not (a 429, an OCC conflict, a file still
+ *   being written); retried for this job with backoff.
+ * - `internal`: nobody expected this error: a bug in the daemon or in the deployment. Logged
+ *   once with its stack, retried with backoff like a transient error, counted, never marked.
  * - `invalid-local-data`: this job's files cannot be synced as they are; not retried until the
- *   files change (or `celstate-sync retry`), and the job gets a failure marker.
- * - `fatal`: the daemon itself is misconfigured (bad config, wrong token); nothing will work
- *   until an operator acts.
+ *   files change (or `celstate-sync retry`).
+ *
+ * Markers (`marker`): `yes`, the job's own data is at fault and job.json says so; `after
+ * retries`, the error is the job's own but may pass (a file that keeps changing): only when it
+ * went on past the retry limits does the job get a RETRIES_EXHAUSTED marker; `no`, never.
  */
-export type ErrorKind = "transient" | "invalid-local-data" | "fatal";
+export type ErrorKind = "fatal" | "outage" | "transient" | "internal" | "invalid-local-data";
+export type MarkerRule = "yes" | "after retries" | "no";
+
+type Entry = { kind: ErrorKind; marker: MarkerRule; text: string };
 
 export const ERROR_CODES = {
-  CONFIG_INVALID: { kind: "fatal", text: "a configuration value is missing or out of range" },
-  CONVEX_URL_MISSING: { kind: "fatal", text: "no Convex deployment URL was given" },
-  TOKEN_MISSING: { kind: "fatal", text: "no service token (CELSTATE_SYNC_TOKEN) was given" },
-  UNAUTHORIZED: { kind: "fatal", text: "the deployment refused the service token" },
-  TOKEN_NOT_CONFIGURED: { kind: "fatal", text: "the deployment has no CELSTATE_SYNC_TOKEN set" },
-  API_MISMATCH: { kind: "fatal", text: "the deployed functions are not the ones this version expects" },
-  LOCKED: { kind: "fatal", text: "another celstate-sync already runs on this jobs folder" },
-  JOBS_DIR_UNREADABLE: { kind: "fatal", text: "the jobs folder cannot be read" },
+  CONFIG_INVALID: { kind: "fatal", marker: "no", text: "a configuration value is missing or out of range" },
+  CONVEX_URL_MISSING: { kind: "fatal", marker: "no", text: "no Convex deployment URL was given" },
+  TOKEN_MISSING: { kind: "fatal", marker: "no", text: "no service token (CELSTATE_SYNC_TOKEN) was given" },
+  UNAUTHORIZED: { kind: "fatal", marker: "no", text: "the deployment refused the service token" },
+  TOKEN_NOT_CONFIGURED: { kind: "fatal", marker: "no", text: "the deployment has no CELSTATE_SYNC_TOKEN set" },
+  API_MISMATCH: { kind: "fatal", marker: "no", text: "the deployment answers, but its functions are missing or speak another API version" },
+  LOCKED: { kind: "fatal", marker: "no", text: "another celstate-sync already runs on this jobs folder" },
+  JOBS_DIR_UNREADABLE: { kind: "fatal", marker: "no", text: "the jobs folder cannot be read" },
 
-  NETWORK: { kind: "transient", text: "the deployment could not be reached" },
-  TIMEOUT: { kind: "transient", text: "a request took longer than the configured timeout" },
-  SERVER_ERROR: { kind: "transient", text: "the deployment answered with a server error (5xx) or was overloaded (429)" },
-  FILE_SETTLING: { kind: "transient", text: "a file is still being written; it is synced once it stops changing" },
-  FILE_CHANGED: { kind: "transient", text: "a file changed while it was being uploaded" },
-  JOB_VANISHED: { kind: "transient", text: "the job folder or job.json disappeared while it was being read" },
-  STORAGE_ID_UNKNOWN: { kind: "transient", text: "an uploaded blob was gone at commit time (collected or expired); re-uploaded" },
+  NETWORK: { kind: "outage", marker: "no", text: "the deployment could not be reached" },
+  TIMEOUT: { kind: "outage", marker: "no", text: "the deployment did not answer within the configured timeout" },
+  BACKEND_NOT_RUNNING: { kind: "outage", marker: "no", text: "the deployment is not running (paused, disabled or over its usage limits)" },
+  SERVER_ERROR: {
+    kind: "outage",
+    marker: "no",
+    text: "a server error (5xx) or a function failure without error data (\"Server Error\", what a paused deployment answers)",
+  },
 
-  JOB_JSON_UNPARSABLE: { kind: "invalid-local-data", text: "job.json is not valid JSON (Python's NaN/Infinity allowed)" },
-  JOB_JSON_INVALID: { kind: "invalid-local-data", text: "job.json does not match JobRecord.v1" },
-  JOB_ID_MISMATCH: { kind: "invalid-local-data", text: "the record's id differs from its folder name" },
-  UNSAFE_PATH: { kind: "invalid-local-data", text: "a file is a symlink, not a regular file, or leads outside its job folder" },
-  FILE_UNREADABLE: { kind: "invalid-local-data", text: "a file exists but cannot be read" },
-  ASSET_MISSING: { kind: "invalid-local-data", text: "a settled job lists an asset whose file does not exist" },
-  VALUE_LIMIT: { kind: "invalid-local-data", text: "the record breaks a Convex limit (size, nesting, array length, field name)" },
-  REJECTED: { kind: "invalid-local-data", text: "the deployment refused the data permanently (4xx or a function error)" },
-  RETRIES_EXHAUSTED: { kind: "invalid-local-data", text: "transient errors went on past the configured attempts or time" },
-} as const satisfies Record<string, { kind: ErrorKind; text: string }>;
+  OVERLOADED: {
+    kind: "transient",
+    marker: "no",
+    text: "the deployment asked to retry this request (429, an OCC conflict, a request or system timeout)",
+  },
+  FILE_SETTLING: { kind: "transient", marker: "no", text: "a file is still being written; it is synced once it stops changing" },
+  FILE_CHANGED: { kind: "transient", marker: "after retries", text: "a file changed while it was being uploaded" },
+  JOB_VANISHED: { kind: "transient", marker: "no", text: "the job folder or job.json disappeared while it was being read" },
+  STORAGE_ID_UNKNOWN: { kind: "transient", marker: "no", text: "an upload URL or blob was gone (expired or collected); a fresh one is taken" },
+  FILE_UNREADABLE: { kind: "transient", marker: "no", text: "a file exists but this user may not read it (check the service user's permissions)" },
+  STUCK: {
+    kind: "transient",
+    marker: "no",
+    text: "errors that are not the job's own went on past the retry limits; still retried, at the slowest pace",
+  },
+
+  INTERNAL: { kind: "internal", marker: "no", text: "an error nobody classified (a bug): logged with its stack and retried, never marked" },
+
+  JOB_JSON_UNPARSABLE: { kind: "invalid-local-data", marker: "no", text: "job.json is not valid JSON (Python's NaN/Infinity allowed); never rewritten" },
+  JOB_JSON_INVALID: { kind: "invalid-local-data", marker: "no", text: "job.json does not match JobRecord.v1; never rewritten" },
+  JOB_ID_MISMATCH: { kind: "invalid-local-data", marker: "no", text: "the record's id differs from its folder name; never rewritten" },
+  UNSAFE_PATH: { kind: "invalid-local-data", marker: "yes", text: "a file is a symlink, not a regular file, or leads outside its job folder" },
+  ASSET_MISSING: { kind: "invalid-local-data", marker: "yes", text: "a finished job lists an asset whose file does not exist" },
+  VALUE_LIMIT: { kind: "invalid-local-data", marker: "yes", text: "the record breaks a Convex limit (size, nesting, array length, field name)" },
+  REJECTED: { kind: "invalid-local-data", marker: "yes", text: "a function refused an argument for this job's own values (INVALID_ARGUMENT naming the job)" },
+  RETRIES_EXHAUSTED: {
+    kind: "invalid-local-data",
+    marker: "yes",
+    text: "errors of the job's own (a file that keeps changing) went on past the retry limits",
+  },
+} as const satisfies Record<string, Entry>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function kindOf(code: ErrorCode): ErrorKind {
+  return ERROR_CODES[code].kind;
+}
+
+export function markerRuleOf(code: ErrorCode): MarkerRule {
+  return ERROR_CODES[code].marker;
+}

@@ -12,17 +12,20 @@
  *      temp file and start over from step 1 (bounded, then "raced-gave-up");
  *   5. synchronously and back to back: no fresh pipeline temp file (`tmp*`, younger than 30 s)
  *      in the folder, job.json still the inode of step 1;
- *   6. rename job.json aside, check that what was set aside is the inode of step 1, and `link`
- *      the temp file in as job.json (see `swapIn`: a version we did not see is never overwritten,
- *      it is put back); then fsync the folder.
+ *   6. exchange the temp file and job.json in one step (`renameat2` RENAME_EXCHANGE, see
+ *      `exchangeIn`): job.json never stops existing, and what comes out under the temp name is
+ *      checked to be the inode of step 1 before it is deleted; a version we did not see is put
+ *      back. Where the exchange is unavailable, the older `swapIn` (set aside, check, link in).
+ *      Then fsync the folder.
  *
  * An unparsable job.json is never rewritten: the builder is not even called.
  *
  * Why step 6 and not a plain rename: POSIX has no "rename if the target is still X", and a plain
  * rename after the last look loses a pipeline write that lands in the few system calls between
- * them (seen under load in the race test). Setting aside and linking closes that window; what
- * it costs is a few microseconds without a job.json, and it needs hard links (any local file
- * system).
+ * them (seen under load in the race test). The exchange closes that window without ever
+ * unlinking anything it has not checked: nothing is deleted before it is known to be the
+ * version we read. The fallback closes it too, at the price of a few microseconds without a
+ * job.json (a reader doing `exists()` then `open()` can fail then), and needs hard links.
  *
  * Also: the file renamed into place is owned by the daemon's user (root restores the owner),
  * and an in-place writer (not the pipeline) is caught by the size/mtime/bytes checks.
@@ -33,7 +36,9 @@ import { open, unlink } from "node:fs/promises";
 import path from "node:path";
 import { SyncError } from "../errors/SyncError.js";
 import { assertJobId } from "./assertJobId.js";
+import { isPipelineTempName } from "./defaultAssetRules.js";
 import { errnoOf, fsError } from "./fsError.js";
+import { exchangePaths } from "./exchangePaths.js";
 import { decodeJobJson, jobJsonRelPath, openJobJson, type JobJsonSnapshot } from "./openJobJson.js";
 import { parsePythonJson } from "./pythonJson.js";
 
@@ -115,7 +120,7 @@ export function pipelineWriteInFlight(jobDir: string, nowMs = Date.now()): boole
     return false;
   }
   for (const name of names) {
-    if (!name.startsWith("tmp")) continue;
+    if (!isPipelineTempName(name)) continue;
     const st = lstatSync(path.join(jobDir, name), { throwIfNoEntry: false });
     if (st?.isFile() && nowMs - st.mtimeMs < PIPELINE_TEMP_FRESH_MS) return true;
   }
@@ -123,7 +128,7 @@ export function pipelineWriteInFlight(jobDir: string, nowMs = Date.now()): boole
 }
 
 /**
- * Step 6: puts the temp file in place without ever overwriting a version of job.json we have not
+ * Step 6 where the exchange is unavailable: puts the temp file in place without ever overwriting a version of job.json we have not
  * seen. The current job.json is first renamed aside (atomic, whatever version it is at that
  * instant), and only if the version set aside is the one we read is the new file linked in with
  * `link`, which fails rather than overwrite a job.json the pipeline created meanwhile. A version
@@ -160,6 +165,34 @@ function swapIn(jobDir: string, target: string, tmpPath: string, read: Stats, wh
       // already gone
     }
   }
+}
+
+/**
+ * Step 6 with the atomic exchange. Afterwards job.json is our new file and `tmpPath` names what
+ * job.json was; the caller deletes `tmpPath` in any case. True when that was the version we
+ * read. Otherwise the pipeline replaced job.json after the last look: its version goes back
+ * (unless it has already written an even newer one over ours), and false says start over.
+ * "unsupported" when the exchange cannot be used here.
+ */
+function exchangeIn(target: string, tmpPath: string, read: Stats, where: { jobId: string; file: string }): boolean | "unsupported" {
+  const ours = lstatSync(tmpPath).ino;
+  const swap = () => {
+    try {
+      return exchangePaths(tmpPath, target);
+    } catch (e) {
+      throw fsError(e, { ...where, action: "exchanging job.json with its new version" });
+    }
+  };
+  if (swap() !== "exchanged") return "unsupported";
+  const out = lstatSync(tmpPath);
+  if (out.ino === read.ino && out.dev === read.dev && out.size === read.size && out.mtimeMs === read.mtimeMs) return true;
+  // Ours is in place over a pipeline write we never saw. If it still is, swap back; a write
+  // the pipeline lands in between is at `tmpPath` then, and is swapped in as the newest.
+  if (lstatSync(target, { throwIfNoEntry: false })?.ino === ours) {
+    swap();
+    if (lstatSync(tmpPath, { throwIfNoEntry: false })?.ino !== ours) swap();
+  }
+  return false;
 }
 
 function linkUnlessExists(from: string, to: string, where: { jobId: string; file: string }): boolean {
@@ -226,12 +259,14 @@ export async function casRewriteJobJson<T extends string>(
         if (pipelineWriteInFlight(jobDir)) continue;
         const last = lstatSync(target, { throwIfNoEntry: false });
         if (last === undefined || !sameIdentity(last, snap.stat)) continue;
-        const swapped = swapIn(jobDir, target, tmpPath, snap.stat, where);
+        let swapped = exchangeIn(target, tmpPath, snap.stat, where);
+        if (swapped === "unsupported") swapped = swapIn(jobDir, target, tmpPath, snap.stat, where);
         if (!swapped) continue;
         await syncFolder(jobDir);
         return "written";
       } finally {
-        // Linked in or not, the temp name goes (after a link, job.json keeps the inode).
+        // Whatever the temp name holds now goes: after an exchange, the old job.json (checked
+        // above to be the version we read) or our file put back; after a link, a second name.
         await unlink(tmpPath).catch((e: unknown) => {
           if (errnoOf(e) !== "ENOENT") throw fsError(e, { ...where, action: "removing the temp file" });
         });

@@ -2,10 +2,15 @@
  * Turns asset rules into a matcher and into the list of folders a reader has to list, so a
  * job is read by listing `outputs/` and `trace/` only, never by walking the whole folder
  * (`studio/` can hold many large passes).
+ *
+ * A rule with `<name>` (see defaultAssetRules) is no glob: the placeholder stands in the last
+ * segment, the rest is literal, and the record's name is compared as it is, so a name full of
+ * glob characters (`*`, `[`, `{`) or starting with `.` is still only itself. Globs match dot
+ * files too: an output may be named `.hidden_gem.png`.
  */
 import picomatch from "picomatch";
 import { SyncError } from "../errors/SyncError.js";
-import { isIgnoredPath } from "./defaultAssetRules.js";
+import { isIgnoredPath, NAME_PLACEHOLDER } from "./defaultAssetRules.js";
 import type { AssetRule } from "./types.js";
 
 /** How deep a `**` rule may make a reader descend below its base folder. */
@@ -20,8 +25,15 @@ export type FolderWalk = {
 
 export type CompiledAssetRules = {
   rules: readonly AssetRule[];
-  /** The first rule matching a relative path, or null (always null for ignored paths). */
-  match(relPath: string): AssetRule | null;
+  /**
+   * The first rule matching a relative path, or null (always null for ignored paths). `<name>`
+   * rules match only when `name` (the record's) is given.
+   */
+  match(relPath: string, name?: string | null): AssetRule | null;
+  /** Some rule uses `<name>`: a listing made without the record's name may assign other roles. */
+  usesName: boolean;
+  /** The rules as one string, for fingerprints that depend on them. */
+  key: string;
   /** Folders to list, deduplicated, nested bases folded into their parent. */
   walks: readonly FolderWalk[];
 };
@@ -32,8 +44,21 @@ function invalid(rule: AssetRule, why: string): SyncError {
   return new SyncError("CONFIG_INVALID", `asset rule \`${rule.match}\` (${rule.role}) ${why}`);
 }
 
+/** `outputs/<name>_debug.png` → the literal text before and after the placeholder. */
+function nameTemplate(rule: AssetRule): { before: string; after: string } | null {
+  const at = rule.match.indexOf(NAME_PLACEHOLDER);
+  if (at < 0) return null;
+  const before = rule.match.slice(0, at);
+  const after = rule.match.slice(at + NAME_PLACEHOLDER.length);
+  if (after.includes("/") || after.includes(NAME_PLACEHOLDER)) {
+    throw invalid(rule, `may use ${NAME_PLACEHOLDER} once, in its last segment`);
+  }
+  if (picomatch.scan(before + after).isGlob) throw invalid(rule, `mixes ${NAME_PLACEHOLDER} with glob characters; use one or the other`);
+  return { before, after };
+}
+
 function walkOf(rule: AssetRule): FolderWalk {
-  const m = rule.match;
+  const m = rule.match.replace(NAME_PLACEHOLDER, "x");
   if (m === "" || m.startsWith("/") || m.startsWith("!") || m.includes("\\")) {
     throw invalid(rule, "must be a relative posix glob such as `outputs/*.png`");
   }
@@ -60,7 +85,19 @@ export function compileAssetRules(rules: readonly AssetRule[]): CompiledAssetRul
     const w = walkOf(rule);
     byBase.set(w.base, Math.max(byBase.get(w.base) ?? 0, w.depth));
   }
-  const matchers = rules.map((rule) => ({ rule, test: picomatch(rule.match) }));
+  const matchers = rules.map((rule) => {
+    const template = nameTemplate(rule);
+    if (template === null) {
+      const glob = picomatch(rule.match, { dot: true });
+      return { rule, test: (relPath: string) => glob(relPath) };
+    }
+    const { before, after } = template;
+    return {
+      rule,
+      test: (relPath: string, name?: string | null) =>
+        typeof name === "string" && name !== "" && relPath === `${before}${name}${after}`,
+    };
+  });
   const all = [...byBase].map(([base, depth]) => ({ base, depth }));
   const walks = all.filter(
     (w) =>
@@ -75,9 +112,11 @@ export function compileAssetRules(rules: readonly AssetRule[]): CompiledAssetRul
   const compiled: CompiledAssetRules = {
     rules,
     walks,
-    match(relPath) {
+    usesName: rules.some((r) => r.match.includes(NAME_PLACEHOLDER)),
+    key: `${JSON.stringify(rules.map((r) => [r.match, r.role, r.contentType]))}\n`,
+    match(relPath, name) {
       if (isIgnoredPath(relPath)) return null;
-      return matchers.find((m) => m.test(relPath))?.rule ?? null;
+      return matchers.find((m) => m.test(relPath, name))?.rule ?? null;
     },
   };
   cache.set(rules, compiled);

@@ -1,16 +1,21 @@
 /**
- * The failure marker (DESIGN §4): when a job cannot be synced, job.json says so in the
- * pipeline's own convention for errors, and remembers what it replaced so that
- * `celstate-sync retry` can put it back:
+ * The failure marker (DESIGN §4): when a job cannot be synced because of its own data, job.json
+ * says so in the pipeline's own convention for a failed job, and remembers what it replaced so
+ * that `celstate-sync retry` can put it back:
  *
  *   "status": "failed", "progress_stage": "error",
  *   "error": "[TraceID: <id>] Convex sync failed: <reason>", "updated_at": <now>,
+ *   "component": null, (no "retry_after")
  *   "sync_failure": {"at", "attempts", "reason", "retryable",
- *                    "previous": {"status", "progress_stage", "error"}}
+ *                    "previous": {"status", "progress_stage", "error", "component"?, "retry_after"?}}
  *
- * Every write goes through `casRewriteJobJson` (compare-and-swap; see its header for the one
- * residual race). Only the top-level members that change are re-serialised: every other key
- * keeps its exact text, order and layout (Python's `1.0` stays `1.0`).
+ * The record then reads exactly like a job the pipeline failed itself, and that is what the
+ * public view shows (the daemon commits a marked job's record, nothing else).
+ *
+ * Every write goes through `casRewriteJobJson` (compare-and-swap; see its header). Only the
+ * top-level members that change are rewritten, and values move by their text (re-indented, never
+ * re-serialised): every other key keeps its exact text, order and layout (Python's `1.0` stays
+ * `1.0`), and `retry` puts the component back byte for byte but for indentation.
  *
  * Rules that keep the marker from looping or nesting:
  * - the same reason on a job already in the marker's state → "unchanged", nothing written;
@@ -24,7 +29,7 @@ import { isoToMicros } from "../../convex/lib/time.js";
 import { casRewriteJobJson, type CasOptions, type CasOutcome } from "./casRewriteJobJson.js";
 import { MARKER_KEY, parseFailureMarker } from "./parseFailureMarker.js";
 import { stringifyPythonJson, pythonJsonString } from "./pythonJson.js";
-import { editTopLevel, joinTopLevel, splitTopLevel, topLevelIndent, type TopLevelObject } from "./topLevelMembers.js";
+import { editTopLevel, joinTopLevel, lastMember, splitTopLevel, topLevelIndent, type TopLevelObject } from "../../convex/lib/topLevelMembers.js";
 import type { FailureMarker } from "./types.js";
 
 export type WriteFailureMarkerOutcome = CasOutcome<"unchanged">;
@@ -37,7 +42,9 @@ export type WriteFailureMarkerInput = CasOptions & {
   now?: Date;
 };
 
-const STATE_KEYS = ["status", "progress_stage", "error"] as const;
+/** What the marker replaces and `previous` keeps (a key absent from job.json stays absent). */
+const STATE_KEYS = ["status", "progress_stage", "error", "component", "retry_after"] as const;
+const OPTIONAL_STATE_KEYS: ReadonlySet<string> = new Set(["component", "retry_after"]);
 
 export function markerErrorPrefix(jobId: string): string {
   return `[TraceID: ${jobId}] Convex sync failed: `;
@@ -70,12 +77,7 @@ export function isInMarkerState(raw: Record<string, unknown>, jobId: string): bo
 
 /** Text of the last occurrence of `key` (the one a JSON parser keeps). */
 function memberText(obj: TopLevelObject | null, key: string): string | undefined {
-  if (obj === null) return undefined;
-  for (let n = obj.members.length - 1; n >= 0; n--) {
-    const m = obj.members[n];
-    if (m?.key === key) return m.valueText;
-  }
-  return undefined;
+  return obj === null ? undefined : lastMember(obj, key)?.valueText;
 }
 
 function trySplit(text: string | undefined): TopLevelObject | null {
@@ -88,12 +90,18 @@ function trySplit(text: string | undefined): TopLevelObject | null {
 }
 
 /**
- * Text for a value at `depth`: the original token when it is a one-line token (keeps its exact
- * escaping), else the value re-serialised at that depth.
+ * Text for a value moved from `fromDepth` to `toDepth`: its original text re-indented (inside a
+ * JSON text a newline is never part of a string, so shifting every continuation line is exact),
+ * or the value serialised at `toDepth` when no text is at hand.
  */
-function valueText(original: string | undefined, value: unknown, indent: number, depth: number): string {
-  if (original !== undefined && !original.includes("\n")) return original;
-  return stringifyPythonJson(value, indent, depth);
+function valueText(original: string | undefined, value: unknown, indent: number, fromDepth: number, toDepth: number): string {
+  if (original === undefined) return stringifyPythonJson(value, indent, toDepth);
+  if (!original.includes("\n")) return original;
+  const shift = (toDepth - fromDepth) * indent;
+  return original
+    .split("\n")
+    .map((line, n) => (n === 0 ? line : shift >= 0 ? " ".repeat(shift) + line : line.slice(Math.min(-shift, line.length - line.trimStart().length))))
+    .join("\n");
 }
 
 function markerText(
@@ -140,8 +148,10 @@ export async function writeFailureMarker(
       // `previous` is the state before the FIRST marker: never a marker's own state.
       const source = inMarker && existing ? existing.previous : raw;
       const sourceTexts = inMarker ? trySplit(memberText(trySplit(memberText(top, MARKER_KEY)), "previous")) : top;
+      // From the record (depth 1), or from an older marker's `previous` (depth 3).
+      const fromDepth = inMarker ? 3 : 1;
       const previous = STATE_KEYS.filter((k) => Object.hasOwn(source, k)).map(
-        (k) => [k, valueText(memberText(sourceTexts, k), (source as Record<string, unknown>)[k], indent, 3)] as const,
+        (k) => [k, valueText(memberText(sourceTexts, k), (source as Record<string, unknown>)[k], indent, fromDepth, 3)] as const,
       );
       const at = nextUpdatedAt(raw, now ?? new Date());
       const marker = markerText({ at, attempts, reason, retryable }, previous, indent);
@@ -151,8 +161,10 @@ export async function writeFailureMarker(
           ["progress_stage", pythonJsonString("error")],
           ["error", pythonJsonString(error)],
           ["updated_at", pythonJsonString(at)],
+          ["component", "null"],
           [MARKER_KEY, marker],
         ],
+        remove: ["retry_after"],
       });
       return { write: joinTopLevel(edited) };
     },
@@ -185,8 +197,10 @@ export async function clearFailureMarker(
       if (marker && isInMarkerState(raw, jobId)) {
         const texts = trySplit(memberText(trySplit(memberText(top, MARKER_KEY)), "previous"));
         for (const k of STATE_KEYS) {
-          if (Object.hasOwn(marker.previous, k)) set.push([k, valueText(memberText(texts, k), marker.previous[k], indent, 1)]);
-          else remove.push(k);
+          if (Object.hasOwn(marker.previous, k)) set.push([k, valueText(memberText(texts, k), marker.previous[k], indent, 3, 1)]);
+          // A key the record did not have is removed again; but a marker written before it kept
+          // `component` and `retry_after` in `previous` never touched them: they stay as they are.
+          else if (!OPTIONAL_STATE_KEYS.has(k)) remove.push(k);
         }
       }
       set.push(["updated_at", pythonJsonString(nextUpdatedAt(raw, now ?? new Date()))]);

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { JobRecordInput } from "../../convex/lib/jobStore.js";
 import { isoToMicros } from "../../convex/lib/time.js";
+import { stringifyPythonJson } from "./pythonJson.js";
 
 const isoTimestamp = z.string().refine((s) => isoToMicros(s) !== null, {
   message: "expected an ISO-8601 timestamp like 2026-11-20T14:03:11.482913+00:00",
@@ -39,8 +40,13 @@ export const jobRecordV1 = z
 
 export type JobRecordV1 = z.infer<typeof jobRecordV1>;
 
-/** snake_case → camelCase, `type` → `internalAssetType`; absent and null optionals are omitted. */
-export function toConvexRecord(r: JobRecordV1): JobRecordInput {
+/**
+ * snake_case → camelCase, `type` → `internalAssetType`; absent and null optionals are omitted.
+ * The component travels as `componentJson`, its text exactly as job.json holds it
+ * (`componentText`; see convex/lib/componentText.ts for why text); without the file's text at
+ * hand, as Python's `json.dumps` would write the parsed value.
+ */
+export function toConvexRecord(r: JobRecordV1, componentText?: string | null): JobRecordInput {
   const out: JobRecordInput = {
     jobId: r.id,
     status: r.status,
@@ -48,7 +54,7 @@ export function toConvexRecord(r: JobRecordV1): JobRecordInput {
     prompt: r.prompt,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
-    component: r.component ?? null,
+    componentJson: r.component == null ? null : (componentText ?? stringifyPythonJson(r.component, 0)),
     error: r.error,
   };
   if (r.layout_intent !== undefined) out.layoutIntent = r.layout_intent;

@@ -20,7 +20,11 @@ function unsafe(jobId: string, relPath: string, why: string): SyncError {
   return new SyncError("UNSAFE_PATH", `${relPath} ${why}`, { jobId, file: `${jobId}/${relPath}` });
 }
 
-export function listJobFiles(jobDir: string, jobId: string, rules: readonly AssetRule[]): LocalFile[] {
+/**
+ * `name` is the record's, when it is known: roles of `<name>` rules depend on it. Without it
+ * (a re-check that has not parsed job.json), only the glob rules assign roles.
+ */
+export function listJobFiles(jobDir: string, jobId: string, rules: readonly AssetRule[], name?: string | null): LocalFile[] {
   const compiled = compileAssetRules(rules);
   const found = new Map<string, LocalFile>();
   const ctx = (relPath: string, action: string) => ({ jobId, file: `${jobId}/${relPath}`, action });
@@ -79,7 +83,7 @@ export function listJobFiles(jobDir: string, jobId: string, rules: readonly Asse
     for (const entry of entries) {
       const rel = base === "" ? entry.name : `${base}/${entry.name}`;
       if (isIgnoredPath(rel)) continue;
-      const rule = compiled.match(rel);
+      const rule = compiled.match(rel, name);
       if (rule) {
         addCandidate(rel, rule);
         continue;

@@ -15,7 +15,7 @@ export function parseFailureMarker(raw: Record<string, unknown>): FailureMarker 
   if (!isObject(m) || typeof m.reason !== "string" || !isObject(m.previous)) return null;
   const previous = {} as FailureMarker["previous"];
   // Keep absence: a key the original record did not have is not restored as null.
-  for (const key of ["status", "progress_stage", "error"] as const) {
+  for (const key of ["status", "progress_stage", "error", "component", "retry_after"] as const) {
     if (Object.hasOwn(m.previous, key)) previous[key] = m.previous[key];
   }
   return {

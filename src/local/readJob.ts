@@ -6,15 +6,19 @@
 import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
 import path from "node:path";
-import { componentFilenames } from "../../convex/lib/jobStore.js";
+import { componentFilenames, type JobRecordInput } from "../../convex/lib/jobStore.js";
+import { lastMember, splitTopLevel } from "../../convex/lib/topLevelMembers.js";
 import { findDocumentProblem } from "../../convex/lib/limits.js";
 import { isoToMicros } from "../../convex/lib/time.js";
 import { SyncError } from "../errors/SyncError.js";
-import { assertJobId, isSafeJobId } from "./assertJobId.js";
+import { assertJobId, isPlainFileName } from "./assertJobId.js";
 import { fsError } from "./fsError.js";
 import { checkJobRecord, jobJsonFieldName, recordHash as hashRecord, toConvexRecord } from "./jobRecord.js";
+import { compileAssetRules } from "./compileAssetRules.js";
+import { DEFAULT_ASSET_RULES } from "./defaultAssetRules.js";
 import { listJobFiles } from "./listJobFiles.js";
 import { decodeJobJson, type JobJsonSnapshot, jobJsonRelPath, readJobJsonSync } from "./openJobJson.js";
+import { isInMarkerState } from "./failureMarker.js";
 import { parseFailureMarker } from "./parseFailureMarker.js";
 import { PythonJsonError, parsePythonJson } from "./pythonJson.js";
 import type { AssetRule, LocalFile, LocalJob } from "./types.js";
@@ -23,12 +27,18 @@ import type { AssetRule, LocalFile, LocalJob } from "./types.js";
  * Bump when the mapping from job.json to the Convex record changes (`toConvexRecord`,
  * `recordHash`): a fingerprint taken by an older reader then no longer matches, and every job
  * is parsed and compared again once.
+ * v2: the component travels as its JSON text; roles follow the record's name.
  */
-const READER_VERSION = "celstate-sync job.json reader v1\n";
+const READER_VERSION = "celstate-sync job.json reader v2\n";
 
-/** The fingerprint of job.json's bytes that the deployment keeps beside the record. */
-export function sourceHashOf(bytes: Uint8Array): string {
-  return createHash("sha256").update(READER_VERSION).update(bytes).digest("hex");
+/**
+ * The fingerprint of job.json's bytes that the deployment keeps beside the record, read under
+ * these asset rules. The rules are part of it because the files' roles follow from job.json
+ * (the record's name) and the rules together: with both unchanged, so are the roles, and a
+ * re-check can trust the fingerprint without parsing. Changing the rules re-checks every job once.
+ */
+export function sourceHashOf(bytes: Uint8Array, rules: readonly AssetRule[] = DEFAULT_ASSET_RULES): string {
+  return createHash("sha256").update(READER_VERSION).update(compileAssetRules(rules).key).update(bytes).digest("hex");
 }
 
 /** job.json's bytes and stat, read once from one descriptor, with their fingerprint. */
@@ -40,7 +50,7 @@ export type JobSource = {
 };
 
 /** Checks the job folder and reads job.json, without parsing it. Synchronous; throws SyncError. */
-export function readJobSource(jobsDir: string, jobId: string): JobSource {
+export function readJobSource(jobsDir: string, jobId: string, rules: readonly AssetRule[] = DEFAULT_ASSET_RULES): JobSource {
   assertJobId(jobId);
   const dir = path.join(jobsDir, jobId);
 
@@ -59,11 +69,37 @@ export function readJobSource(jobsDir: string, jobId: string): JobSource {
 
   // Synchronous, like the listing: see `readJobJsonSync`.
   const snap = readJobJsonSync(dir, jobId);
-  return { jobId, dir, snap, sourceHash: sourceHashOf(snap.bytes) };
+  return { jobId, dir, snap, sourceHash: sourceHashOf(snap.bytes, rules) };
+}
+
+/** Longest text a marked record keeps of each free-text field (64 KiB of UTF-16 units). */
+const MARKED_TEXT_MAX = 64 * 1024;
+
+/**
+ * What a marked job whose record breaks a Convex limit publishes: no telemetry, and each
+ * free-text field cut to MARKED_TEXT_MAX with a note of how much was cut. The public view shows
+ * none of these fields; the point is that it shows the job failed. job.json keeps everything.
+ */
+function reducedForMarker(record: JobRecordInput): JobRecordInput {
+  const { telemetry: _dropped, ...rest } = record;
+  const cut = (text: string | null | undefined) =>
+    typeof text === "string" && text.length > MARKED_TEXT_MAX ? `${text.slice(0, MARKED_TEXT_MAX)}… [cut: ${text.length - MARKED_TEXT_MAX} more characters in job.json]` : text;
+  const out: JobRecordInput = { ...rest, prompt: cut(rest.prompt) as string };
+  for (const key of ["styleContext", "layoutIntent", "name"] as const) if (out[key] != null) out[key] = cut(out[key]);
+  return out;
+}
+
+function documentProblem(record: JobRecordInput, sourceHash: string) {
+  return findDocumentProblem({ ...record, updatedAtUs: isoToMicros(record.updatedAt) ?? 0, recordHash: "0".repeat(64), sourceHash });
+}
+
+/** The text of the component in job.json's text, exactly as written (null when there is none). */
+export function componentTextOf(jobJsonText: string): string | null {
+  return lastMember(splitTopLevel(jobJsonText), "component")?.valueText ?? null;
 }
 
 export async function readLocalJob(jobsDir: string, jobId: string, rules: readonly AssetRule[]): Promise<LocalJob> {
-  return await interpretJob(readJobSource(jobsDir, jobId), rules);
+  return await interpretJob(readJobSource(jobsDir, jobId, rules), rules);
 }
 
 /**
@@ -94,17 +130,22 @@ export async function interpretJob(source: JobSource, rules: readonly AssetRule[
     );
   }
 
-  const record = toConvexRecord(check.record);
+  const rawObject = raw as Record<string, unknown>;
+  // A marker parks the job only while job.json still shows the marker's state; if the pipeline
+  // moved the job on and the marker merely rode along in its rewrite, the job syncs normally.
+  const marker = isInMarkerState(rawObject, jobId) ? parseFailureMarker(rawObject) : null;
+  let record = toConvexRecord(check.record, componentTextOf(text));
   // The same document the server will check (it adds updatedAtUs and recordHash, a 64-digit
   // hex string), so a record over a limit fails here, permanently and by name, before anything
   // is uploaded. Checked before hashing: the check stops at 16 levels, while the hash walks the
   // whole value and a record nested 100,000 deep (JSON.parse accepts it) would exhaust the stack.
-  const problem = findDocumentProblem({
-    ...record,
-    updatedAtUs: isoToMicros(record.updatedAt) ?? 0,
-    recordHash: "0".repeat(64),
-    sourceHash: source.sourceHash,
-  });
+  let problem = documentProblem(record, source.sourceHash);
+  if (problem && marker !== null) {
+    // A marked job publishes its failed state, which needs neither the telemetry nor the whole
+    // of an enormous prompt: the record that broke the limit is still shown failed.
+    const reduced = reducedForMarker(record);
+    if (documentProblem(reduced, source.sourceHash) === null) [record, problem] = [reduced, null];
+  }
   if (problem) {
     const field = jobJsonFieldName(problem.field);
     throw new SyncError("VALUE_LIMIT", `field \`${field}\` ${problem.reason}`, where);
@@ -113,19 +154,21 @@ export async function interpretJob(source: JobSource, rules: readonly AssetRule[
 
   // Asset names are the basenames of files in the job folder: a listed name with a path in it
   // (`../../secret.png`) can never be synced, and is refused by name instead of being waited for.
-  const listed = componentFilenames(record.component);
+  const listed = componentFilenames(record);
   for (const name of listed) {
-    if (!isSafeJobId(name)) {
+    if (!isPlainFileName(name)) {
       throw new SyncError(
         "UNSAFE_PATH",
-        `component.assets lists ${JSON.stringify(name)}, which is not a plain file name (no /, \\, NUL, . or ..)`,
+        `component.assets lists ${JSON.stringify(name)}, which is not a plain file name (no /, NUL, . or ..)`,
         where,
       );
     }
   }
 
-  files ??= listJobFiles(dir, jobId, rules);
-  const rawObject = raw as Record<string, unknown>;
+  // A marked job syncs its record alone: its files are not read. A listing made before the
+  // parse knew no name: with `<name>` rules, list again with it.
+  if (marker !== null) files = [];
+  else if (files === undefined || compileAssetRules(rules).usesName) files = listJobFiles(dir, jobId, rules, record.name);
   return {
     jobId,
     dir,
@@ -135,7 +178,7 @@ export async function interpretJob(source: JobSource, rules: readonly AssetRule[
     recordHash,
     sourceHash: source.sourceHash,
     settled: record.status === "succeeded" || record.status === "failed",
-    marker: parseFailureMarker(rawObject),
+    marker,
     files,
     listed,
   };

@@ -33,7 +33,7 @@ export type FailureMarker = {
   reason: string;
   retryable: boolean;
   /** The state the marker replaced; a key is absent when job.json did not have it. */
-  previous: { status: unknown; progress_stage: unknown; error: unknown };
+  previous: { status: unknown; progress_stage: unknown; error: unknown; component?: unknown; retry_after?: unknown };
 };
 
 export type LocalJob = {
@@ -48,6 +48,7 @@ export type LocalJob = {
   sourceHash: string;
   /** status is succeeded or failed: the pipeline will not write more. */
   settled: boolean;
+  /** The failure marker, while job.json still shows its state (one that only rode along in a pipeline rewrite is null). */
   marker: FailureMarker | null;
   files: LocalFile[];
   /** Filenames that `component.assets` lists. */

@@ -93,5 +93,5 @@ export function describeError(jobId: string, error: unknown): JobStatusEntry {
 /** Whether an error is about the deployment or the setup rather than one job: status stops. */
 export function isRunWideError(error: unknown): boolean {
   const e = classifyError(error);
-  return e.kind === "fatal" || e.code === "NETWORK" || e.code === "TIMEOUT" || e.code === "SERVER_ERROR";
+  return e.kind === "fatal" || e.kind === "outage";
 }

@@ -3,17 +3,22 @@
  * and nothing more? Compared against the record as the daemon sends it (`toConvexRecord`, so
  * `retry_after: null` counts as absent, exactly as it is synced):
  *
- * - `status`, `error` equal; `retryAfter` absent on both sides, or equal;
- * - `component` equal to job.json's, key for key, except that `component.assets` maps the
- *   same filenames to URLs (strings) where job.json has placeholders;
+ * - `status` equal; `error` equal to job.json's with server paths made relative, as the public
+ *   view shows them (convex/lib/publicError.ts); `retryAfter` absent on both sides, or equal;
+ * - `component` (JSON text) equal to job.json's, key for key and in job.json's key order,
+ *   except that `component.assets` maps the same filenames to URLs where job.json has
+ *   placeholders;
  * - numbers compare with `Object.is`: NaN equals NaN (the telemetry carries it), -0 is not 0;
  * - nothing internal: no key beyond {jobId, status, retryAfter, error, component}, no
- *   `internalAssetType` anywhere, no string naming a local path (the jobs folder).
+ *   `internalAssetType` anywhere, no string naming an absolute path (whatever folder the
+ *   history was written in: a copy keeps its old paths).
  *
  * Returns every mismatch (capped per job) and the asset URLs to download and hash.
  */
 import type { JobRecordInput } from "../../convex/lib/jobStore.js";
+import { namesAbsolutePath, publicError } from "../../convex/lib/publicError.js";
 import { describeValue } from "../local/jobRecord.js";
+import { parsePythonJson } from "../local/pythonJson.js";
 
 export type Mismatch = {
   /** What differs: `status`, `retryAfter`, `component.manifest.id`, `asset hero.png`, … */
@@ -64,9 +69,18 @@ class Collector {
   }
 }
 
+/** The same keys in another order: the public view must keep job.json's. */
+function compareKeyOrder(expected: Record<string, unknown>, got: Record<string, unknown>, path: string, out: Collector): void {
+  const [wantKeys, gotKeys] = [Object.keys(expected), Object.keys(got)];
+  if (wantKeys.length === gotKeys.length && wantKeys.every((k) => Object.hasOwn(got, k)) && wantKeys.some((k, i) => gotKeys[i] !== k)) {
+    out.add(`${path} (key order)`, wantKeys.join(", "), gotKeys.join(", "));
+  }
+}
+
 /** Deep equality with Object.is on leaves; records the first difference on each path. */
 function compareValue(expected: unknown, got: unknown, path: string, out: Collector): void {
   if (isObject(expected) && isObject(got)) {
+    compareKeyOrder(expected, got, path, out);
     for (const key of Object.keys(expected)) {
       if (!Object.hasOwn(got, key)) out.add(join(path, key), show(expected[key]), "absent");
       else compareValue(expected[key], got[key], join(path, key), out);
@@ -94,6 +108,7 @@ function compareAssets(expected: unknown, got: unknown, out: Collector, urls: As
     out.add("component.assets", `an object of ${want.length} URLs`, show(got));
     return;
   }
+  if (isObject(expected)) compareKeyOrder(expected, got, "component.assets", out);
   for (const filename of want) {
     const field = join("component.assets", filename);
     if (!Object.hasOwn(got, filename)) {
@@ -112,10 +127,11 @@ function compareAssets(expected: unknown, got: unknown, out: Collector, urls: As
   }
 }
 
-/** Internal keys at any depth, and strings naming the jobs folder. */
+/** Internal keys at any depth, and strings naming the jobs folder or any other absolute path. */
 function scanForLeaks(value: unknown, path: string, jobsDir: string | undefined, out: Collector): void {
   if (typeof value === "string") {
     if (jobsDir && value.includes(jobsDir)) out.add(path, "no local path", `a string containing ${jobsDir}`);
+    else if (namesAbsolutePath(value)) out.add(path, "no server path", show(value));
     return;
   }
   if (Array.isArray(value)) {
@@ -146,8 +162,9 @@ export function comparePublicJob(pub: unknown, local: JobRecordInput, opts: Comp
 
   if (pub.jobId !== local.jobId) out.add("jobId", show(local.jobId), show(pub.jobId));
   if (pub.status !== local.status) out.add("status", show(local.status), show(pub.status));
-  if (!Object.hasOwn(pub, "error")) out.add("error", show(local.error), "absent");
-  else if (!Object.is(pub.error, local.error)) out.add("error", show(local.error), show(pub.error));
+  const wantError = publicError(local.error, local.jobId);
+  if (!Object.hasOwn(pub, "error")) out.add("error", show(wantError), "absent");
+  else if (!Object.is(pub.error, wantError)) out.add("error", show(wantError), show(pub.error));
 
   const wantRetry = local.retryAfter !== undefined;
   const hasRetry = Object.hasOwn(pub, "retryAfter") && pub.retryAfter !== undefined;
@@ -155,19 +172,33 @@ export function comparePublicJob(pub: unknown, local: JobRecordInput, opts: Comp
     out.add("retryAfter", show(local.retryAfter), hasRetry ? show(pub.retryAfter) : "absent");
   }
 
-  const want = local.component;
-  const got = pub.component;
-  if (!isObject(want)) {
+  const want = local.componentJson == null ? null : parsePythonJson(local.componentJson);
+  let got: unknown = pub.component;
+  if (typeof got === "string") {
+    try {
+      got = parsePythonJson(got);
+    } catch (e) {
+      out.add("component", "JSON text", `text that does not parse (${(e as Error).message})`);
+      got = undefined;
+    }
+  } else if (got !== null) {
+    out.add("component", "JSON text or null", show(got));
+    got = undefined;
+  }
+  if (got === undefined) {
+    // reported above
+  } else if (!isObject(want)) {
     if (got !== null) out.add("component", show(want), show(got));
   } else if (!isObject(got)) {
     out.add("component", "an object", show(got));
   } else {
+    compareKeyOrder(want, got, "component", out);
     const { assets: wantAssets, ...wantRest } = want;
     const { assets: gotAssets, ...gotRest } = got;
     compareValue(wantRest, gotRest, "component", out);
     compareAssets(wantAssets, gotAssets, out, assets);
   }
 
-  scanForLeaks(pub, "", opts.jobsDir, out);
+  scanForLeaks({ ...pub, component: got ?? null }, "", opts.jobsDir, out);
   return { mismatches: out.list, assets };
 }

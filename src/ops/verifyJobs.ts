@@ -3,15 +3,14 @@
  * the surface the external API serves), compare them (`comparePublicJob`), then download every
  * asset URL and compare length and sha256 with the local file. Read-only on both sides.
  *
- * A job whose job.json shows a failure marker is "parked": the daemon deliberately stopped
- * syncing it, so a difference there is expected, not a mismatch. A job that cannot be read
+ * A job whose job.json shows a failure marker is "parked" when the public view agrees with it
+ * (the daemon publishes the marked record: failed, no component), and a mismatch otherwise. A job that cannot be read
  * locally is "unreadable" and, like a mismatch, makes the run fail: nothing was verified.
  * Errors talking to the deployment stop the run (they are not about one job).
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/configSchema.js";
 import { classifyError } from "../errors/classifyError.js";
-import { isInMarkerState } from "../local/failureMarker.js";
 import { hashFile } from "../local/hashFile.js";
 import { readLocalJob } from "../local/readJob.js";
 import type { AssetRule, LocalJob } from "../local/types.js";
@@ -93,9 +92,6 @@ export async function verifyJob(deps: Deps, jobId: string): Promise<JobVerificat
   } catch (e) {
     return { ...base, state: "unreadable", detail: errorLine(classifyError(e, { jobId })) };
   }
-  if (local.marker !== null && isInMarkerState(local.raw, jobId)) {
-    return { ...base, state: "parked", detail: `failure marker: ${local.marker.reason}` };
-  }
 
   let pub: unknown;
   try {
@@ -106,9 +102,12 @@ export async function verifyJob(deps: Deps, jobId: string): Promise<JobVerificat
   const { mismatches, assets } = comparePublicJob(pub, local.record, { jobsDir: config.jobsDir });
   const checked = await Promise.all(assets.map((a) => checkAsset(deps, local, a)));
   for (const c of checked) mismatches.push(...c.mismatches);
+  // A marked job's record is published as it is (failed): it is parked when public agrees.
+  const agreed = local.marker === null ? "ok" : "parked";
   return {
     ...base,
-    state: mismatches.length === 0 ? "ok" : "mismatch",
+    state: mismatches.length === 0 ? agreed : "mismatch",
+    ...(local.marker === null ? {} : { detail: `failure marker: ${local.marker.reason}` }),
     mismatches,
     assetsChecked: assets.length,
     bytesDownloaded: checked.reduce((n, c) => n + c.bytes, 0),

@@ -37,7 +37,8 @@ export type PublicJob = {
   status: string;
   retryAfter?: number;
   error: string | null;
-  component: unknown;
+  /** The component's JSON text, asset URLs in place of its placeholders (convex/jobs.ts). */
+  component: string | null;
 };
 
 export type GatewayStats = { requests: number; byFunction: Record<string, number>; uploads: number; bytesUploaded: number };

@@ -6,7 +6,7 @@
  */
 import { ConvexHttpClient } from "convex/browser";
 import { makeFunctionReference } from "convex/server";
-import { HttpStatusError } from "../errors/classifyError.js";
+import { FunctionFailure, HttpStatusError } from "../errors/classifyError.js";
 import type { CommitArgs, CommitResult, ConvexGateway, GatewayStats, PublicJob, RemoteJobState, UploadBody } from "./ConvexGateway.js";
 import { uploadBlob } from "./uploadBlob.js";
 
@@ -25,6 +25,21 @@ const fn = {
   getPublic: makeFunctionReference<"query">("jobs:getPublic"),
   collectNow: makeFunctionReference<"mutation">("gc:collectNow"),
 };
+
+/**
+ * The client reports a function failure without `ConvexError` data as a plain `Error` holding
+ * the server's message; every other error it passes on has a class of its own (ConvexError,
+ * our HttpStatusError, fetch's TypeError and DOMExceptions). Wrapping the plain ones keeps
+ * "the deployment said Server Error" apart from a bug of ours.
+ */
+async function call<T>(name: string, run: () => Promise<unknown>): Promise<T> {
+  try {
+    return (await run()) as T;
+  } catch (e) {
+    if (e instanceof Error && e.constructor === Error) throw new FunctionFailure(name, e.message);
+    throw e;
+  }
+}
 
 export function normaliseConvexUrl(url: string): string {
   return url.replace(/\/+$/, "");
@@ -60,17 +75,23 @@ export class ConvexHttpGateway implements ConvexGateway {
 
   async handshake() {
     this.count("sync:handshake");
-    return (await this.client.query(fn.handshake, { serviceToken: this.opts.token })) as { apiVersion: number; serverTimeMs: number };
+    return await call<{ apiVersion: number; serverTimeMs: number }>("sync:handshake", () =>
+      this.client.query(fn.handshake, { serviceToken: this.opts.token }),
+    );
   }
 
   async getStates(jobIds: string[]) {
     this.count("sync:getStates");
-    return (await this.client.query(fn.getStates, { serviceToken: this.opts.token, jobIds })) as Array<RemoteJobState | null>;
+    return await call<Array<RemoteJobState | null>>("sync:getStates", () =>
+      this.client.query(fn.getStates, { serviceToken: this.opts.token, jobIds }),
+    );
   }
 
   async generateUploadUrls(count: number) {
     this.count("assets:generateUploadUrls");
-    return (await this.client.mutation(fn.generateUploadUrls, { serviceToken: this.opts.token, count }, { skipQueue: true })) as string[];
+    return await call<string[]>("assets:generateUploadUrls", () =>
+      this.client.mutation(fn.generateUploadUrls, { serviceToken: this.opts.token, count }, { skipQueue: true }),
+    );
   }
 
   async upload(url: string, body: UploadBody, signal?: AbortSignal) {
@@ -83,21 +104,21 @@ export class ConvexHttpGateway implements ConvexGateway {
 
   async commit(args: CommitArgs) {
     this.count("sync:commit");
-    return (await this.client.mutation(fn.commit, { serviceToken: this.opts.token, ...args }, { skipQueue: true })) as CommitResult;
+    return await call<CommitResult>("sync:commit", () =>
+      this.client.mutation(fn.commit, { serviceToken: this.opts.token, ...args }, { skipQueue: true }),
+    );
   }
 
   async getPublic(jobId: string) {
     this.count("jobs:getPublic");
-    return (await this.client.query(fn.getPublic, { jobId })) as PublicJob | null;
+    return await call<PublicJob | null>("jobs:getPublic", () => this.client.query(fn.getPublic, { jobId }));
   }
 
   async collectGarbage(graceMs: number) {
     this.count("gc:collectNow");
-    return (await this.client.mutation(fn.collectNow, { serviceToken: this.opts.token, graceMs }, { skipQueue: true })) as {
-      scanned: number;
-      deleted: number;
-      more: boolean;
-    };
+    return await call<{ scanned: number; deleted: number; more: boolean }>("gc:collectNow", () =>
+      this.client.mutation(fn.collectNow, { serviceToken: this.opts.token, graceMs }, { skipQueue: true }),
+    );
   }
 
   stats(): GatewayStats {

@@ -1,7 +1,11 @@
 /**
  * The start-up handshake: the token is accepted and the deployed functions speak the contract
- * this version expects. Anything else is fatal: running on would fail every job.
+ * this version expects. A deployment that answers with something else is fatal (API_MISMATCH,
+ * UNAUTHORIZED, TOKEN_NOT_CONFIGURED): running on would fail every job. A deployment that does
+ * not answer, or is not running (paused, disabled, over its quota), is an outage: not ready
+ * yet, and the caller waits for it (`isOutage` on the error thrown).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { classifyError } from "../errors/classifyError.js";
 import { SyncError } from "../errors/SyncError.js";
@@ -9,7 +13,8 @@ import type { ConvexGateway } from "./ConvexGateway.js";
 
 function handshakeError(e: unknown): SyncError {
   const err = classifyError(e);
-  if (err.code !== "REJECTED") return err;
+  // The deployment answered, but not as sync:handshake would: other functions are deployed.
+  if (err.kind !== "internal") return err;
   return new SyncError(
     "API_MISMATCH",
     `the deployment has no working sync:handshake (deploy this version's convex/ with \`npx convex deploy\`): ${err.message}`,
@@ -20,10 +25,10 @@ function handshakeError(e: unknown): SyncError {
 export type DeploymentInfo = { apiVersion: number; serverTimeMs: number; clockSkewMs: number; roundTripMs: number };
 
 /**
- * `attempts` > 1 retries transient failures (an unreachable or overloaded deployment) with a
- * doubling pause from 500 ms, so a one-shot command survives a brief blip; refusals are final.
+ * `attempts` > 1 retries outages and transient failures with a doubling pause from 500 ms, so a
+ * one-shot command survives a brief blip; refusals are final.
  */
-export async function checkDeployment(gateway: ConvexGateway, opts: { attempts?: number } = {}): Promise<DeploymentInfo> {
+export async function checkDeployment(gateway: ConvexGateway, opts: { attempts?: number; signal?: AbortSignal } = {}): Promise<DeploymentInfo> {
   const attempts = opts.attempts ?? 1;
   let started = Date.now();
   let info: { apiVersion: number; serverTimeMs: number };
@@ -33,11 +38,12 @@ export async function checkDeployment(gateway: ConvexGateway, opts: { attempts?:
       info = await gateway.handshake();
       break;
     } catch (e) {
-      if (attempt < attempts && classifyError(e).kind === "transient") {
-        await new Promise((r) => setTimeout(r, 500 * 2 ** (attempt - 1)));
-        continue;
+      const err = handshakeError(e);
+      if (attempt < attempts && !opts.signal?.aborted && (err.kind === "outage" || err.kind === "transient")) {
+        await sleep(500 * 2 ** (attempt - 1), undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined);
+        if (!opts.signal?.aborted) continue;
       }
-      throw handshakeError(e);
+      throw err;
     }
   }
   const ended = Date.now();

@@ -18,12 +18,14 @@
  *   lost: the next start reconciles from disk.
  */
 import { statSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config/configSchema.js";
 import { listJobIds } from "../local/listJobIds.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
-import { SyncEngine, type JobResult } from "../engine/SyncEngine.js";
+import { backoffDelay } from "../engine/backoff.js";
+import { OUTAGE_PROBE_MAX_MS, SyncEngine, type JobResult } from "../engine/SyncEngine.js";
 import type { SyncError } from "../errors/SyncError.js";
 import { createMetrics, type DaemonMetrics } from "./metrics.js";
 import { type HealthServer, startHealthServer } from "./healthServer.js";
@@ -75,6 +77,10 @@ export class WatchDaemon {
   private readonly followUps = new Set<NodeJS.Timeout>();
   private ready = false;
   private stopping = false;
+  /** Aborted by `stop`: ends every wait of the start-up. */
+  private readonly halt = new AbortController();
+  /** False while the start-up waits for a deployment that does not answer yet. */
+  private deploymentAnswers = true;
   private sweepTimer: NodeJS.Timeout | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
   private health: HealthServer | null = null;
@@ -88,6 +94,10 @@ export class WatchDaemon {
     this.engine.on("result", (jobId: string, r: JobResult) => this.onResult(jobId, r));
     this.engine.on("failed", (_jobId: string, err: SyncError) => this.metrics.failures.inc({ code: err.code }));
     this.engine.on("backend", (down: boolean) => this.metrics.backendUp.set(down ? 0 : 1));
+    this.engine.on("internal", () => this.metrics.internalErrors.inc());
+    this.engine.on("marker", () => this.metrics.markersWritten.inc());
+    this.engine.on("stuck", () => this.metrics.stuckJobs.set(this.engine.stuck.size));
+    this.engine.on("unstuck", () => this.metrics.stuckJobs.set(this.engine.stuck.size));
   }
 
   get isReady(): boolean {
@@ -104,7 +114,7 @@ export class WatchDaemon {
     if (config.healthPort !== undefined) {
       this.health = await startHealthServer(config.healthPort, this.metrics.registry, {
         ready: () => this.ready,
-        backendUp: () => !this.engine.queue.backendDown,
+        backendUp: () => this.deploymentAnswers && !this.engine.queue.backendDown,
       });
       log.info({ port: this.health.port }, "health and metrics on 127.0.0.1");
     }
@@ -128,14 +138,40 @@ export class WatchDaemon {
   private async startup(): Promise<void> {
     const { config, log } = this.opts;
     const started = this.now();
+    await this.untilDeploymentAnswers();
+    if (this.stopping || this.engine.fatal) return;
     const ids = await listJobIds(config.jobsDir);
     log.info({ jobs: ids.length }, "start-up reconcile of every job on disk");
     // Live events (priority 1) go ahead of this backlog, which is never long.
-    await this.engine.checkAll(ids, BACKLOG_PRIORITY, () => this.stopping);
+    await this.engine.checkAll(ids, BACKLOG_PRIORITY, this.halt.signal);
     await this.waitForAll(ids);
     this.ready = true;
     this.metrics.ready.set(1);
     log.info({ jobs: ids.length, ms: this.now() - started, watched: this.active.size }, "start-up reconcile done; watching");
+  }
+
+  /**
+   * A deployment that does not answer or is not running at start is "not ready yet", never a
+   * reason to exit: the daemon keeps running (events are watched, /readyz says not ready), asks
+   * again with a growing pause of at most OUTAGE_PROBE_MAX_MS, and starts as soon as it answers.
+   * A deployment that answers with a refusal is the engine's fatal error (exit 2).
+   */
+  private async untilDeploymentAnswers(): Promise<void> {
+    const { log } = this.opts;
+    for (let attempt = 1; !this.stopping; attempt++) {
+      const result = await this.engine.deployment.check();
+      if (result.answers) break;
+      if (this.deploymentAnswers) {
+        log.warn({ code: result.error.code }, `Convex not ready yet (${result.error.describe()}); the daemon keeps running and starts syncing as soon as it answers`);
+      }
+      this.deploymentAnswers = false;
+      this.metrics.backendUp.set(0);
+      const pause = backoffDelay(attempt, { baseMs: 500, maxMs: OUTAGE_PROBE_MAX_MS }, () => 1);
+      await sleep(pause, undefined, { signal: this.halt.signal }).catch(() => undefined);
+    }
+    if (!this.deploymentAnswers) log.info("Convex answers: starting");
+    this.deploymentAnswers = true;
+    this.metrics.backendUp.set(this.engine.queue.backendDown ? 0 : 1);
   }
 
   /** Waits until every id has a result (or the daemon stops). */
@@ -275,6 +311,11 @@ export class WatchDaemon {
       // start-up: a settled job that was written recently may still get its trace
       if (this.recentlyChanged(jobId)) this.activate(jobId);
     }
+    // A stuck job keeps no fingerprint, so every rescan tries it again as well.
+    if (r.status === "stuck") {
+      this.fingerprints.delete(jobId);
+      return;
+    }
     const fp = this.fingerprint(jobId);
     if (fp !== null) this.fingerprints.set(jobId, fp);
   }
@@ -369,6 +410,7 @@ export class WatchDaemon {
   async stop(deadlineMs: number): Promise<{ abandoned: string[] }> {
     if (this.stopping) return { abandoned: [] };
     this.stopping = true;
+    this.halt.abort();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     for (const { timer } of this.debounced.values()) clearTimeout(timer);

@@ -28,6 +28,17 @@ export function createMetrics() {
     watchedJobs: new Gauge({ name: "celstate_sync_watched_jobs", help: "Job folders watched now", registers: [registry] }),
     backendUp: new Gauge({ name: "celstate_sync_backend_up", help: "1 if the Convex deployment is reachable", registers: [registry] }),
     ready: new Gauge({ name: "celstate_sync_ready", help: "1 once the start-up reconcile is done", registers: [registry] }),
+    internalErrors: new Counter({
+      name: "celstate_sync_internal_errors_total",
+      help: "Errors nobody classified (bugs, ours or the deployment's): retried, never marked",
+      registers: [registry],
+    }),
+    stuckJobs: new Gauge({
+      name: "celstate_sync_stuck_jobs",
+      help: "Jobs still failing past the retry limits for errors that are not their own (retried, never marked)",
+      registers: [registry],
+    }),
+    markersWritten: new Counter({ name: "celstate_sync_markers_written_total", help: "Failure markers written into job.json", registers: [registry] }),
   };
   m.backendUp.set(1);
   m.ready.set(0);

@@ -88,9 +88,14 @@ describe("celstate-sync verify (against the stand-in)", () => {
     expect(r.stdout).toContain(`mismatch   ${limited.id} retryAfter: expected 30, got absent`);
   });
 
-  it("verify › reports a job with a failure marker as parked, not as a mismatch", async () => {
+  it("verify › a marked job is parked once the public view shows it failed, and a mismatch while it does not", async () => {
     const { done } = await layOutJobs();
     expect(await writeFailureMarker(done.dir, done.id, { reason: "test reason", attempts: 3, retryable: false })).toBe("written");
+    // Not published yet: the public view still says succeeded, which job.json no longer does.
+    const stale = await verify("--job", done.id);
+    expect(stale.code).toBe(1);
+    expect(stale.stdout).toContain(`mismatch   ${done.id} status`);
+    await syncAll(h, { allowParked: true });
     const r = await verify();
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("1 parked");

@@ -6,6 +6,7 @@
  * configured in the deployment (TOKEN_NOT_CONFIGURED); a positive control with the right token
  * proves the fixture arguments are valid, so the refusals are the token's doing.
  */
+import { componentFilenames } from "../../convex/lib/jobStore.js";
 import { makeFunctionReference } from "convex/server";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import {
@@ -66,7 +67,7 @@ const FIXTURES: Record<string, Fixture> = {
   "sync:getStates": { args: async () => ({ jobIds: [queued.job.jobId] }), writes: false },
   "sync:commit": {
     args: async (t) => {
-      const filenames = Object.keys((succeeded.job.component as { assets: object }).assets);
+      const filenames = componentFilenames(succeeded.job);
       const assets = [];
       for (const f of filenames) assets.push(assetFor(f, await storeBlob(t, f)));
       return { job: succeeded.job, recordHash: succeeded.recordHash, assets };

@@ -8,11 +8,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { convexTest } from "convex-test";
 import { ConvexError } from "convex/values";
 import { afterEach, beforeEach, expect } from "vitest";
+import { api } from "../../convex/_generated/api.js";
 import type { Id } from "../../convex/_generated/dataModel.js";
-import type { AssetInput, JobRecordInput } from "../../convex/lib/jobStore.js";
+import { type AssetInput, componentFilenames, type JobRecordInput } from "../../convex/lib/jobStore.js";
 import schema from "../../convex/schema.js";
 import { jobRecordV1, recordHash, toConvexRecord } from "../../src/local/jobRecord.js";
-import { parsePythonJson } from "../../src/local/pythonJson.js";
+import { parsePythonJson, stringifyPythonJson } from "../../src/local/pythonJson.js";
+import { componentTextOf } from "../../src/local/readJob.js";
+import { parsePublicComponent, type PublicComponent } from "../../src/remote/publicComponent.js";
 
 /** Every module under convex/, `_generated` included: convex-test finds the root through it. */
 export const modules = import.meta.glob("../../convex/**/*.ts");
@@ -57,8 +60,9 @@ export type Sample = {
 };
 
 export function loadSample(file: string): Sample {
-  const raw = parsePythonJson(readFileSync(new URL(file, SAMPLES_DIR), "utf8")) as Record<string, unknown>;
-  const job = toConvexRecord(jobRecordV1.parse(raw));
+  const text = readFileSync(new URL(file, SAMPLES_DIR), "utf8");
+  const raw = parsePythonJson(text) as Record<string, unknown>;
+  const job = toConvexRecord(jobRecordV1.parse(raw), componentTextOf(text));
   return { raw, job, recordHash: recordHash(job) };
 }
 
@@ -107,8 +111,24 @@ export function assetFor(filename: string, storageId: Id<"_storage">, extra: Par
 
 /** Filenames a component lists in `component.assets`. */
 export function listedFilenames(job: JobRecordInput): string[] {
-  const assets = (job.component as { assets?: Record<string, unknown> } | null)?.assets;
-  return assets === undefined ? [] : Object.keys(assets);
+  return componentFilenames(job);
+}
+
+/** A record's component, parsed from the text it travels as. */
+export function componentOf(job: JobRecordInput): Record<string, unknown> | null {
+  return typeof job.componentJson === "string" ? (parsePythonJson(job.componentJson) as Record<string, unknown>) : null;
+}
+
+/** The same record with its component replaced (written as Python would). */
+export function withComponent(job: JobRecordInput, component: Record<string, unknown> | null): JobRecordInput {
+  return { ...job, componentJson: component === null ? null : stringifyPythonJson(component) };
+}
+
+/** `jobs:getPublic` with its component parsed from the text it is served as. */
+export async function publicOf(t: ConvexHarness, jobId: string): Promise<{ component: PublicComponent } & Record<string, unknown>> {
+  const pub = await t.query(api.jobs.getPublic, { jobId });
+  if (pub === null) throw new Error(`no public job ${jobId}`);
+  return { ...pub, component: parsePublicComponent(pub.component) as PublicComponent };
 }
 
 export type TablesSnapshot = Record<string, unknown[]>;

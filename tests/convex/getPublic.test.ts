@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { componentTextOf } from "../../src/local/readJob.js";
+import { parsePublicComponent } from "../../src/remote/publicComponent.js";
 /**
  * `jobs:getPublic`'s exact shape for every real-format sample: the values are compared with
  * the job.json as Python wrote it (parsed independently of the daemon's mapping), so a field
@@ -66,7 +69,8 @@ describe.each(JOB_SAMPLES)("jobs:getPublic › %s", (file) => {
     const t = newConvexTest();
     const { sample, assets } = await commitSample(t, file);
     const raw = sample.raw;
-    const pub = (await t.query(api.jobs.getPublic, { jobId: raw.id as string })) as { component: unknown };
+    const served = (await t.query(api.jobs.getPublic, { jobId: raw.id as string }))!;
+    const pub = { component: parsePublicComponent(served.component) as unknown };
     if (raw.component === null) {
       expect(pub.component).toBeNull();
       return;
@@ -81,6 +85,12 @@ describe.each(JOB_SAMPLES)("jobs:getPublic › %s", (file) => {
     expect(new Set(Object.values(urls)).size).toBe(Object.keys(urls).length);
     // Deep equality with the raw component: manifest untouched, nothing added or dropped.
     expect(pub.component).toStrictEqual({ ...rawComponent, assets: urls });
+    // Keys in job.json's order, and every byte of the sample's text but the placeholders.
+    expect(Object.keys(pub.component as object)).toEqual(Object.keys(rawComponent));
+    expect(Object.keys((pub.component as { assets: object }).assets)).toEqual(Object.keys(rawComponent.assets));
+    let expectedText = componentTextOf(readFileSync(new URL(`../fixtures/samples/${file}`, import.meta.url), "utf8"))!;
+    for (const [f, u] of Object.entries(urls)) expectedText = expectedText.replace(`${JSON.stringify(f)}: null`, `${JSON.stringify(f)}: ${JSON.stringify(u)}`);
+    expect(served.component).toBe(expectedText);
     const telemetry = (pub.component as { telemetry: Record<string, number> }).telemetry;
     expect(Number.isNaN(telemetry.edge_noise)).toBe(true);
     expect(telemetry.max_gradient).toBe(Number.POSITIVE_INFINITY);

@@ -14,6 +14,7 @@ import {
   newConvexTest,
   TOKEN,
   useServiceToken,
+  publicOf,
 } from "./convexHarness.js";
 
 useServiceToken();
@@ -87,7 +88,7 @@ describe("jobs:upsert", () => {
 
   test("jobs:upsert › a newer record is `updated`, logged, and visible through getPublic", async () => {
     const t = await seeded();
-    const newer = hashed({ ...succeeded.job, updatedAt: "2026-11-20T14:05:00.000001+00:00", status: "failed", error: "boom", component: null });
+    const newer = hashed({ ...succeeded.job, updatedAt: "2026-11-20T14:05:00.000001+00:00", status: "failed", error: "boom", componentJson: null });
     expect(await upsert(t, newer.job, newer.recordHash)).toEqual({ outcome: "updated" });
     expect(await t.query(api.jobs.getPublic, { jobId })).toEqual({ jobId, status: "failed", error: "boom", component: null });
     const kinds = await t.run(async (ctx) => (await ctx.db.query("jobEvents").collect()).map((e) => e.kind));
@@ -159,8 +160,8 @@ describe("jobs:getPublic", () => {
   test("jobs:getPublic › a listed asset without a committed row reads as null, never a guess", async () => {
     // Only reachable through the seed's one-record upsert; sync:commit refuses it (MISSING_ASSET).
     const t = await seeded();
-    const pub = (await t.query(api.jobs.getPublic, { jobId })) as { component: { assets: Record<string, unknown> } };
-    expect(pub.component.assets).toEqual({
+    const pub = await publicOf(t, jobId);
+    expect(pub.component.assets!).toEqual({
       "ivy_sign_frame.png": null,
       "ivy_sign_frame_mask.png": null,
       "ivy_sign_frame_debug.png": null,

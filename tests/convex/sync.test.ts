@@ -23,6 +23,9 @@ import {
   storeBlob,
   TOKEN,
   useServiceToken,
+  publicOf,
+  withComponent,
+  componentOf,
 } from "./convexHarness.js";
 
 useServiceToken();
@@ -87,10 +90,10 @@ describe("sync:commit", () => {
   test("sync:commit › makes getPublic return a URL for exactly the listed filenames, never the trace", async () => {
     const t = newConvexTest();
     const rows = await committedProcessing(t);
-    const pub = (await t.query(api.jobs.getPublic, { jobId })) as { component: { assets: Record<string, string> } };
-    expect(Object.keys(pub.component.assets).sort()).toEqual(listedFilenames(processing.job).sort());
+    const pub = await publicOf(t, jobId);
+    expect(Object.keys(pub.component.assets!).sort()).toEqual(listedFilenames(processing.job).sort());
     for (const f of [PNG, MASK, DEBUG]) {
-      expect(pub.component.assets[f]).toBe(await storageUrl(t, rows[f]!.storageId));
+      expect(pub.component.assets![f]).toBe(await storageUrl(t, rows[f]!.storageId));
     }
     const traceUrl = await storageUrl(t, rows[TRACE]!.storageId);
     expect(JSON.stringify(pub)).not.toContain(traceUrl!);
@@ -101,13 +104,10 @@ describe("sync:commit", () => {
     const t = newConvexTest();
     await committedProcessing(t);
     const replacement = await upload(t, [PNG], "B");
-    const job = {
-      ...succeeded.job,
-      component: {
-        ...(succeeded.job.component as object),
-        assets: { [PNG]: null, [MASK]: null, [DEBUG]: null, "ivy_sign_frame_glow.png": null },
-      },
-    };
+    const job = withComponent(succeeded.job, {
+      ...componentOf(succeeded.job),
+      assets: { [PNG]: null, [MASK]: null, [DEBUG]: null, "ivy_sign_frame_glow.png": null },
+    });
     const before = await snapshotTables(t);
     const data = await expectConvexError(
       commit(t, { ...hashed(job), assets: [replacement[PNG]!], removeFilenames: [TRACE] }),
@@ -174,8 +174,8 @@ describe("sync:commit", () => {
     for (const f of [PNG, MASK, TRACE]) expect(await blobExists(t, a[f]!.storageId)).toBe(true);
     expect(await assetRow(t, DEBUG)).toMatchObject({ storageId: b[DEBUG]!.storageId, sha256: `B:${DEBUG}` });
     expect((await eventKinds(t)).slice(-2)).toEqual([`asset_replaced:${DEBUG}`, "updated"]);
-    const pub = (await t.query(api.jobs.getPublic, { jobId })) as { component: { assets: Record<string, string> } };
-    expect(pub.component.assets[DEBUG]).toBe(await storageUrl(t, b[DEBUG]!.storageId));
+    const pub = await publicOf(t, jobId);
+    expect(pub.component.assets![DEBUG]).toBe(await storageUrl(t, b[DEBUG]!.storageId));
   });
 
   test("sync:commit › a changed file under an unchanged record replaces its blob (outcome unchanged)", async () => {
@@ -222,8 +222,8 @@ describe("sync:commit", () => {
   test("sync:commit › removeFilenames deletes rows and blobs, but never one the component lists", async () => {
     const t = newConvexTest();
     const a = await committedProcessing(t);
-    const { [MASK]: _mask, ...assetsWithoutMask } = (succeeded.job.component as { assets: Record<string, null> }).assets;
-    const job = { ...succeeded.job, component: { ...(succeeded.job.component as object), assets: assetsWithoutMask } };
+    const { [MASK]: _mask, ...assetsWithoutMask } = (componentOf(succeeded.job) as { assets: Record<string, null> }).assets;
+    const job = withComponent(succeeded.job, { ...componentOf(succeeded.job), assets: assetsWithoutMask });
     const result = await commit(t, {
       ...hashed(job),
       assets: [],
@@ -237,8 +237,8 @@ describe("sync:commit", () => {
     expect(await assetRow(t, PNG)).toMatchObject({ storageId: a[PNG]!.storageId });
     expect(await blobExists(t, a[PNG]!.storageId)).toBe(true);
     expect(await eventKinds(t)).toEqual(expect.arrayContaining([`asset_removed:${MASK}`, `asset_removed:${TRACE}`]));
-    const pub = (await t.query(api.jobs.getPublic, { jobId })) as { component: { assets: Record<string, string> } };
-    expect(Object.keys(pub.component.assets).sort()).toEqual([DEBUG, PNG].sort());
+    const pub = await publicOf(t, jobId);
+    expect(Object.keys(pub.component.assets!).sort()).toEqual([DEBUG, PNG].sort());
   });
 
   test("sync:commit › a blob that no longer exists is UNKNOWN_STORAGE_ID and nothing is written", async () => {

@@ -1,7 +1,7 @@
 import { readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runBackfill } from "../../src/engine/runBackfill.js";
+import { backfillExitCode, runBackfill } from "../../src/engine/runBackfill.js";
 import { listJobIds } from "../../src/local/listJobIds.js";
 import { parsePythonJson } from "../../src/local/pythonJson.js";
 import { sourceHashOf } from "../../src/local/readJob.js";
@@ -200,43 +200,54 @@ describe("backfill (end to end against the stand-in)", () => {
     for (const j of jobs) await expectMirrored(j);
   });
 
-  it("backfill › past the failure limit, exactly the affected jobs get a marker and retry brings them back", async () => {
+  it("backfill › a deployment answering 503 past every retry limit: no marker, the run stops saying so, a later run syncs", async () => {
     const jobs = [0, 1].map(() => new PipelineJob(h.jobsDir));
     for (const j of jobs) await j.runToSuccess();
     const before = await Promise.all(jobs.map((j) => readFile(path.join(j.dir, "job.json"), "utf8")));
     h.standin.setFaults({ status: 503, durationMs: 60_000 });
-    const { summary } = await backfill({ retry: { baseMs: 1, maxMs: 5, maxAttempts: 3, maxRetryMs: 60_000 } });
-    expect(summary.failed.map((f) => f.code)).toEqual(["RETRIES_EXHAUSTED", "RETRIES_EXHAUSTED"]);
-    for (const j of jobs) {
-      const rec = await localRecord(j);
-      expect(rec.status).toBe("failed");
-      expect(rec.progress_stage).toBe("error");
-      expect(String(rec.error)).toMatch(new RegExp(`^\\[TraceID: ${j.id}\\] Convex sync failed: `));
-      const marker = rec.sync_failure as Record<string, unknown>;
-      expect(marker.retryable).toBe(true);
-      expect(marker.previous).toEqual({ status: "succeeded", progress_stage: "completed", error: null });
-    }
-    // A marked job is parked: another run does not touch it, nor rewrite the marker.
-    h.standin.clearFaults();
-    const markedText = await readFile(path.join(jobs[0]!.dir, "job.json"), "utf8");
-    const parkedRun = await backfill();
-    expect(parkedRun.summary.parked).toHaveLength(2);
-    expect(await readFile(path.join(jobs[0]!.dir, "job.json"), "utf8")).toBe(markedText);
+    const { summary } = await backfill({ retry: { baseMs: 1, maxMs: 5, maxAttempts: 3, maxRetryMs: 1_000 } });
+    expect(summary.failed).toEqual([]);
+    expect(summary.deploymentDown?.code).toBe("SERVER_ERROR");
+    expect(summary.pending.map((p) => p.jobId).sort()).toEqual(jobs.map((j) => j.id).sort());
+    expect(backfillExitCode(summary, null)).toBe(1);
+    expect(await Promise.all(jobs.map((j) => readFile(path.join(j.dir, "job.json"), "utf8")))).toEqual(before);
 
+    h.standin.clearFaults();
+    const again = await backfill();
+    expect(again.summary.syncedNow).toBe(2);
+    for (const j of jobs) await expectMirrored(j);
+  });
+
+  it("backfill › a marked job is parked: another run does not rewrite it, and retry brings it back", async () => {
+    const j = new PipelineJob(h.jobsDir);
+    await j.runToSuccess();
+    const before = await readFile(path.join(j.dir, "job.json"), "utf8");
+    const debug = path.join(j.dir, "outputs", `${j.name}_debug.png`);
+    const debugBytes = await readFile(debug);
+    await rm(debug);
+    const { summary } = await backfill();
+    expect(summary.failed.map((f) => [f.code, f.marker])).toEqual([["ASSET_MISSING", "written"]]);
+    const rec = await localRecord(j);
+    expect(rec.status).toBe("failed");
+    expect(rec.progress_stage).toBe("error");
+    expect(String(rec.error)).toMatch(new RegExp(`^\\[TraceID: ${j.id}\\] Convex sync failed: `));
+
+    const markedText = await readFile(path.join(j.dir, "job.json"), "utf8");
+    const parkedRun = await backfill();
+    expect(parkedRun.summary.parked).toHaveLength(1);
+    expect(await readFile(path.join(j.dir, "job.json"), "utf8")).toBe(markedText);
+
+    await writeFile(debug, debugBytes);
     const { clearFailureMarker } = await import("../../src/local/failureMarker.js");
-    for (const j of jobs) expect(await clearFailureMarker(j.dir, j.id)).toBe("cleared");
+    expect(await clearFailureMarker(j.dir, j.id)).toBe("cleared");
     const retried = await backfill();
-    expect(retried.summary.syncedNow).toBe(2);
-    for (const [i, j] of jobs.entries()) {
-      const rec = await localRecord(j);
-      expect(rec.sync_failure).toBeUndefined();
-      expect(rec.status).toBe("succeeded");
-      expect(rec.error).toBeNull();
-      // everything but updated_at is back as the pipeline wrote it
-      const orig = parsePythonJson(before[i]!) as Record<string, unknown>;
-      expect({ ...rec, updated_at: 0 }).toEqual({ ...orig, updated_at: 0 });
-      await expectMirrored(j);
-    }
+    expect(retried.summary.syncedNow).toBe(1);
+    const back = await localRecord(j);
+    expect(back.sync_failure).toBeUndefined();
+    // everything but updated_at is back as the pipeline wrote it
+    const orig = parsePythonJson(before) as Record<string, unknown>;
+    expect({ ...back, updated_at: 0 }).toEqual({ ...orig, updated_at: 0 });
+    await expectMirrored(j);
   });
 
   it("backfill › a settled job missing a listed asset fails with a marker naming the file", async () => {
@@ -249,7 +260,9 @@ describe("backfill (end to end against the stand-in)", () => {
     expect(summary.failed[0]!.reason).toContain(`${j.name}_debug.png`);
     expect(summary.failed[0]!.reason).toContain(j.id);
     expect(summary.failed[0]!.marker).toBe("written");
-    expect(await h.getPublic(j.id)).toBeNull();
+    // Shown failed in public at once, exactly as the marked job.json says.
+    const rec = await localRecord(j);
+    expect(await h.getPublicRaw(j.id)).toEqual({ jobId: j.id, status: "failed", error: rec.error, component: null });
   });
 
   it("backfill › an unparsable job.json is reported and never rewritten", async () => {

@@ -19,6 +19,7 @@ import { runBackfill } from "../../src/engine/runBackfill.js";
 import { parsePythonJson } from "../../src/local/pythonJson.js";
 import { checkDeployment } from "../../src/remote/checkDeployment.js";
 import { ConvexHttpGateway } from "../../src/remote/ConvexHttpGateway.js";
+import { parsePublicComponent } from "../../src/remote/publicComponent.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { download, sha256 } from "../helpers/syncHarness.js";
 import { type Standin, startStandin } from "../standin/StandinServer.js";
@@ -84,7 +85,7 @@ describe(`mirroring against ${real ? "a real deployment" : "the local stand-in"}
       const pub = (await client.query(getPublic, { jobId: j.id })) as Record<string, unknown>;
       expect(Object.keys(pub).sort()).toEqual(["component", "error", "jobId", "status"]);
       expect(pub.status).toBe(rec.status);
-      const assets = (pub.component as { assets: Record<string, string> }).assets;
+      const assets = parsePublicComponent(pub.component as string)!.assets as Record<string, string>;
       for (const [name, u] of Object.entries(assets)) {
         expect(sha256((await download(u)).bytes)).toBe(sha256(await readFile(path.join(j.dir, "outputs", name))));
       }

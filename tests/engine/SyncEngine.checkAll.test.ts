@@ -115,7 +115,8 @@ describe("SyncEngine.checkAll", () => {
 
   it("checkAll › a failed state read queues its batch, and each of those jobs reads its own state", async () => {
     const ids = await syncedJobs(8);
-    h.standin.setFaults({ status: 503, path: "sync:getStates", count: 1 });
+    // A reset connection: not a refusal that a smaller batch could fix, so the batch is queued.
+    h.standin.setFaults({ refuse: true, path: "sync:getStates", count: 1 });
     const e = engine();
     await e.checkAll(ids, 0);
     await e.queue.onIdle();

@@ -631,25 +631,61 @@ describe("WorkQueue › outage", () => {
     expect(q.stats()).toMatchObject({ done: 1 });
   });
 
-  it("WorkQueue › one key that always looks like an outage cannot hold the others back", async () => {
+  it("WorkQueue › one key that always looks like an outage cannot hold the others back, and is never given up for it", async () => {
     const done: string[] = [];
+    const attempts: number[] = [];
     const onGiveUp = vi.fn();
     const q = new WorkQueue(
-      async (key) => {
-        if (key === "poison") return { kind: "retry", error: new BackendDownError("429 for this job only") };
+      async (key, ctx) => {
+        if (key === "poison") {
+          attempts.push(ctx.attempt);
+          return { kind: "retry", error: new BackendDownError("looks like an outage") };
+        }
         done.push(key);
         return DONE;
       },
-      options({ concurrency: 1, maxAttempts: 3, isBackendDown: (e) => e instanceof BackendDownError, onGiveUp }),
+      options({ concurrency: 1, maxAttempts: 3, probeMaxMs: 1_000, isBackendDown: (e) => e instanceof BackendDownError, onGiveUp }),
     );
     q.add("poison");
     for (const k of ["a", "b", "c", "d"]) q.add(k);
-    await vi.runAllTimersAsync();
-    await q.onIdle();
+    await tick(60_000);
     expect(done.sort()).toEqual(["a", "b", "c", "d"]);
-    expect(onGiveUp).toHaveBeenCalledTimes(1);
-    expect(onGiveUp.mock.calls[0]![0]).toBe("poison");
-    expect(q.backendDown).toBe(true); // the give-up was itself a failed probe
+    // An outage costs no attempt, so the limit of 3 is never reached; with probes at most
+    // 1 s apart, the key was tried about once a second.
+    expect(onGiveUp).not.toHaveBeenCalled();
+    expect(attempts.every((a) => a === 1)).toBe(true);
+    expect(attempts.length).toBeGreaterThan(50);
+    expect(q.backendDown).toBe(true);
+    await q.close({ deadlineMs: 0 });
+  });
+
+  it("WorkQueue › an asynchronous classifier decides, and the probe pause never exceeds probeMaxMs", async () => {
+    let down = true;
+    const starts: number[] = [];
+    const q = new WorkQueue(
+      async () => {
+        starts.push(Date.now());
+        return down ? { kind: "retry", error: new BackendDownError("paused") } : DONE;
+      },
+      options({
+        concurrency: 2,
+        backoff: { baseMs: 1_000, maxMs: 60_000 },
+        probeMaxMs: 5_000,
+        isBackendDown: async (e) => {
+          await new Promise((r) => setTimeout(r, 5));
+          return e instanceof BackendDownError;
+        },
+      }),
+    );
+    q.add("a");
+    await tick(10 * 60_000);
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(5_000 + 5);
+    down = false;
+    await tick(5_010);
+    await q.onIdle();
+    expect(q.backendDown).toBe(false);
+    expect(q.stats().done).toBe(1);
   });
 
   it("WorkQueue › a classifier that throws treats the error as the key's own", async () => {

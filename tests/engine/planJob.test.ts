@@ -103,7 +103,14 @@ describe("planJob", () => {
 
   it("planJob › a job with a failure marker is parked", () => {
     const l = local({ marker: { at: T1, attempts: 3, reason: "boom", retryable: false, previous: { status: "running", progress_stage: "x", error: null } } });
-    expect(planJob(l, null, new Map(), opts)).toEqual({ kind: "parked", jobId: "j", reason: "boom" });
+    expect(planJob(l, null, new Map(), opts)).toEqual({ kind: "parked", jobId: "j", reason: "boom", publishRecord: true });
+  });
+
+  it("planJob › a marked job whose record the deployment holds publishes nothing more", () => {
+    const l = local({ marker: { at: T1, attempts: 3, reason: "boom", retryable: false, previous: { status: "running", progress_stage: "x", error: null } } });
+    expect(planJob(l, remote(l), new Map(), opts)).toEqual({ kind: "parked", jobId: "j", reason: "boom", publishRecord: false });
+    // Nor over a newer remote record: that would be ignored as stale anyway.
+    expect(planJob(l, remote(l, { updatedAtUs: T1us + 1, recordHash: "other" }), new Map(), opts)).toMatchObject({ publishRecord: false });
   });
 
   it("planJob › a newer remote record is left alone", () => {

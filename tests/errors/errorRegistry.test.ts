@@ -17,10 +17,12 @@ function tableRows(text: string): Array<string[]> {
 }
 
 describe("error registry", () => {
-  it("error registry › the README lists every daemon code with its kind and text, and nothing else", () => {
-    const rows = tableRows(section).filter((r) => r.length === 3);
-    const listed = Object.fromEntries(rows.map(([code, kind, text]) => [code, { kind, text }]));
-    expect(listed).toEqual(Object.fromEntries(Object.entries(ERROR_CODES).map(([k, v]) => [k, { kind: v.kind, text: v.text }])));
+  it("error registry › the README lists every daemon code with its kind, marker rule and text, and nothing else", () => {
+    const rows = tableRows(section).filter((r) => r.length === 4);
+    const listed = Object.fromEntries(rows.map(([code, kind, marker, text]) => [code, { kind, marker, text }]));
+    expect(listed).toEqual(
+      Object.fromEntries(Object.entries(ERROR_CODES).map(([k, v]) => [k, { kind: v.kind, marker: v.marker, text: v.text }])),
+    );
   });
 
   it("error registry › the README lists every Convex function code", () => {

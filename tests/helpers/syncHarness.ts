@@ -12,6 +12,7 @@ import pino from "pino";
 import type { Config, ConfigInput } from "../../src/config/configSchema.js";
 import { loadConfig } from "../../src/config/loadConfig.js";
 import { ConvexHttpGateway } from "../../src/remote/ConvexHttpGateway.js";
+import { parsePublicComponent } from "../../src/remote/publicComponent.js";
 import { type Standin, startStandin } from "../standin/StandinServer.js";
 
 export type Harness = {
@@ -21,7 +22,10 @@ export type Harness = {
   client: ConvexHttpClient;
   config: (over?: Partial<ConfigInput>) => Config;
   gateway: (config?: Config) => ConvexHttpGateway;
+  /** `jobs:getPublic`, its component parsed from the JSON text it is served as. */
   getPublic: (jobId: string) => Promise<Record<string, unknown> | null>;
+  /** `jobs:getPublic` exactly as served (the component as text). */
+  getPublicRaw: (jobId: string) => Promise<Record<string, unknown> | null>;
   log: pino.Logger;
   cleanup: () => Promise<void>;
 };
@@ -55,7 +59,11 @@ export async function createHarness(): Promise<Harness> {
     config,
     gateway: (c = config()) =>
       new ConvexHttpGateway({ url: standin.url, token, requestTimeoutMs: c.requestTimeoutMs, uploadTimeoutMs: c.uploadTimeoutMs }),
-    getPublic: async (jobId) => (await client.query(getPublicRef, { jobId })) as Record<string, unknown> | null,
+    getPublic: async (jobId) => {
+      const pub = (await client.query(getPublicRef, { jobId })) as Record<string, unknown> | null;
+      return pub === null ? null : { ...pub, component: parsePublicComponent(pub.component as string | null) };
+    },
+    getPublicRaw: async (jobId) => (await client.query(getPublicRef, { jobId })) as Record<string, unknown> | null,
     log: pino({ level: "silent" }),
     cleanup: async () => {
       await standin.stop();

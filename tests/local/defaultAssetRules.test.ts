@@ -7,28 +7,51 @@ import { casTempName } from "../../src/local/casRewriteJobJson.js";
 describe("DEFAULT_ASSET_RULES", () => {
   const rules = compileAssetRules(DEFAULT_ASSET_RULES);
   it.each([
-    ["outputs/ivy.png", "output_png", "image/png"],
-    ["outputs/ivy_debug.png", "debug_png", "image/png"],
-    ["outputs/ivy_mask.png", "mask_png", "image/png"],
-    ["trace/trace.json", "trace_json", "application/json"],
-  ])("DEFAULT_ASSET_RULES › %s is %s", (relPath, role, contentType) => {
-    expect(rules.match(relPath)).toMatchObject({ role, contentType });
+    ["outputs/ivy.png", "ivy", "output_png", "image/png"],
+    ["outputs/ivy_debug.png", "ivy", "debug_png", "image/png"],
+    ["outputs/ivy_mask.png", "ivy", "mask_png", "image/png"],
+    ["trace/trace.json", "ivy", "trace_json", "application/json"],
+    // Roles come from the record's name, whatever the name ends with.
+    ["outputs/panel_debug.png", "panel_debug", "output_png", "image/png"],
+    ["outputs/panel_debug_debug.png", "panel_debug", "debug_png", "image/png"],
+    ["outputs/panel_debug_mask.png", "panel_debug", "mask_png", "image/png"],
+    ["outputs/x_mask.png", "x_mask", "output_png", "image/png"],
+    ["outputs/x_mask_debug.png", "x_mask", "debug_png", "image/png"],
+    // A name full of glob characters is only itself.
+    ["outputs/[a]*.png", "[a]*", "output_png", "image/png"],
+    ["outputs/[a]*_debug.png", "[a]*", "debug_png", "image/png"],
+    // Real names: a leading dot, `tmp`, `$`, unicode, spaces.
+    ["outputs/.hidden_gem.png", ".hidden_gem", "output_png", "image/png"],
+    ["outputs/tmp_badge.png", "tmp_badge", "output_png", "image/png"],
+    ["outputs/tmpl_card_mask.png", "tmpl_card", "mask_png", "image/png"],
+    ["outputs/$dollar_debug.png", "$dollar", "debug_png", "image/png"],
+    ["outputs/Gold Frame ü.png", "Gold Frame ü", "output_png", "image/png"],
+    ["outputs/星_icon_debug.png", "星_icon", "debug_png", "image/png"],
+  ])("DEFAULT_ASSET_RULES › %s (name %j) is %s", (relPath, name, role, contentType) => {
+    expect(rules.match(relPath, name)).toMatchObject({ role, contentType });
+  });
+
+  it.each([
+    ["outputs/ivy_debug.png", "debug_png"],
+    ["outputs/ivy.png", "output_png"],
+    ["outputs/.a.png", "output_png"],
+    ["outputs/tmpab12cd34.png", "output_png"],
+  ])("DEFAULT_ASSET_RULES › without a record name, %s is still %s", (relPath, role) => {
+    expect(rules.match(relPath)?.role).toBe(role);
   });
 
   it.each([
     "studio/white.png",
     "studio/outputs/a.png",
-    "outputs/tmpab12cd34.png",
     "trace/tmpq9w8e7r6.json",
     "tmpa1b2c3d4",
-    "outputs/.a.png",
     "job.json",
     "outputs/sub/a.png",
     "outputs/a.PNG.txt",
     "trace/other.json",
     "ivy.png",
   ])("DEFAULT_ASSET_RULES › %s is not an asset", (relPath) => {
-    expect(rules.match(relPath)).toBeNull();
+    expect(rules.match(relPath, "ivy")).toBeNull();
   });
 
   it("DEFAULT_ASSET_RULES › lists only outputs/ and trace/", () => {
@@ -43,12 +66,23 @@ describe("isIgnoredPath", () => {
   it.each([
     ["studio", true],
     ["studio/white.png", true],
+    // What Python's tempfile makes: tmp + 8 of [a-z0-9_], next to job.json or in trace/.
     ["tmpa1b2c3d4", true],
+    ["tmp_x9_y8_z", true],
     ["trace/tmpq9w8e7r6.json", true],
-    [".DS_Store", true],
-    [".git/config", true],
-    ["outputs/.x.png", true],
     [casTempName(), true],
+    [".celstate-sync-0a1b2c3d4e5f.prev", true],
+    // Nothing broader: real names that only look like temp or dot files.
+    ["outputs/tmp_badge.png", false],
+    ["outputs/tmpl_card.png", false],
+    ["outputs/tmpab12cd34.png", false],
+    ["outputs/.hidden_gem.png", false],
+    ["outputs/.x.png", false],
+    ["tmpA1B2C3D4", false],
+    ["tmpa1b2c3d", false],
+    ["tmpa1b2c3d45", false],
+    ["trace/tmp_notes.json", false],
+    [".DS_Store", false],
     ["job.json", false],
     ["outputs/a.png", false],
     ["outputs/studio.png", false],
@@ -99,5 +133,9 @@ describe("compileAssetRules", () => {
       { base: "outputs", depth: 16 },
       { base: "", depth: 1 },
     ]);
+  });
+
+  it.each(["outputs/<name>*.png", "<name>/a.png", "outputs/<name>_<name>.png"])("compileAssetRules › refuses the name rule %j", (match) => {
+    expect(() => compileAssetRules([{ match, role: "output_png", contentType: "image/png" }])).toThrow(/name/);
   });
 });

@@ -58,7 +58,8 @@ describe("writeFailureMarker", () => {
     "previous": {
       "status": "running",
       "progress_stage": "generating_passes",
-      "error": null
+      "error": null,
+      "component": null
     }
   }
 }`,
@@ -80,7 +81,7 @@ describe("writeFailureMarker", () => {
       attempts: 3,
       reason: input.reason,
       retryable: false,
-      previous: { status: "running", progress_stage: "generating_passes", error: null },
+      previous: { status: "running", progress_stage: "generating_passes", error: null, component: null },
     });
   });
 
@@ -114,7 +115,7 @@ describe("writeFailureMarker", () => {
     await jobFrom(stringifyPythonJson({ ...carried, status: "succeeded", progress_stage: "completed", error: null }));
     expect(await writeFailureMarker(dir(), ID, input)).toBe("written");
     const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as Record<string, any>;
-    expect(raw.sync_failure.previous).toEqual({ status: "succeeded", progress_stage: "completed", error: null });
+    expect(raw.sync_failure.previous).toEqual({ status: "succeeded", progress_stage: "completed", error: null, component: null });
   });
 
   it("writeFailureMarker › keeps a pipeline error as previous and never nests markers", async () => {
@@ -126,9 +127,13 @@ describe("writeFailureMarker", () => {
       status: "failed",
       progress_stage: "error",
       error: `[TraceID: ${ID}] Rate Limit Exceeded. Please try again later.`,
+      component: null,
+      retry_after: 60,
     });
     expect(JSON.stringify(raw.sync_failure.previous)).not.toContain("sync_failure");
-    expect(raw.retry_after).toBe(60);
+    // The marked record reads like the pipeline's own failure: no retry_after, no component.
+    expect(raw.retry_after).toBeUndefined();
+    expect(raw.component).toBeNull();
   });
 
   it("writeFailureMarker › untouched values keep their exact text (1.0 stays 1.0, non-ASCII stays as written)", async () => {
@@ -212,7 +217,7 @@ describe("writeFailureMarker › compare-and-swap", () => {
     expect(attempts).toEqual([1, 2]);
     const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as Record<string, any>;
     expect(raw.seq).toBe(1);
-    expect(raw.sync_failure.previous).toEqual({ status: "running", progress_stage: "stage_1", error: null });
+    expect(raw.sync_failure.previous).toEqual({ status: "running", progress_stage: "stage_1", error: null, component: null });
     expect(await leftovers()).toEqual([]);
   });
 
@@ -367,7 +372,23 @@ describe("clearFailureMarker", () => {
     await writeFailureMarker(dir(), ID, input);
     expect(await readFile(jobJson(), "utf8")).toContain('"progress_stage": "error"');
     const marker = (parsePythonJson(await readFile(jobJson(), "utf8")) as Record<string, any>).sync_failure;
-    expect(Object.keys(marker.previous)).toEqual(["status", "error"]);
+    expect(Object.keys(marker.previous)).toEqual(["status", "error", "component"]);
+    await clearFailureMarker(dir(), ID, new Date("2028-01-01T00:00:00Z"));
+    expect(await readFile(jobJson(), "utf8")).toBe(text.replace(/"updated_at": "[^"]+"/, '"updated_at": "2028-01-01T00:00:00.000000+00:00"'));
+  });
+
+  it("clearFailureMarker › a marked component and retry_after come back with their exact text (1.0 stays 1.0)", async () => {
+    const text = sample("05-failed-rate-limit").replace(
+      '"component": null,',
+      '"component": {\n    "manifest": {\n      "scale": 1.0,\n      "name": "caf\\u00e9"\n    },\n    "assets": {\n      "a.png": null\n    }\n  },',
+    );
+    await jobFrom(text);
+    await writeFailureMarker(dir(), ID, input);
+    const marked = await readFile(jobJson(), "utf8");
+    const top = parsePythonJson(marked) as Record<string, unknown>;
+    expect(top.component).toBeNull();
+    expect(top.retry_after).toBeUndefined();
+    expect(marked).toContain('"scale": 1.0');
     await clearFailureMarker(dir(), ID, new Date("2028-01-01T00:00:00Z"));
     expect(await readFile(jobJson(), "utf8")).toBe(text.replace(/"updated_at": "[^"]+"/, '"updated_at": "2028-01-01T00:00:00.000000+00:00"'));
   });

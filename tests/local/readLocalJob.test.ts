@@ -110,10 +110,11 @@ describe("readLocalJob › a job laid out by the pipeline", () => {
     expect(local.raw.id).toBe(job.id);
   });
 
-  it("readLocalJob › ignores studio/, tmp* files and dotfiles", async () => {
+  it("readLocalJob › ignores studio/, the pipeline's temp files and our own, nothing else", async () => {
     const job = new PipelineJob(jobsDir(), { name: "ivy" });
     await job.runToSuccess();
     await writeFile(path.join(job.dir, "tmpa1b2c3d4"), "{}");
+    await writeFile(path.join(job.dir, ".celstate-sync-0011223344556677.tmp"), "{}");
     await writeFile(path.join(job.dir, "trace", "tmpq9w8e7r6.json"), "{}");
     await writeFile(path.join(job.dir, "outputs", "tmpzz.png"), makePng(2, 2));
     await writeFile(path.join(job.dir, "outputs", ".hidden.png"), makePng(2, 2));
@@ -121,12 +122,31 @@ describe("readLocalJob › a job laid out by the pipeline", () => {
     await writeFile(path.join(job.dir, "outputs", "notes.txt"), "not an asset");
     const local = await readLocalJob(jobsDir(), job.id, DEFAULT_ASSET_RULES);
     expect(local.files.map((f) => f.relPath)).toEqual([
+      "outputs/.hidden.png",
       "outputs/ivy.png",
       "outputs/ivy_debug.png",
       "outputs/ivy_mask.png",
+      "outputs/tmpzz.png",
       "trace/trace.json",
     ]);
   });
+
+  it.each(["tmp_badge", "tmpl_card", ".hidden_gem", "panel_debug", "x_mask", "$dollar", "Gold Frame ü", "星_icon"])(
+    "readLocalJob › a job named %j has its three outputs in the roles the pipeline gave them",
+    async (name) => {
+      const job = new PipelineJob(jobsDir(), { name });
+      await job.runToSuccess();
+      const local = await readLocalJob(jobsDir(), job.id, DEFAULT_ASSET_RULES);
+      const roles = Object.fromEntries(local.files.map((f) => [f.relPath, f.role]));
+      expect(roles).toEqual({
+        [`outputs/${name}.png`]: "output_png",
+        [`outputs/${name}_debug.png`]: "debug_png",
+        [`outputs/${name}_mask.png`]: "mask_png",
+        "trace/trace.json": "trace_json",
+      });
+      expect(local.listed.sort()).toEqual([`${name}.png`, `${name}_debug.png`, `${name}_mask.png`].sort());
+    },
+  );
 
   it("readLocalJob › a running job without outputs/ or trace/ has no files and is not settled", async () => {
     const job = new PipelineJob(jobsDir());
@@ -138,8 +158,16 @@ describe("readLocalJob › a job laid out by the pipeline", () => {
     expect(local.settled).toBe(false);
   });
 
-  it("readLocalJob › reads the failure marker when one is present", async () => {
+  it("readLocalJob › a marker that only rode along into a pipeline rewrite is not the job's state", async () => {
     await sampleJob("05-failed-rate-limit", {
+      sync_failure: { at: "2026-11-20T14:05:00.000000+00:00", attempts: 4, reason: "x", retryable: true, previous: { status: "running", progress_stage: "generating", error: null } },
+    });
+    expect((await readLocalJob(jobsDir(), SAMPLE_ID, DEFAULT_ASSET_RULES)).marker).toBeNull();
+  });
+
+  it("readLocalJob › reads the failure marker when job.json shows its state", async () => {
+    await sampleJob("05-failed-rate-limit", {
+      error: `[TraceID: ${SAMPLE_ID}] Convex sync failed: x`,
       sync_failure: {
         at: "2026-11-20T14:05:00.000000+00:00",
         attempts: 4,
@@ -336,7 +364,8 @@ describe("readLocalJob › bad or missing job.json", () => {
     try {
       const e = await rejection(readLocalJob(jobsDir(), SAMPLE_ID, DEFAULT_ASSET_RULES));
       expect(e.code).toBe("FILE_UNREADABLE");
-      expect(e.kind).toBe("invalid-local-data");
+      // Permissions are the operator's to fix, not the job's data: retried, never marked.
+      expect(e.kind).toBe("transient");
       expect(e.file).toBe(`${SAMPLE_ID}/job.json`);
       expect(e.message).toContain("permission denied");
     } finally {

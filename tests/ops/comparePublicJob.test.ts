@@ -1,12 +1,26 @@
 import { describe, expect, it } from "vitest";
 import type { JobRecordInput } from "../../convex/lib/jobStore.js";
+import { stringifyPythonJson } from "../../src/local/pythonJson.js";
 import { comparePublicJob } from "../../src/ops/comparePublicJob.js";
 
 const JOBS_DIR = "/srv/celstate/jobs";
 const ID = "3f6c2a9e-8d4b-4e1f-9a37-5b2c7d1e0f42";
 const URL = (n: string) => `http://127.0.0.1:3210/api/storage/${n}`;
 
+/** The record as the daemon sends it: a `component` object given here travels as its text. */
 function localRecord(over: Partial<JobRecordInput> = {}): JobRecordInput {
+  const { component, ...rest } = localObject(over);
+  return { ...rest, componentJson: component === null || component === undefined ? null : stringifyPythonJson(component) };
+}
+
+/** What getPublic serves: a `component` object given here is served as its text. */
+function wire(pub: unknown): unknown {
+  if (pub === null || typeof pub !== "object") return pub;
+  const p = pub as Record<string, unknown>;
+  return p.component !== null && typeof p.component === "object" ? { ...p, component: stringifyPythonJson(p.component) } : p;
+}
+
+function localObject(over: Partial<JobRecordInput> = {}): JobRecordInput {
   return {
     jobId: ID,
     status: "succeeded",
@@ -54,6 +68,8 @@ type Case = {
   fields: string[];
   /** Text the first mismatch's `expected` or `got` must contain. */
   says?: string;
+  /** `pub` is passed as it is (not turned into what getPublic serves). */
+  raw?: boolean;
 };
 
 const cases: Case[] = [
@@ -75,7 +91,7 @@ const cases: Case[] = [
     fields: ["component.telemetry.max_gradient"],
     says: "Infinity",
   },
-  { name: "tells -0 from 0 (Object.is)", pub: withComponent((c) => ((c.telemetry as Record<string, unknown>).alpha_coverage = 0)), local: localRecord({ component: { ...(localRecord().component as object), telemetry: { alpha_coverage: -0, edge_noise: Number.NaN, max_gradient: Number.POSITIVE_INFINITY } } }), fields: ["component.telemetry.alpha_coverage"] },
+  { name: "tells -0 from 0 (Object.is)", pub: withComponent((c) => ((c.telemetry as Record<string, unknown>).alpha_coverage = 0)), local: localRecord({ component: { ...(localObject().component as object), telemetry: { alpha_coverage: -0, edge_noise: Number.NaN, max_gradient: Number.POSITIVE_INFINITY } } }), fields: ["component.telemetry.alpha_coverage"] },
   { name: "reports a different status", pub: publicRecord({ status: "failed" }), fields: ["status"], says: '"failed"' },
   { name: "reports a different error", pub: publicRecord({ error: "[TraceID: x] boom" }), fields: ["error"], says: "boom" },
   { name: "reports a missing error field", pub: (() => { const p = publicRecord(); delete p.error; return p; })(), fields: ["error"], says: "absent" },
@@ -108,17 +124,42 @@ const cases: Case[] = [
     pub: publicRecord({ error: `open ${JOBS_DIR}/${ID}/outputs/frame.png failed` }),
     fields: ["error", "error"],
   },
+  {
+    name: "expects the public error with server paths made relative",
+    pub: publicRecord({ status: "failed", error: "[TraceID: x] Could not read input images: studio/x_white.png (see model.bin)" }),
+    local: localRecord({ status: "failed", error: `[TraceID: x] Could not read input images: ${JOBS_DIR}/${ID}/studio/x_white.png (see /opt/models/model.bin)` }),
+    fields: [],
+  },
+  {
+    name: "reports a server path of another folder (a copied history), whatever --jobs-dir says",
+    pub: publicRecord({ error: "[TraceID: x] Could not read /var/old-host/jobs/abc/studio/x.png" }),
+    local: localRecord({ error: "[TraceID: x] Could not read /var/old-host/jobs/abc/studio/x.png" }),
+    fields: ["error", "error"],
+    says: "x.png",
+  },
+  {
+    name: "reports a component whose key order differs from job.json's",
+    pub: publicRecord({
+      component: {
+        assets: { "frame.png": URL("a"), "frame_mask.png": URL("b"), "frame_debug.png": URL("c") },
+        manifest: { version: "0.1", id: "frame", type: "static", states: { idle: { clip: "frame.png", loop: false } }, transitions: [] },
+        telemetry: { alpha_coverage: 0.6412, edge_noise: Number.NaN, max_gradient: Number.POSITIVE_INFINITY },
+      },
+    }),
+    fields: ["component (key order)"],
+  },
+  { name: "reports a component served as an object instead of text", pub: { ...publicRecord(), component: { manifest: {} } }, raw: true, fields: ["component"], says: "JSON text" },
 ];
 
 describe("comparePublicJob", () => {
-  it.each(cases)("comparePublicJob › $name", ({ pub, local, fields, says }) => {
-    const { mismatches } = comparePublicJob(pub, local ?? localRecord(), { jobsDir: JOBS_DIR });
+  it.each(cases)("comparePublicJob › $name", ({ pub, local, fields, says, raw }) => {
+    const { mismatches } = comparePublicJob(raw ? pub : wire(pub), local ?? localRecord(), { jobsDir: JOBS_DIR });
     expect(mismatches.map((m) => m.field)).toEqual(fields);
     if (says !== undefined) expect(`${mismatches[0]!.expected} | ${mismatches[0]!.got}`).toContain(says);
   });
 
   it("comparePublicJob › returns the asset URLs to download, in job.json's order", () => {
-    const { assets } = comparePublicJob(publicRecord(), localRecord(), { jobsDir: JOBS_DIR });
+    const { assets } = comparePublicJob(wire(publicRecord()), localRecord(), { jobsDir: JOBS_DIR });
     expect(assets).toEqual([
       { filename: "frame.png", url: URL("a") },
       { filename: "frame_mask.png", url: URL("b") },
@@ -127,13 +168,13 @@ describe("comparePublicJob", () => {
   });
 
   it("comparePublicJob › names the local path leak as such", () => {
-    const { mismatches } = comparePublicJob(publicRecord({ error: `at ${JOBS_DIR}/x` }), localRecord(), { jobsDir: JOBS_DIR });
+    const { mismatches } = comparePublicJob(wire(publicRecord({ error: `at ${JOBS_DIR}/x` })), localRecord(), { jobsDir: JOBS_DIR });
     expect(mismatches[1]).toMatchObject({ field: "error", expected: "no local path" });
   });
 
   it("comparePublicJob › caps the list of differences in one job", () => {
     const many = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, i]));
-    const { mismatches } = comparePublicJob(publicRecord(many), localRecord(), { maxMismatches: 10 });
+    const { mismatches } = comparePublicJob(wire(publicRecord(many)), localRecord(), { maxMismatches: 10 });
     expect(mismatches).toHaveLength(11);
     expect(mismatches[10]!.got).toContain("more differences");
   });

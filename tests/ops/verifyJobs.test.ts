@@ -1,6 +1,7 @@
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { listedFilenames, withAssetUrls } from "../../convex/lib/componentText.js";
 import { loadConfig } from "../../src/config/loadConfig.js";
 import { readLocalJob } from "../../src/local/readJob.js";
 import type { AssetRule } from "../../src/local/types.js";
@@ -18,12 +19,10 @@ async function mirror(jobs: PipelineJob[], config: ReturnType<typeof loadConfig>
   const blobs = new Map<string, string>();
   for (const j of jobs) {
     const { record } = await readLocalJob(config.jobsDir, j.id, config.assets as readonly AssetRule[]);
-    const component = record.component as Record<string, unknown> | null;
-    let pub: unknown = null;
-    if (component) {
-      const assets = Object.fromEntries(Object.keys(component.assets as object).map((n) => [n, `${ORIGIN}${j.id}/${n}`]));
-      for (const n of Object.keys(assets)) blobs.set(`${ORIGIN}${j.id}/${n}`, path.join(j.dir, "outputs", n));
-      pub = { ...component, assets };
+    let pub: string | null = null;
+    if (typeof record.componentJson === "string") {
+      for (const n of listedFilenames(record.componentJson)) blobs.set(`${ORIGIN}${j.id}/${n}`, path.join(j.dir, "outputs", n));
+      pub = withAssetUrls(record.componentJson, (n) => `${ORIGIN}${j.id}/${n}`);
     }
     records.set(j.id, { jobId: j.id, status: record.status, error: record.error, component: pub, ...(record.retryAfter === undefined ? {} : { retryAfter: record.retryAfter }) });
   }

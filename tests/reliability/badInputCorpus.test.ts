@@ -35,7 +35,7 @@ type Expectation = {
   reason?: string;
   /** The marker decision: "written", "not written", or a prefix ("could not be written"). */
   marker?: string;
-  public?: { status?: string; componentKey?: string };
+  public?: { status?: string; componentKey?: string; manifestKey?: string };
   publicTelemetry?: boolean;
   remoteAssets?: string[];
 };
@@ -187,7 +187,13 @@ describe("bad input corpus", () => {
       expect(r.marker.startsWith(e.marker!), where).toBe(true);
       const fromSummary = summary.failed.find((f) => f.jobId === c.folder);
       expect(fromSummary?.reason).toBe(r.detail);
-      expect(await h.getPublic(c.folder)).toBeNull();
+      // A marked job reads failed in public, exactly as job.json now says; an unmarked one
+      // (its job.json could not be read) is not public at all.
+      const pub = await h.getPublicRaw(c.folder);
+      if (e.marker === "written") {
+        const rec = (await readFile(path.join(jobDir, "job.json"), "utf8").then(parsePythonJson)) as Record<string, unknown>;
+        expect(pub, where).toEqual({ jobId: c.folder, status: "failed", error: rec.error, component: null });
+      } else expect(pub, where).toBeNull();
     }
     if (e.outcome === "pending") {
       const p = summary.pending.find((x) => x.jobId === c.folder);
@@ -218,6 +224,7 @@ describe("bad input corpus", () => {
       expect(Object.keys(pub!).sort(), where).toEqual(["component", "error", "jobId", "status"]);
       if (e.public?.status) expect(pub!.status).toBe(e.public.status);
       if (e.public?.componentKey) expect(Object.keys(pub!.component as object)).toContain(e.public.componentKey);
+      if (e.public?.manifestKey) expect(Object.keys((pub!.component as { manifest: object }).manifest)).toContain(e.public.manifestKey);
       if (e.publicTelemetry) {
         const t = (pub!.component as { telemetry: Record<string, number> }).telemetry;
         expect(Number.isNaN(t.edge_noise)).toBe(true);

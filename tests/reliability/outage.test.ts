@@ -1,9 +1,8 @@
 /**
  * Outage: the stand-in refuses connections, then answers 503, while the pipeline keeps writing
  * and the daemon (its own process) keeps running. The daemon must not crash, its memory must
- * stay bounded, it must converge within seconds of the recovery, and with a short failure
- * limit exactly the jobs that went past it carry a failure marker, which
- * `celstate-sync retry --all-failed` clears.
+ * stay bounded, it must converge within seconds of the recovery, and however short its retry
+ * limits, no job gets a failure marker: the deployment being down is never the job's fault.
  *
  * The issue's 30 s refusal is scaled down to keep the suite short; the shape is kept.
  */
@@ -12,7 +11,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
-import { runCli } from "../helpers/runCli.js";
 import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
 import { logLines, notMirrored, readRecord, runVerify, sampleRss, sleep, standinEnv, startDaemon, writeDaemonConfig } from "./reliabilityKit.js";
 
@@ -38,30 +36,9 @@ async function writeJob(job: PipelineJob, pauseMs: number): Promise<void> {
   await job.runToSuccess(() => sleep(Math.random() * pauseMs));
 }
 
-/**
- * Which jobs should carry a marker, from the daemon's own log: those whose last decisive
- * event is a give-up whose marker was written (or already there), not a later successful sync.
- * The daemon reconciles one job at a time, so its log order is the order of its decisions.
- */
-function expectedMarked(stdout: string): { marked: Set<string>; gaveUp: Set<string>; otherFailures: string[] } {
-  const last = new Map<string, "marked" | "synced">();
-  const gaveUp = new Set<string>();
-  const otherFailures: string[] = [];
-  for (const line of logLines(stdout)) {
-    const jobId = line.jobId as string | undefined;
-    if (jobId === undefined) continue;
-    if (line.msg === "synced" || line.msg === "remote already newer") last.set(jobId, "synced");
-    else if (line.code === "RETRIES_EXHAUSTED") {
-      gaveUp.add(jobId);
-      if (line.marker === "written" || line.marker === "unchanged") last.set(jobId, "marked");
-    } else if (typeof line.code === "string" && (line.level as number) >= 50) otherFailures.push(`${jobId}: ${String(line.msg)}`);
-  }
-  return { marked: new Set([...last].filter(([, v]) => v === "marked").map(([k]) => k)), gaveUp, otherFailures };
-}
-
 describe("outage", () => {
   it(
-    `watch › refusal for ${REFUSE_MS / 1000} s then 503s for ${UNAVAILABLE_MS / 1000} s while the pipeline writes: no crash, bounded memory, converges after recovery, markers exactly past the limit, retry --all-failed clears them`,
+    `watch › refusal for ${REFUSE_MS / 1000} s then 503s for ${UNAVAILABLE_MS / 1000} s while the pipeline writes: no crash, bounded memory, converges after recovery, no marker with a retry limit of ${MAX_ATTEMPTS}`,
     async () => {
       await writeDaemonConfig(cwd, {
         settleMs: 50,
@@ -100,22 +77,17 @@ describe("outage", () => {
       expect(daemon.child.exitCode, daemon.stderr).toBeNull();
 
       const all = [...early, ...late];
-      // Converged: every job either mirrored or parked under a marker; nothing else pending.
       let stillBehind: string[] = [];
       await waitFor(
         async () => {
-          const behind = await notMirrored(h, all, assetsOf(all));
-          const parked = new Set<string>();
-          for (const id of behind) if ((await readRecord(all.find((j) => j.id === id)!.dir)).sync_failure !== undefined) parked.add(id);
-          stillBehind = behind.filter((id) => !parked.has(id));
+          stillBehind = await notMirrored(h, all, assetsOf(all));
           return stillBehind.length === 0;
         },
-        { timeoutMs: 30_000, intervalMs: 200, what: "convergence after the outage" },
+        { timeoutMs: 15_000, intervalMs: 200, what: "convergence after the outage" },
       ).catch((e: unknown) => {
         throw new Error(`${String(e)}; behind: ${stillBehind.join(", ")}\n${daemon.stdout.slice(-4000)}`);
       });
       const convergedMs = Date.now() - recoveredAt;
-      await sleep(300); // let any last marker write land before it is compared
       const samples = await rss.stop();
       expect(daemon.child.exitCode, daemon.stderr).toBeNull();
       const exit = await daemon.stop("SIGTERM");
@@ -128,45 +100,16 @@ describe("outage", () => {
       expect(peak).toBeLessThan(RSS_CEILING_KIB);
       expect(peak - baseline).toBeLessThan(RSS_GROWTH_KIB);
 
-      // Exactly the jobs that went past the limit carry a marker; no other failure happened.
-      const { marked, gaveUp, otherFailures } = expectedMarked(daemon.stdout);
-      expect(otherFailures).toEqual([]);
-      expect(gaveUp.size).toBeGreaterThan(0);
-      const onDisk = new Set<string>();
-      for (const j of all) {
-        const rec = await readRecord(j.dir);
-        if (rec.sync_failure === undefined) continue;
-        onDisk.add(j.id);
-        const marker = rec.sync_failure as Record<string, unknown>;
-        expect(marker.retryable).toBe(true);
-        expect(String(marker.reason)).toContain("RETRIES_EXHAUSTED");
-        // The marker was written on the pipeline's latest state: what it replaced is that state.
-        expect(marker.previous).toEqual({ status: j.record.status, progress_stage: j.record.progress_stage, error: j.record.error });
-      }
-      expect([...onDisk].sort()).toEqual([...marked].sort());
-      expect(marked.size).toBeGreaterThan(0);
+      // No marker anywhere, and no job given up for an outage.
+      const logs = logLines(daemon.stdout);
+      expect(logs.filter((l) => l.code === "RETRIES_EXHAUSTED" || l.marker === "written")).toEqual([]);
+      for (const j of all) expect((await readRecord(j.dir)).sync_failure, j.id).toBeUndefined();
+      expect(logs.some((l) => l.backendDown === true)).toBe(true);
 
       console.info(
         `outage: refused ${REFUSE_MS} ms + 503 ${UNAVAILABLE_MS} ms; ${all.length} jobs; converged ${convergedMs} ms after recovery; ` +
-          `RSS ${Math.round(baseline / 1024)} → peak ${Math.round(peak / 1024)} MiB; ${gaveUp.size} jobs gave up, ${marked.size} still marked`,
+          `RSS ${Math.round(baseline / 1024)} → peak ${Math.round(peak / 1024)} MiB; 0 markers`,
       );
-
-      // retry --all-failed brings every marked job back.
-      const retry = await runCli(["retry", "--all-failed", "--jobs-dir", h.jobsDir, "--json", "--log-level", "warn"], { env: standinEnv(h), cwd, timeoutMs: 120_000 });
-      expect(retry.code, retry.stderr).toBe(0);
-      const summary = JSON.parse(retry.stdout) as { jobs: number; syncedNow: number; failed: unknown[] };
-      expect(summary.jobs).toBe(marked.size);
-      expect(summary.syncedNow).toBe(marked.size);
-      expect(summary.failed).toEqual([]);
-      for (const j of all) {
-        const rec = await readRecord(j.dir);
-        expect(rec.sync_failure).toBeUndefined();
-        expect({ status: rec.status, progress_stage: rec.progress_stage, error: rec.error }).toEqual({
-          status: j.record.status,
-          progress_stage: j.record.progress_stage,
-          error: j.record.error,
-        });
-      }
       const { code, report } = await runVerify(h, cwd);
       expect(report.counts).toEqual({ ok: all.length, mismatch: 0, parked: 0, unreadable: 0 });
       expect(code).toBe(0);

@@ -31,4 +31,24 @@ describe("checkDeployment", () => {
     await expect(checkDeployment(wrong, { attempts: 4 })).rejects.toMatchObject({ code: "UNAUTHORIZED" });
     expect(h.standin.stats().functionCalls["sync:handshake"]).toBe(before + 1);
   });
+
+  it("checkDeployment › a paused deployment is an outage to wait for, not API_MISMATCH", async () => {
+    h.standin.setFaults({ paused: true });
+    const e = await checkDeployment(h.gateway()).catch((err: unknown) => err);
+    expect(e).toMatchObject({ code: "SERVER_ERROR", kind: "outage" });
+    h.standin.clearFaults();
+    await expect(checkDeployment(h.gateway())).resolves.toMatchObject({ apiVersion: API_VERSION });
+  });
+
+  it("checkDeployment › a deployment without sync:handshake answers, and that is API_MISMATCH", async () => {
+    const gateway = h.gateway();
+    const missing = Object.assign(Object.create(gateway) as typeof gateway, {
+      // What Convex answers for a function that is not deployed (udf/src/validation.rs).
+      handshake: async () => {
+        const { FunctionFailure } = await import("../../src/errors/classifyError.js");
+        throw new FunctionFailure("sync:handshake", "[Request ID: 7] Server Error\nCould not find public function for 'sync:handshake'. Did you forget to run `npx convex dev`?");
+      },
+    });
+    await expect(checkDeployment(missing, { attempts: 4 })).rejects.toMatchObject({ code: "API_MISMATCH", kind: "fatal" });
+  });
 });

@@ -12,6 +12,7 @@ import { jsonToConvex } from "convex/values";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runBackfill } from "../../src/engine/runBackfill.js";
 import { listJobIds } from "../../src/local/listJobIds.js";
+import { parsePublicComponent } from "../../src/remote/publicComponent.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { createHarness, type Harness } from "../helpers/syncHarness.js";
 
@@ -123,7 +124,7 @@ describe("public surface", () => {
 
   it("jobs:getPublic › every listed asset maps to a storage URL that serves it, and nothing else is listed", async () => {
     const { value } = await rawGetPublic(jobs.succeeded!.id);
-    const assets = (value as { component: { assets: Record<string, unknown> } }).component.assets;
+    const assets = parsePublicComponent((value as { component: string }).component)!.assets!;
     expect(Object.keys(assets).sort()).toEqual([...jobs.succeeded!.assetNames].sort());
     for (const url of Object.values(assets)) expect(url).toMatch(new RegExp(`^${h.standin.url}/api/storage/[0-9a-f-]{36}$`));
   });

@@ -5,7 +5,7 @@
  * set, both (whichever ends first), or until cleared when it has neither. `path` narrows it to
  * one function ("sync:commit"), to uploads ("upload") or to storage downloads ("download").
  * Several specs may be active: the latencies of every matching spec add up, then the first
- * matching terminal fault (refuse, status, dropUpload, failCommit) decides the request. A spec
+ * matching terminal fault (refuse, status, dropUpload, failCommit, paused) decides the request. A spec
  * uses up one of its `count` only on a request it actually affected.
  *
  * Owns only the list of specs and the clock reads; the server carries the faults out.
@@ -26,12 +26,18 @@ export const faultSpecSchema = z
     dropUpload: z.literal(true).optional(),
     /** Fail `sync:commit` with a 500 before running it: a failed commit changes nothing. */
     failCommit: z.literal(true).optional(),
+    /**
+     * Answer like a paused, disabled or over-quota deployment: every function call 200
+     * `{"status":"error","errorMessage":"[Request ID: …] Server Error"}` without errorData,
+     * every upload and download 400 `{"code":"BackendIsNotRunning",…}`. Nothing runs.
+     */
+    paused: z.literal(true).optional(),
     count: z.number().int().min(1).optional(),
     durationMs: z.number().min(0).optional(),
     path: z.string().min(1).optional(),
   })
-  .refine((f) => f.refuse || f.status || f.latencyMs !== undefined || f.dropUpload || f.failCommit, {
-    message: "a fault spec needs one of refuse, status, latencyMs, dropUpload, failCommit",
+  .refine((f) => f.refuse || f.status || f.latencyMs !== undefined || f.dropUpload || f.failCommit || f.paused, {
+    message: "a fault spec needs one of refuse, status, latencyMs, dropUpload, failCommit, paused",
   });
 
 export type FaultSpec = z.infer<typeof faultSpecSchema>;
@@ -43,7 +49,8 @@ export type TerminalFault =
   | { kind: "refuse" }
   | { kind: "status"; status: 500 | 503 | 429; retryAfterS: number }
   | { kind: "dropUpload" }
-  | { kind: "failCommit" };
+  | { kind: "failCommit" }
+  | { kind: "paused" };
 
 export type FaultDecision = { latencyMs: number; terminal: TerminalFault | null };
 
@@ -109,6 +116,7 @@ export class FaultInjector {
       }
       if (terminal === null) {
         if (spec.refuse) terminal = { kind: "refuse" };
+        else if (spec.paused) terminal = { kind: "paused" };
         else if (spec.status !== undefined) {
           terminal = { kind: "status", status: spec.status, retryAfterS: spec.retryAfterS ?? 1 };
         } else if (spec.dropUpload && req.isUpload) terminal = { kind: "dropUpload" };

@@ -196,3 +196,34 @@ describe("StandinServer › faults", () => {
     }
   });
 });
+
+describe("StandinServer › paused deployment", () => {
+  test("StandinServer › paused: functions answer a data-less Server Error, uploads and downloads 400 BackendIsNotRunning, until cleared", async () => {
+    const uploadUrl = (await client.mutation(api.assets.generateUploadUrl, { serviceToken: TOKEN })) as string;
+    expect((await postFaults({ paused: true })).status).toBe(200);
+
+    const raw = await fetch(`${s.url}/api/query`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ path: "sync:handshake", format: "convex_encoded_json", args: [{ serviceToken: TOKEN }] }),
+    });
+    expect(raw.status).toBe(200);
+    const body = (await raw.json()) as Record<string, unknown>;
+    expect(body.status).toBe("error");
+    expect(body.errorMessage).toMatch(/^\[Request ID: [0-9a-f]+\] Server Error$/);
+    expect(body).not.toHaveProperty("errorData");
+    // The official client turns it into a plain Error with nothing but that text.
+    const err = await outcome(handshake());
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).constructor).toBe(Error);
+
+    const up = await fetch(uploadUrl, { method: "POST", headers: { "Content-Type": "image/png" }, body: new Uint8Array([1, 2, 3]) });
+    expect(up.status).toBe(400);
+    expect(((await up.json()) as { code: string }).code).toBe("BackendIsNotRunning");
+    const down = await fetch(`${s.url}/api/storage/00000000-0000-4000-8000-000000000000`);
+    expect(down.status).toBe(400);
+
+    await fetch(`${s.url}/_standin/faults`, { method: "DELETE" });
+    expect(await outcome(handshake())).toBe("ok");
+  });
+});

@@ -9,6 +9,7 @@ import { ConvexError } from "convex/values";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { api, internal } from "../../convex/_generated/api.js";
 import type { Id } from "../../convex/_generated/dataModel.js";
+import { parsePublicComponent } from "../../src/remote/publicComponent.js";
 import { startStandin, type Standin, type StandinStats } from "./StandinServer.js";
 import { jobRecord, rawCall, sha256Base64, TOKEN } from "./standinTestKit.js";
 
@@ -94,7 +95,7 @@ describe("StandinServer › wire protocol", () => {
     const pub = await client.query(api.jobs.getPublic, { jobId: record.jobId });
     expect(pub).not.toBeNull();
     expect(Object.keys(pub!)).not.toContain("internalAssetType");
-    const assets = (pub!.component as { assets: Record<string, string> }).assets;
+    const assets = parsePublicComponent(pub!.component)!.assets as Record<string, string>;
     expect(Object.keys(assets).sort()).toEqual(Object.keys(files).sort());
     for (const [filename, f] of Object.entries(files)) {
       const url = assets[filename]!;
@@ -115,7 +116,7 @@ describe("StandinServer › wire protocol", () => {
     const record = jobRecord("job-floats", { component: { manifest } });
     await client.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...record });
     const pub = await client.query(api.jobs.getPublic, { jobId: record.jobId });
-    const back = (pub!.component as { manifest: typeof manifest }).manifest;
+    const back = parsePublicComponent(pub!.component)!.manifest as typeof manifest;
     expect(Number.isNaN(back.nan)).toBe(true);
     expect(back.inf).toBe(Infinity);
     expect(back.ninf).toBe(-Infinity);
@@ -123,7 +124,9 @@ describe("StandinServer › wire protocol", () => {
     expect(back.plain).toBe(1.5);
 
     const raw = await rawCall(s.url, "query", JSON.stringify({ path: "jobs:getPublic", format: "convex_encoded_json", args: [{ jobId: record.jobId }] }));
-    expect(JSON.stringify(raw.body)).toContain('"$float"');
+    // The object went over the wire as $float values; the public view serves job.json's dialect.
+    const text = (raw.body as { value: { component: string } }).value.component;
+    for (const literal of ['"nan": NaN', '"inf": Infinity', '"ninf": -Infinity', '"negZero": -0.0']) expect(text).toContain(literal);
   });
 
   test("StandinServer › accepts args as a bare object as well as the client's one-element array", async () => {
@@ -331,7 +334,7 @@ describe("StandinServer › storage", () => {
     await client.mutation(api.assets.save, {
       serviceToken: TOKEN, jobId: record.jobId, role: "output_png", filename: "a.png", storageId, contentType: "image/png", bytes: 1000,
     });
-    const url = ((await client.query(api.jobs.getPublic, { jobId: record.jobId }))!.component as { assets: Record<string, string> }).assets["a.png"]!;
+    const url = (parsePublicComponent((await client.query(api.jobs.getPublic, { jobId: record.jobId }))!.component)!.assets as Record<string, string>)["a.png"]!;
 
     const mid = await fetch(url, { headers: { Range: "bytes=100-199" } });
     expect(mid.status).toBe(206);
@@ -367,7 +370,7 @@ describe("StandinServer › storage", () => {
       });
     }
     const urls = async () =>
-      ((await client.query(api.jobs.getPublic, { jobId: record.jobId }))!.component as { assets: Record<string, string> }).assets;
+      (parsePublicComponent((await client.query(api.jobs.getPublic, { jobId: record.jobId }))!.component)!.assets as Record<string, string>);
     const before = await urls();
     expect(before["a.png"]).not.toBe(before["b.png"]);
 
@@ -434,7 +437,7 @@ describe("StandinServer › control API", () => {
     await client.mutation(api.assets.save, {
       serviceToken: TOKEN, jobId: record.jobId, role: "output_png", filename: "a.png", storageId, contentType: "image/png", bytes: 10,
     });
-    const url = ((await client.query(api.jobs.getPublic, { jobId: record.jobId }))!.component as { assets: Record<string, string> }).assets["a.png"]!;
+    const url = (parsePublicComponent((await client.query(api.jobs.getPublic, { jobId: record.jobId }))!.component)!.assets as Record<string, string>)["a.png"]!;
     await fetch(`${s.url}/_standin/faults`, { method: "POST", body: JSON.stringify({ status: 503, path: "sync:handshake" }) });
 
     expect((await fetch(`${s.url}/_standin/reset`, { method: "POST" })).status).toBe(200);

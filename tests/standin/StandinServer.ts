@@ -8,6 +8,7 @@
  * Owns the HTTP layer only: routing, bodies, status codes, faults, URL rewriting. Function
  * semantics live in ConvexEngine, files in BlobStore, counters in StatsRecorder.
  */
+import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -61,6 +62,7 @@ export type Standin = {
 
 /** Where convex-test's fake storage URLs start; rewritten to the stand-in's own origin. */
 const FAKE_STORAGE_PREFIX = "https://some-deployment.convex.cloud/api/storage/";
+const FAKE_URL_IN_TEXT = /https:\/\/some-deployment\.convex\.cloud\/api\/storage\/([^"\\\s]*)/g;
 
 const FUNCTION_ROUTES: Record<string, FunctionKind> = {
   "/api/query": "query",
@@ -218,6 +220,18 @@ class StandinServer {
       req.socket.destroy();
       return true;
     }
+    if (fault.kind === "paused") {
+      if (route === "/api/storage/upload" || route.startsWith("/api/storage/")) {
+        this.stats.request(method, route, fn, 400);
+        sendJson(res, 400, { code: "BackendIsNotRunning", message: "Cannot perform this operation when the backend is not running" });
+      } else {
+        // What Convex answers for every function of a paused deployment: no errorData, no text.
+        this.stats.request(method, route, fn, 200);
+        this.stats.functionError(fn, "paused");
+        sendJson(res, 200, { status: "error", errorMessage: `[Request ID: ${randomBytes(8).toString("hex")}] Server Error`, logLines: [] });
+      }
+      return true;
+    }
     if (fault.kind === "failCommit") {
       this.stats.request(method, route, fn, 500);
       sendJson(res, 500, { code: "InternalServerError", message: "Injected commit failure: sync:commit was not run" });
@@ -363,14 +377,17 @@ class StandinServer {
     this.stats.request(...key, res.statusCode);
   }
 
+  private rewriteUrl(rest: string): string {
+    if (rest.startsWith("upload?token=")) return `${this.origin}/api/storage/upload?token=${this.blobs.issueUploadToken()}`;
+    return `${this.origin}/api/storage/${this.blobs.keyFor(rest)}`;
+  }
+
   private rewriteUrls(value: JSONValue): JSONValue {
     if (typeof value === "string") {
-      if (!value.startsWith(FAKE_STORAGE_PREFIX)) return value;
-      const rest = value.slice(FAKE_STORAGE_PREFIX.length);
-      if (rest.startsWith("upload?token=")) {
-        return `${this.origin}/api/storage/upload?token=${this.blobs.issueUploadToken()}`;
-      }
-      return `${this.origin}/api/storage/${this.blobs.keyFor(rest)}`;
+      if (value.startsWith(FAKE_STORAGE_PREFIX)) return this.rewriteUrl(value.slice(FAKE_STORAGE_PREFIX.length));
+      // A URL inside JSON text (the public component): up to the closing quote.
+      if (!value.includes(FAKE_STORAGE_PREFIX)) return value;
+      return value.replace(FAKE_URL_IN_TEXT, (_m, rest: string) => this.rewriteUrl(rest));
     }
     if (Array.isArray(value)) return value.map((v) => this.rewriteUrls(v));
     if (value !== null && typeof value === "object") {

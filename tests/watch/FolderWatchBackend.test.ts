@@ -75,23 +75,28 @@ describe("FolderWatchBackend", () => {
     await waitFor(() => events.some((e) => e.path.endsWith("c.png")));
   });
 
-  it("FolderWatchBackend › a sub-folder that appears is reported and watched from then on; studio/, temp and dot files are not reported", async () => {
+  it("FolderWatchBackend › a sub-folder that appears is reported and watched from then on; studio/, the pipeline's temp files and ours are not reported, a dot-named output is", async () => {
     const job = path.join(root, ID(5));
     await mkdir(job);
     backend.watchJob(job);
     await mkdir(path.join(job, "trace"));
     await waitFor(() => events.some((e) => e.kind === "addDir" && e.path === path.join(job, "trace")));
+    await mkdir(path.join(job, "outputs"));
+    await waitFor(() => events.some((e) => e.kind === "addDir" && e.path === path.join(job, "outputs")));
     await mkdir(path.join(job, "studio"));
     await writeFile(path.join(job, "studio", "white.png"), "png");
-    await writeFile(path.join(job, "trace", "tmp123.json"), "{}");
-    await writeFile(path.join(job, ".hidden"), "x");
-    await rename(path.join(job, "trace", "tmp123.json"), path.join(job, "trace", "trace.json"));
+    await writeFile(path.join(job, "trace", "tmpa1b2c3d4.json"), "{}");
+    await writeFile(path.join(job, "tmpq9w8e7r6"), "{}");
+    await writeFile(path.join(job, ".celstate-sync-0011223344556677.tmp"), "x");
+    await writeFile(path.join(job, "outputs", ".hidden_gem.png"), "png");
+    await rename(path.join(job, "trace", "tmpa1b2c3d4.json"), path.join(job, "trace", "trace.json"));
     await waitFor(() => events.some((e) => e.path === path.join(job, "trace", "trace.json")));
+    await waitFor(() => events.some((e) => e.path === path.join(job, "outputs", ".hidden_gem.png")));
     await rm(path.join(job, "trace"), { recursive: true });
     await waitFor(() => events.some((e) => e.kind === "unlinkDir" && e.path === path.join(job, "trace")));
     await sleep(100);
     const reported = new Set(events.map(rel));
-    for (const r of reported) expect(r, "nothing under studio/, no temp or dot file").not.toMatch(/studio|tmp123|\.hidden/);
+    for (const r of reported) expect(r, "nothing under studio/, no temp file").not.toMatch(/studio|tmpa1b2c3d4|tmpq9w8e7r6|\.celstate-sync-/);
   });
 
   it("FolderWatchBackend › a watched job costs one inotify watch per folder (the job, outputs/, trace/), not one per file", async () => {

@@ -3,12 +3,15 @@
  * value, so that a rewrite of job.json can replace a few fields and keep every other byte:
  * JavaScript cannot re-create Python's `1.0` (it reads back as `1`), but it can copy text.
  *
+ * Also how the Convex functions read and edit a job's component, which is stored as its JSON
+ * text (filenames are its keys, and Convex field names cannot hold them).
+ *
  * Only for text that `parsePythonJson` has already accepted; the scanner trusts that the
  * grammar is valid and throws if the text is not a single top-level object.
  *
  * `join(split(text)) === text` for every accepted object.
  */
-import { pythonJsonString } from "./pythonJson.js";
+import { pythonJsonString } from "./pythonJsonText.js";
 
 export type TopLevelMember = {
   key: string;
@@ -106,6 +109,12 @@ export function splitTopLevel(text: string): TopLevelObject {
     if (text[i] !== "}") throw new Error(`expected ',' or '}' at char ${i}`);
     return { open, members, close: text.slice(valueEnd) };
   }
+}
+
+/** The last member named `key` (the one a JSON parser keeps), if any. */
+export function lastMember(obj: TopLevelObject, key: string): TopLevelMember | undefined {
+  for (let n = obj.members.length - 1; n >= 0; n--) if (obj.members[n]!.key === key) return obj.members[n];
+  return undefined;
 }
 
 export function joinTopLevel(obj: TopLevelObject): string {

@@ -3,7 +3,7 @@ import path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parsePythonJson, stringifyPythonJson } from "../../src/local/pythonJson.js";
-import { editTopLevel, joinTopLevel, splitTopLevel, topLevelIndent } from "../../src/local/topLevelMembers.js";
+import { editTopLevel, joinTopLevel, splitTopLevel, topLevelIndent } from "../../convex/lib/topLevelMembers.js";
 
 const SAMPLES = path.resolve(import.meta.dirname, "../fixtures/samples");
 const samples = readdirSync(SAMPLES).filter((f) => f.endsWith(".json"));
