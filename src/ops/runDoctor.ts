@@ -9,6 +9,7 @@ import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import { checkDeploymentHealth } from "./checkDeploymentHealth.js";
 import { checkInotifyLimits } from "./checkInotifyLimits.js";
 import { checkJobsFolder } from "./checkJobsFolder.js";
+import { checkMarkerSwap } from "./checkMarkerSwap.js";
 import { describeConfigSources } from "./describeConfigSources.js";
 import type { DoctorCheck } from "./DoctorCheck.js";
 import { readOnlyGateway } from "./readOnlyGateway.js";
@@ -29,6 +30,7 @@ const LATER = [
   ["clock", "clock skew"],
   ["jobs-dir", "jobs folder"],
   ["inotify", "inotify limits"],
+  ["marker-swap", "marker swap"],
 ] as const;
 
 export async function runDoctor(opts: RunDoctorOptions): Promise<DoctorCheck[]> {
@@ -68,5 +70,6 @@ export async function runDoctor(opts: RunDoctorOptions): Promise<DoctorCheck[]> 
       }),
     );
   }
+  checks.push(checkMarkerSwap());
   return checks;
 }

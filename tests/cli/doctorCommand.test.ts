@@ -57,8 +57,10 @@ describe("celstate-sync doctor (against the stand-in)", () => {
       "clock skew",
       "jobs folder",
       "inotify limits",
+      "marker swap",
     ]);
     expect(r.stdout).toMatch(/^ok {4}service token +accepted$/m);
+    expect(r.stdout).toMatch(/^ok {4}marker swap +atomic exchange/m);
   });
 
   it("doctor › with a wrong token reports the token check failing (exit 1), the token never printed", async () => {
