@@ -20,6 +20,7 @@ const LABELS: Record<JobStatusEntry["state"], string> = {
   "in-sync": "in sync",
   pending: "pending",
   failed: "failed",
+  stuck: "stuck",
   unreadable: "unreadable",
   problem: "problem",
 };
@@ -41,6 +42,7 @@ export function formatStatus(report: StatusReport, everything: boolean): string 
     `  in sync      ${c["in-sync"]}`,
     `  pending      ${c.pending}`,
     `  failed       ${c.failed}`,
+    ...(c.stuck > 0 ? [`  stuck        ${c.stuck}`] : []),
     `  unreadable   ${c.unreadable}`,
     ...(c.problem > 0 ? [`  problem      ${c.problem}`] : []),
   ];
@@ -65,6 +67,8 @@ States:
   in sync      Convex holds exactly what is on disk
   pending      the daemon would upload or commit, or a file is still being written
   failed       job.json carries a failure marker (\`celstate-sync retry <id>\` clears it)
+  stuck        the running daemon still fails on it past its retry limits, for a reason that is
+               not the job's data (a bug, an overloaded deployment); retried, never marked
   unreadable   job.json cannot be parsed or is not a valid record (file and reason named)
   problem      not in sync and will not be without someone acting (e.g. a listed asset is missing)
 

@@ -7,6 +7,8 @@
  * - pending: the daemon would upload or commit, or a file is still being written (settling),
  *   or a passing condition (a file changed while read): it resolves by itself.
  * - failed: job.json carries a failure marker and still shows the marker's state.
+ * - stuck: the running daemon reports it still failing past the retry limits for errors that
+ *   are not the job's own (a bug, an overloaded deployment); retried, never marked.
  * - unreadable: job.json cannot be parsed or is not a valid JobRecord.v1 (file and reason named).
  * - problem: not in sync and will not become so without someone acting, yet not marked:
  *   a settled job missing a listed asset, an unsafe or unreadable file, a remote record newer
@@ -17,7 +19,7 @@ import type { ErrorCode } from "../errors/codes.js";
 import { classifyError } from "../errors/classifyError.js";
 import type { SyncError } from "../errors/SyncError.js";
 
-export const JOB_STATES = ["in-sync", "pending", "failed", "unreadable", "problem"] as const;
+export const JOB_STATES = ["in-sync", "pending", "failed", "stuck", "unreadable", "problem"] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export type JobStatusEntry = {

@@ -15,6 +15,7 @@ import type { AssetRule } from "../local/types.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import { describeError, describeOutcome, isRunWideError, JOB_STATES, type JobState, type JobStatusEntry } from "./classifyJobStatus.js";
 import { mapLimit } from "./mapLimit.js";
+import { readStuckReport } from "../watch/stuckReport.js";
 import { readOnlyGateway } from "./readOnlyGateway.js";
 
 export type StatusReport = {
@@ -75,6 +76,12 @@ export async function collectStatus(opts: CollectStatusOptions): Promise<StatusR
     entries.push(...done);
   }
 
+  // What the daemon itself reports stuck: what a dry run here sees (pending) does not say why.
+  const stuck = readStuckReport(config.jobsDir);
+  for (const [n, e] of entries.entries()) {
+    const s = stuck.get(e.jobId);
+    if (s !== undefined && e.state !== "in-sync") entries[n] = { jobId: e.jobId, state: "stuck", detail: `the daemon reports: ${s.reason}`, code: "STUCK" };
+  }
   const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
   for (const e of entries) counts[e.state]++;
   return { jobs: entries.length, counts, entries, requests: gateway.stats().requests - before };

@@ -29,6 +29,7 @@ import { OUTAGE_PROBE_MAX_MS, SyncEngine, type JobResult } from "../engine/SyncE
 import type { SyncError } from "../errors/SyncError.js";
 import { createMetrics, type DaemonMetrics } from "./metrics.js";
 import { type HealthServer, startHealthServer } from "./healthServer.js";
+import { writeStuckReport } from "./stuckReport.js";
 import type { WatchEvent, WatcherBackend } from "./WatcherBackend.js";
 
 export const LIVE_PRIORITY = 1;
@@ -37,6 +38,8 @@ export const BACKLOG_PRIORITY = 0;
 export const WATCH_SETTLE_MS = 300;
 /** A job whose files never stop changing is still reconciled at least this often. */
 export const DEBOUNCE_MAX_WAIT_MS = 250;
+/** The stuck-jobs report is rewritten at most this often (jobs tend to get stuck together). */
+export const STUCK_REPORT_DELAY_MS = 1_000;
 
 export type WatchDaemonOptions = {
   config: Config;
@@ -82,6 +85,7 @@ export class WatchDaemon {
   /** False while the start-up waits for a deployment that does not answer yet. */
   private deploymentAnswers = true;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private stuckWrite: NodeJS.Timeout | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
   private health: HealthServer | null = null;
   private startupDone: Promise<void> = Promise.resolve();
@@ -96,8 +100,27 @@ export class WatchDaemon {
     this.engine.on("backend", (down: boolean) => this.metrics.backendUp.set(down ? 0 : 1));
     this.engine.on("internal", () => this.metrics.internalErrors.inc());
     this.engine.on("marker", () => this.metrics.markersWritten.inc());
-    this.engine.on("stuck", () => this.metrics.stuckJobs.set(this.engine.stuck.size));
-    this.engine.on("unstuck", () => this.metrics.stuckJobs.set(this.engine.stuck.size));
+    this.engine.on("stuck", () => this.onStuckChanged());
+    this.engine.on("unstuck", () => this.onStuckChanged());
+  }
+
+  /** The metric now, the report for `status` once the list has been quiet for a moment. */
+  private onStuckChanged(): void {
+    this.metrics.stuckJobs.set(this.engine.stuck.size);
+    if (this.stuckWrite) return;
+    this.stuckWrite = setTimeout(() => {
+      this.stuckWrite = null;
+      this.writeStuck();
+    }, STUCK_REPORT_DELAY_MS);
+  }
+
+  private writeStuck(): void {
+    const entries = [...this.engine.stuck].map(([jobId, e]) => ({ jobId, code: e.code, reason: e.describe() }));
+    try {
+      writeStuckReport(this.opts.config.jobsDir, entries);
+    } catch (e) {
+      this.opts.log.warn({ err: (e as Error).message }, "the stuck-jobs report for `status` could not be written");
+    }
   }
 
   get isReady(): boolean {
@@ -419,6 +442,10 @@ export class WatchDaemon {
     this.followUps.clear();
     await this.opts.backend.close();
     const result = await this.engine.close(deadlineMs);
+    // Nobody retries them once the daemon is gone: the report would only mislead `status`.
+    if (this.stuckWrite) clearTimeout(this.stuckWrite);
+    this.stuckWrite = null;
+    writeStuckReport(this.opts.config.jobsDir, []);
     await this.health?.close();
     return result;
   }

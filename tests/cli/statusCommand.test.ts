@@ -50,7 +50,7 @@ describe("celstate-sync status (against the stand-in)", () => {
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as StatusReport;
     expect(report.jobs).toBe(4);
-    expect(report.counts).toEqual({ "in-sync": 1, pending: 1, failed: 1, unreadable: 1, problem: 0 });
+    expect(report.counts).toEqual({ "in-sync": 1, pending: 1, failed: 1, stuck: 0, unreadable: 1, problem: 0 });
     const by = Object.fromEntries(report.entries.map((e) => [e.jobId, e]));
     expect(by[clean!.id]).toBeUndefined(); // in-sync jobs are listed only with --all
     expect(by[changed!.id]).toMatchObject({ state: "pending" });

@@ -41,7 +41,7 @@ describe("collectStatus", () => {
     const report = await collectStatus({ config, gateway: fakeGateway(new Map(), calls), jobIds: ids });
     expect(calls).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
     expect(report.requests).toBe(3);
-    expect(report.counts).toEqual({ "in-sync": 0, pending: 5, failed: 0, unreadable: 0, problem: 0 });
+    expect(report.counts).toEqual({ "in-sync": 0, pending: 5, failed: 0, stuck: 0, unreadable: 0, problem: 0 });
     expect(report.entries.map((e) => e.jobId)).toEqual(ids);
     expect(report.entries[0]!.detail).toMatch(/^would upload 4 files \(.*\), commit the record$/);
     expect(statusExitCode(report)).toBe(1);
