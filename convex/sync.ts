@@ -80,8 +80,8 @@ export const commit = mutation({
       fail({
         code: "INVALID_ARGUMENT",
         field: "assets",
-        jobId: job.jobId,
-        message: `Expected at most ${MAX_COMMIT_ASSETS} assets in one commit, got ${assets.length}`,
+        // No jobId: this bound is ours, not a fault of the job's data (the daemon must not mark it).
+        message: `job ${job.jobId}: expected at most ${MAX_COMMIT_ASSETS} assets in one commit, got ${assets.length}`,
       });
     }
     const { outcome } = await upsertJobRow(ctx, job, recordHash, sourceHash);
