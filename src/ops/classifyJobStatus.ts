@@ -88,7 +88,8 @@ export function describeError(jobId: string, error: unknown): JobStatusEntry {
   const base = { jobId, detail: errorLine(e), code: e.code, ...(e.file === undefined ? {} : { file: e.file }) };
   if (UNREADABLE.has(e.code)) return { ...base, state: "unreadable" };
   // Transient includes JOB_VANISHED: a folder whose job.json the pipeline has not written yet.
-  if (e.kind === "transient") return { ...base, state: "pending" };
+  // A file this user may not read is retried by the daemon, but only an operator fixes it.
+  if (e.kind === "transient" && e.code !== "FILE_UNREADABLE") return { ...base, state: "pending" };
   return { ...base, state: "problem" };
 }
 

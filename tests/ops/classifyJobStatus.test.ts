@@ -49,6 +49,8 @@ describe("describeError", () => {
     { name: "a file changing while read is pending", error: new SyncError("FILE_CHANGED", "changed", where), state: "pending" },
     { name: "a missing asset of a settled job is a problem", error: new SyncError("ASSET_MISSING", "lists frame.png", where), state: "problem" },
     { name: "a symlinked file is a problem", error: new SyncError("UNSAFE_PATH", "symlink", where), state: "problem" },
+    { name: "a file this user may not read is a problem (retried, but an operator fixes it)", error: new SyncError("FILE_UNREADABLE", "permission denied", where), state: "problem" },
+    { name: "a bug is a problem", error: new SyncError("INTERNAL", "TypeError: x", where), state: "problem" },
   ])("describeError › $name", ({ error, state }) => {
     const e = describeError(ID, error);
     expect(e.state).toBe(state);
