@@ -12,6 +12,7 @@ import {
   deleteBlobIfUnreferenced,
   findAsset,
   logEvent,
+  MAX_ASSETS_PER_JOB,
   refreshSyncState,
   removeAssetRow,
   saveAssetRow,
@@ -21,7 +22,8 @@ import {
 import { assetInput, jobRecord, remoteJobState, serviceTokenArg } from "./lib/validators.js";
 
 export const MAX_STATE_BATCH = 128;
-export const MAX_COMMIT_ASSETS = 64;
+/** A commit carries at most every asset a job may have (see MAX_ASSETS_PER_JOB). */
+export const MAX_COMMIT_ASSETS = MAX_ASSETS_PER_JOB;
 
 export const handshake = query({
   args: { serviceToken: serviceTokenArg },

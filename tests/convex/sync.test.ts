@@ -2,7 +2,9 @@
  * The daemon's surface: `sync:commit` (atomic, idempotent, monotonic, deletes what it
  * replaces), `sync:getStates` (what diffing needs) and `sync:handshake`.
  */
+import { convexTest } from "convex-test";
 import { API_VERSION } from "../../convex/lib/apiVersion.js";
+import schema from "../../convex/schema.js";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "../../convex/_generated/api.js";
 import type { Id } from "../../convex/_generated/dataModel.js";
@@ -26,6 +28,7 @@ import {
   publicOf,
   withComponent,
   componentOf,
+  modules,
 } from "./convexHarness.js";
 
 useServiceToken();
@@ -251,19 +254,21 @@ describe("sync:commit", () => {
     expect(await snapshotTables(t)).toEqual(before);
   });
 
-  test("sync:commit › accepts 64 assets and refuses 65 with INVALID_ARGUMENT, writing nothing", async () => {
-    const t = newConvexTest();
-    const names = Array.from({ length: 65 }, (_, i) => `extra_${i}.png`);
+  test("sync:commit › accepts 256 assets within Convex's transaction limits and refuses 257 with INVALID_ARGUMENT, writing nothing", async () => {
+    const t = convexTest({ schema, modules, transactionLimits: true });
+    const names = Array.from({ length: 257 }, (_, i) => `extra_${i}.png`);
     const rows = Object.values(await upload(t, names, "many"));
     const before = await snapshotTables(t);
     const data = await expectConvexError(commit(t, { ...rec(queued), assets: rows }), "INVALID_ARGUMENT");
     // The bound is ours, not the job's data: no jobId, so the daemon never marks the job for it.
     expect(data).toMatchObject({ field: "assets" });
     expect(data).not.toHaveProperty("jobId");
-    expect(data.message).toContain("65");
+    expect(data.message).toContain("257");
     expect(data.message).toContain(jobId);
     expect(await snapshotTables(t)).toEqual(before);
-    expect(await commit(t, { ...rec(queued), assets: rows.slice(0, 64) })).toEqual({ outcome: "created", assetsChanged: 64, assetsRemoved: 0 });
+    expect(await commit(t, { ...rec(queued), assets: rows.slice(0, 256) })).toEqual({ outcome: "created", assetsChanged: 256, assetsRemoved: 0 });
+    const [state] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId] });
+    expect(state!.assets).toHaveLength(256);
   });
 
   test("sync:commit › a queued record (component null) commits with no assets", async () => {
