@@ -25,8 +25,13 @@ export const MAX_STATE_BATCH = 128;
 /** A commit carries at most every asset a job may have (see MAX_ASSETS_PER_JOB). */
 export const MAX_COMMIT_ASSETS = MAX_ASSETS_PER_JOB;
 
+/**
+ * `clientTimeMs` is the caller's clock, different on every call: Convex caches a query's result
+ * per arguments (for up to ~17 s when it reads `Date.now()`), so without it `serverTimeMs` could
+ * be stale and the daemon would see a clock skew that is not there.
+ */
 export const handshake = query({
-  args: { serviceToken: serviceTokenArg },
+  args: { serviceToken: serviceTokenArg, clientTimeMs: v.optional(v.number()) },
   returns: v.object({ apiVersion: v.number(), serverTimeMs: v.number() }),
   handler: async (_ctx, { serviceToken }) => {
     await requireServiceToken(serviceToken);

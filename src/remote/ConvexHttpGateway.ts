@@ -76,7 +76,8 @@ export class ConvexHttpGateway implements ConvexGateway {
   async handshake() {
     this.count("sync:handshake");
     return await call<{ apiVersion: number; serverTimeMs: number }>("sync:handshake", () =>
-      this.client.query(fn.handshake, { serviceToken: this.opts.token }),
+      // A fresh argument each time: a cached answer would carry a stale serverTimeMs.
+      this.client.query(fn.handshake, { serviceToken: this.opts.token, clientTimeMs: Date.now() }),
     );
   }
 

@@ -1,5 +1,5 @@
 import { API_VERSION } from "../../convex/lib/apiVersion.js";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { checkDeployment } from "../../src/remote/checkDeployment.js";
 import { ConvexHttpGateway } from "../../src/remote/ConvexHttpGateway.js";
 import { createHarness, type Harness } from "../helpers/syncHarness.js";
@@ -50,5 +50,25 @@ describe("checkDeployment", () => {
       },
     });
     await expect(checkDeployment(missing, { attempts: 4 })).rejects.toMatchObject({ code: "API_MISMATCH", kind: "fatal" });
+  });
+
+  it("checkDeployment › every handshake carries a fresh argument, so no cached answer (and stale clock) can come back", async () => {
+    const bodies: string[] = [];
+    const real = globalThis.fetch;
+    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      if (String(input).endsWith("/api/query") && typeof init?.body === "string" && init.body.includes("sync:handshake")) bodies.push(init.body);
+      return await real(input, init);
+    });
+    try {
+      const gateway = h.gateway();
+      await checkDeployment(gateway);
+      await new Promise((r) => setTimeout(r, 5));
+      await checkDeployment(gateway);
+    } finally {
+      spy.mockRestore();
+    }
+    const times = bodies.map((b) => (JSON.parse(b) as { args: Array<{ clientTimeMs: number }> }).args[0]!.clientTimeMs);
+    expect(times).toHaveLength(2);
+    expect(times[1]!).toBeGreaterThan(times[0]!);
   });
 });
