@@ -5,12 +5,17 @@ import { describe, expect, test } from "vitest";
 import { parseRange, parseSha256Digest } from "./BlobStore.js";
 
 describe("BlobStore", () => {
+  const digest = Buffer.alloc(32, 7).toString("base64");
   test.each([
     [undefined, undefined],
-    ["sha-256=abc+/de==", "abc+/de=="],
-    ["SHA-256=xyz=", "xyz="],
-    ["md5=zzz, sha-256=abc=", "abc="],
-    ["md5=zzz", undefined],
+    [`sha-256=${digest}`, digest],
+    // As strict as the backend: the exact prefix, the base64 of exactly 32 bytes, nothing else.
+    [`SHA-256=${digest}`, "invalid"],
+    [`md5=zzz, sha-256=${digest}`, "invalid"],
+    [`sha-256=${digest} `, "invalid"],
+    ["sha-256=abc=", "invalid"],
+    [`sha-256=${Buffer.alloc(32, 7).toString("hex")}`, "invalid"],
+    ["md5=zzz", "invalid"],
   ])("parseSha256Digest › %s gives %s", (header, expected) => {
     expect(parseSha256Digest(header)).toBe(expected);
   });

@@ -7,7 +7,7 @@
  * convex-test never reads the bytes (its own `storage.store` would, to hash them). Files of
  * deleted blobs are removed by `sweep()`. Owns the upload directory when it created it.
  */
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream, openAsBlob } from "node:fs";
 import { mkdtemp, rm, unlink } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -28,14 +28,17 @@ export type UploadOutcome =
   | { kind: "aborted" };
 
 /** The `sha-256` value of a `Digest` header (RFC 3230), or undefined when it has none. */
-export function parseSha256Digest(header: string | undefined): string | undefined {
+/**
+ * The `Digest` header of an upload, parsed as strictly as the backend does (common/src/
+ * sha256.rs): exactly `sha-256=` and the base64 of 32 bytes, else "invalid" (400 BadHeader);
+ * undefined when there is none.
+ */
+export function parseSha256Digest(header: string | undefined): string | "invalid" | undefined {
   if (header === undefined) return undefined;
-  for (const part of header.split(",")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim().toLowerCase() === "sha-256") return part.slice(eq + 1).trim();
-  }
-  return undefined;
+  if (!header.startsWith("sha-256=")) return "invalid";
+  const value = header.slice("sha-256=".length);
+  const bytes = Buffer.from(value, "base64");
+  return bytes.length === 32 && bytes.toString("base64") === value ? value : "invalid";
 }
 
 /** One `bytes=a-b`, `bytes=a-` or `bytes=-n` range; null to serve the whole file; "invalid" → 416. */
@@ -62,10 +65,9 @@ export function parseRange(header: string | undefined, size: number): { start: n
 }
 
 export class BlobStore {
-  private readonly tokens = new Map<string, number>();
+  private tokenKey = randomBytes(32);
   private byId = new Map<string, StoredFile>();
   private byKey = new Map<string, StoredFile>();
-  private tokensIssuedSincePrune = 0;
 
   private constructor(
     private readonly engine: () => ConvexEngine,
@@ -86,22 +88,25 @@ export class BlobStore {
     return new BlobStore(opts.engine, dir, owns, opts.ttlMs ?? UPLOAD_URL_TTL_MS, opts.now ?? Date.now);
   }
 
-  /** A token for one upload URL: valid for the TTL, any number of times (as Convex's). */
+  /**
+   * A token for one upload URL: valid for the TTL, any number of times (as Convex's). Like the
+   * backend's keybroker it carries its own issue time under a MAC, so an expired token is told
+   * from a forged one without keeping either.
+   */
   issueUploadToken(): string {
-    const token = randomBytes(24).toString("base64url");
-    this.tokens.set(token, this.now() + this.ttlMs);
-    if (++this.tokensIssuedSincePrune >= 10_000) {
-      this.tokensIssuedSincePrune = 0;
-      const now = this.now();
-      for (const [t, until] of this.tokens) if (until <= now) this.tokens.delete(t);
-    }
-    return token;
+    const issued = this.now().toString(36);
+    return `${issued}.${this.mac(issued)}`;
   }
 
-  tokenValid(token: string | null): boolean {
-    if (token === null) return false;
-    const until = this.tokens.get(token);
-    return until !== undefined && until > this.now();
+  /** "valid", "expired" (401 StorageTokenExpired) or "invalid" (401 StorageTokenInvalid). */
+  tokenState(token: string | null): "valid" | "expired" | "invalid" {
+    const [issued = "", mac = "", ...rest] = (token ?? "").split(".");
+    if (rest.length > 0 || issued === "" || mac !== this.mac(issued)) return "invalid";
+    return Number.parseInt(issued, 36) + this.ttlMs > this.now() ? "valid" : "expired";
+  }
+
+  private mac(text: string): string {
+    return createHmac("sha256", this.tokenKey).update(text).digest("base64url");
   }
 
   /** The URL key of a stored file; made on first use for files stored by other means. */
@@ -220,7 +225,7 @@ export class BlobStore {
     const files = [...this.byId.values()].map((e) => e.file).filter((f): f is string => f !== undefined);
     this.byId = new Map();
     this.byKey = new Map();
-    this.tokens.clear();
+    this.tokenKey = randomBytes(32); // every token issued before is invalid now
     await Promise.all(files.map((f) => unlink(f).catch(() => {})));
   }
 

@@ -3,7 +3,7 @@
  * storage, limits, the control API. Fault injection has its own file.
  */
 import { API_VERSION } from "../../convex/lib/apiVersion.js";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { ConvexHttpClient } from "convex/browser";
 import { ConvexError } from "convex/values";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
@@ -308,10 +308,10 @@ describe("StandinServer › storage", () => {
     expect(s.stats().blobs.count).toBe(0);
   });
 
-  test("StandinServer › an unknown or expired upload token is refused with 401 StorageTokenExpired", async () => {
+  test("StandinServer › a made-up upload token is 401 StorageTokenInvalid, an expired one 401 StorageTokenExpired, as the backend's keybroker says", async () => {
     const unknown = await upload(`${s.url}/api/storage/upload?token=made-up`, randomBytes(10));
     expect(unknown.status).toBe(401);
-    expect(((await unknown.json()) as { code: string }).code).toBe("StorageTokenExpired");
+    expect(((await unknown.json()) as { code: string }).code).toBe("StorageTokenInvalid");
 
     const short = await startStandin({ token: TOKEN, uploadUrlTtlMs: 0 });
     try {
@@ -324,6 +324,18 @@ describe("StandinServer › storage", () => {
     } finally {
       await short.stop();
     }
+  });
+
+  test("StandinServer › a Digest header that is not exactly sha-256=<base64 of 32 bytes> is 400 BadHeader, and nothing is stored", async () => {
+    const url = await client.mutation(api.assets.generateUploadUrl, { serviceToken: TOKEN });
+    const bytes = randomBytes(100);
+    for (const header of [`SHA-256=${sha256Base64(bytes)}`, `sha-256=${createHash("sha256").update(bytes).digest("hex")}`, "sha-256=", `md5=x, sha-256=${sha256Base64(bytes)}`]) {
+      const res = await upload(url, bytes, { Digest: header });
+      expect(res.status, header).toBe(400);
+      expect(((await res.json()) as { code: string }).code).toBe("BadHeader");
+    }
+    expect(s.stats().blobs.count).toBe(0);
+    expect((await upload(url, bytes, { Digest: `sha-256=${sha256Base64(bytes)}` })).status).toBe(200);
   });
 
   test("StandinServer › serves single ranges with 206, refuses unsatisfiable ones with 416, answers HEAD", async () => {

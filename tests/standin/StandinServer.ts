@@ -328,10 +328,23 @@ class StandinServer {
     const fault = await this.faultFor({ faultPath: "upload", isUpload: true });
     if (fault !== null && fault.kind !== "refuse" && fault.kind !== "dropUpload") await drain(req);
     if (this.answerFault(fault, req, res, key)) return;
-    if (!this.blobs.tokenValid(url.searchParams.get("token"))) {
+    const token = this.blobs.tokenState(url.searchParams.get("token"));
+    if (token !== "valid") {
       await drain(req);
       this.stats.request(...key, 401);
-      return sendJson(res, 401, { code: "StorageTokenExpired", message: "Storage token is expired or invalid" });
+      return sendJson(
+        res,
+        401,
+        token === "expired"
+          ? { code: "StorageTokenExpired", message: "Store File Authorization expired" }
+          : { code: "StorageTokenInvalid", message: "Couldn't decode the StoreFileAuthorization token" },
+      );
+    }
+    const digest = parseSha256Digest(req.headers.digest as string | undefined);
+    if (digest === "invalid") {
+      await drain(req);
+      this.stats.request(...key, 400);
+      return sendJson(res, 400, { code: "BadHeader", message: "Bad header for digest: invalid HTTP header (digest)" });
     }
     let dropAfterBytes: number | undefined;
     if (fault?.kind === "dropUpload") {
@@ -340,7 +353,7 @@ class StandinServer {
     }
     const outcome = await this.blobs.receive(req, {
       contentType: req.headers["content-type"],
-      expectedSha256: parseSha256Digest(req.headers.digest as string | undefined),
+      expectedSha256: digest,
       ...(dropAfterBytes === undefined ? {} : { dropAfterBytes }),
     });
     switch (outcome.kind) {
