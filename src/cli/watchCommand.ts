@@ -1,12 +1,10 @@
 /**
- * `celstate-sync watch`: the daemon. Takes the instance lock, checks the deployment, starts the
- * WatchDaemon, and on SIGTERM/SIGINT stops taking events, drains within a deadline and exits 0.
+ * `celstate-sync watch`: the daemon. Takes the instance lock, starts the WatchDaemon (whose
+ * start-up checks the deployment), and on SIGTERM/SIGINT stops taking events, drains within a deadline and exits 0.
  * Convex being unreachable at start is not fatal (the engine probes until it is back); a
  * refused token or a mismatched deployment is (exit 2), as a supervisor restart cannot fix it.
  */
 import { Command } from "commander";
-import { classifyError } from "../errors/classifyError.js";
-import { checkDeployment } from "../remote/checkDeployment.js";
 import { FolderWatchBackend } from "../watch/FolderWatchBackend.js";
 import { acquireInstanceLock } from "../watch/instanceLock.js";
 import { WatchDaemon } from "../watch/WatchDaemon.js";
@@ -40,14 +38,8 @@ See deploy/celstate-sync.service (systemd) and ecosystem.config.cjs (pm2).`,
       onCompromised: (e) => log.error({ err: e }, "the instance lock was lost (another process took it?)"),
     });
     try {
-      try {
-        const info = await checkDeployment(gateway);
-        log.info({ convexUrl: config.convexUrl, apiVersion: info.apiVersion, clockSkewMs: Math.round(info.clockSkewMs) }, "deployment ok");
-      } catch (e) {
-        const err = classifyError(e);
-        if (err.kind !== "outage" && err.kind !== "transient") throw err;
-        log.warn({ code: err.code }, `Convex not ready at start (${err.message}); running anyway and waiting for it`);
-      }
+      // The daemon's start-up checks the deployment (one handshake): not ready yet is waited
+      // for, a refusal is its engine's fatal error, which ends the command below with exit 2.
       const daemon = new WatchDaemon({ config, gateway, backend: new FolderWatchBackend(), log });
       let fatal: Error | null = null;
       const stopped = new Promise<string>((resolve) => {

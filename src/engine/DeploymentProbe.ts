@@ -11,7 +11,7 @@
 import { classifyError } from "../errors/classifyError.js";
 import type { SyncError } from "../errors/SyncError.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
-import { checkDeployment } from "../remote/checkDeployment.js";
+import { checkDeployment, type DeploymentInfo } from "../remote/checkDeployment.js";
 
 export type DeploymentProbeOptions = {
   gateway: ConvexGateway;
@@ -21,7 +21,8 @@ export type DeploymentProbeOptions = {
   now?: () => number;
 };
 
-export type ProbeResult = { answers: true } | { answers: false; error: SyncError };
+/** `info` when the handshake succeeded (a refusal also counts as answering, without it). */
+export type ProbeResult = { answers: true; info?: DeploymentInfo } | { answers: false; error: SyncError };
 
 export class DeploymentProbe {
   private inFlight: Promise<ProbeResult> | null = null;
@@ -47,8 +48,7 @@ export class DeploymentProbe {
   private async run(): Promise<ProbeResult> {
     let result: ProbeResult;
     try {
-      await checkDeployment(this.opts.gateway);
-      result = { answers: true };
+      result = { answers: true, info: await checkDeployment(this.opts.gateway) };
     } catch (e) {
       const error = classifyError(e);
       if (error.kind === "fatal") this.opts.onFatal?.(error);

@@ -14,7 +14,7 @@
 import path from "node:path";
 import { EventEmitter, once } from "node:events";
 import type { Logger } from "pino";
-import { classifyError } from "../errors/classifyError.js";
+import { classifyError, isOutage } from "../errors/classifyError.js";
 import { type ErrorCode, markerRuleOf } from "../errors/codes.js";
 import { SyncError } from "../errors/SyncError.js";
 import { writeFailureMarker } from "../local/failureMarker.js";
@@ -158,7 +158,7 @@ export class SyncEngine extends EventEmitter {
    * handshake too; otherwise it was this job's request alone, retried on its own backoff.
    */
   private async isDeploymentDown(error: unknown): Promise<boolean> {
-    if (classifyError(error).kind !== "outage") return false;
+    if (!isOutage(error)) return false;
     return !(await this.deployment.check()).answers;
   }
 

@@ -26,12 +26,12 @@ export type FolderWalk = {
 export type CompiledAssetRules = {
   rules: readonly AssetRule[];
   /**
-   * The first rule matching a relative path, or null (always null for ignored paths). `<name>`
-   * rules match only when `name` (the record's) is given.
+   * The first rule matching a relative path, or null (always null for ignored paths). A
+   * `<name>` rule compares `name` (the record's) literally; with `null` (no name) it matches
+   * nothing; with `undefined` (not parsed yet) it matches any name, so a listing made before
+   * the parse finds every candidate and `assignRoles` settles the roles afterwards.
    */
   match(relPath: string, name?: string | null): AssetRule | null;
-  /** Some rule uses `<name>`: a listing made without the record's name may assign other roles. */
-  usesName: boolean;
   /** The rules as one string, for fingerprints that depend on them. */
   key: string;
   /** Folders to list, deduplicated, nested bases folded into their parent. */
@@ -94,8 +94,13 @@ export function compileAssetRules(rules: readonly AssetRule[]): CompiledAssetRul
     const { before, after } = template;
     return {
       rule,
-      test: (relPath: string, name?: string | null) =>
-        typeof name === "string" && name !== "" && relPath === `${before}${name}${after}`,
+      test: (relPath: string, name?: string | null) => {
+        if (typeof name === "string") return name !== "" && relPath === `${before}${name}${after}`;
+        if (name === null) return false;
+        // Name not known yet: any one-segment name could be it (a candidate, re-roled later).
+        const middle = relPath.length - before.length - after.length;
+        return middle > 0 && relPath.startsWith(before) && relPath.endsWith(after) && !relPath.slice(before.length, before.length + middle).includes("/");
+      },
     };
   });
   const all = [...byBase].map(([base, depth]) => ({ base, depth }));
@@ -112,7 +117,6 @@ export function compileAssetRules(rules: readonly AssetRule[]): CompiledAssetRul
   const compiled: CompiledAssetRules = {
     rules,
     walks,
-    usesName: rules.some((r) => r.match.includes(NAME_PLACEHOLDER)),
     key: `${JSON.stringify(rules.map((r) => [r.match, r.role, r.contentType]))}\n`,
     match(relPath, name) {
       if (isIgnoredPath(relPath)) return null;

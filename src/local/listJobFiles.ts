@@ -22,7 +22,8 @@ function unsafe(jobId: string, relPath: string, why: string): SyncError {
 
 /**
  * `name` is the record's, when it is known: roles of `<name>` rules depend on it. Without it
- * (a re-check that has not parsed job.json), only the glob rules assign roles.
+ * (before job.json is parsed), every file any rule could match is listed, in a provisional
+ * role; `assignRoles` settles them once the name is known, without listing again.
  */
 export function listJobFiles(jobDir: string, jobId: string, rules: readonly AssetRule[], name?: string | null): LocalFile[] {
   const compiled = compileAssetRules(rules);
@@ -110,4 +111,19 @@ export function listJobFiles(jobDir: string, jobId: string, rules: readonly Asse
     byName.set(f.filename, f.relPath);
   }
   return files;
+}
+
+/**
+ * The roles of a listing made before the parse, now that the record's name is known: each file
+ * in the role its first matching rule gives, and a file no rule takes with this name dropped.
+ */
+export function assignRoles(files: readonly LocalFile[], rules: readonly AssetRule[], name: string | null | undefined): LocalFile[] {
+  const compiled = compileAssetRules(rules);
+  const out: LocalFile[] = [];
+  for (const f of files) {
+    const rule = compiled.match(f.relPath, name ?? null);
+    if (rule === null) continue;
+    out.push(rule.role === f.role && rule.contentType === f.contentType ? f : { ...f, role: rule.role, contentType: rule.contentType });
+  }
+  return out;
 }

@@ -16,7 +16,7 @@ import { fsError } from "./fsError.js";
 import { checkJobRecord, jobJsonFieldName, recordHash as hashRecord, toConvexRecord } from "./jobRecord.js";
 import { compileAssetRules } from "./compileAssetRules.js";
 import { DEFAULT_ASSET_RULES } from "./defaultAssetRules.js";
-import { listJobFiles } from "./listJobFiles.js";
+import { assignRoles, listJobFiles } from "./listJobFiles.js";
 import { decodeJobJson, type JobJsonSnapshot, jobJsonRelPath, readJobJsonSync } from "./openJobJson.js";
 import { isInMarkerState } from "./failureMarker.js";
 import { parseFailureMarker } from "./parseFailureMarker.js";
@@ -166,9 +166,9 @@ export async function interpretJob(source: JobSource, rules: readonly AssetRule[
   }
 
   // A marked job syncs its record alone: its files are not read. A listing made before the
-  // parse knew no name: with `<name>` rules, list again with it.
+  // parse knew no name: its roles are settled now.
   if (marker !== null) files = [];
-  else if (files === undefined || compileAssetRules(rules).usesName) files = listJobFiles(dir, jobId, rules, record.name);
+  else files = files === undefined ? listJobFiles(dir, jobId, rules, record.name ?? null) : assignRoles(files, rules, record.name);
   return {
     jobId,
     dir,

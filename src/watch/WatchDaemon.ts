@@ -183,7 +183,11 @@ export class WatchDaemon {
     const { log } = this.opts;
     for (let attempt = 1; !this.stopping; attempt++) {
       const result = await this.engine.deployment.check();
-      if (result.answers) break;
+      if (result.answers) {
+        const { info } = result;
+        if (info) log.info({ convexUrl: this.opts.config.convexUrl, apiVersion: info.apiVersion, clockSkewMs: Math.round(info.clockSkewMs) }, "deployment ok");
+        break;
+      }
       if (this.deploymentAnswers) {
         log.warn({ code: result.error.code }, `Convex not ready yet (${result.error.describe()}); the daemon keeps running and starts syncing as soon as it answers`);
       }

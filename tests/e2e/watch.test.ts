@@ -245,5 +245,18 @@ describe("watch daemon (as a process)", () => {
     expect(exit.code).toBe(2);
     expect(d.stderr).toMatch(/no Convex deployment URL/);
   });
+
+  it("watch › a deployment that refuses the token stops it at start-up with exit 2 and a one-line reason, the token never printed", async () => {
+    const wrong = "wrong-token-7d1e0f42c9a3";
+    const d = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir], { env: cleanEnv({ CONVEX_URL: h.standin.url, CELSTATE_SYNC_TOKEN: wrong }), cwd: h.jobsDir });
+    try {
+      const exit = await d.exited;
+      expect(exit.code).toBe(2);
+      expect(d.stderr).toMatch(/^celstate-sync: \[UNAUTHORIZED\] .+$/m);
+      expect(`${d.stdout}${d.stderr}`).not.toContain(wrong);
+    } finally {
+      await d.stop("SIGKILL");
+    }
+  });
 });
 

@@ -3,6 +3,7 @@ import { SyncError } from "../../src/errors/SyncError.js";
 import { compileAssetRules } from "../../src/local/compileAssetRules.js";
 import { DEFAULT_ASSET_RULES, isIgnoredPath } from "../../src/local/defaultAssetRules.js";
 import { casTempName } from "../../src/local/casRewriteJobJson.js";
+import { assignRoles } from "../../src/local/listJobFiles.js";
 
 describe("DEFAULT_ASSET_RULES", () => {
   const rules = compileAssetRules(DEFAULT_ASSET_RULES);
@@ -31,13 +32,31 @@ describe("DEFAULT_ASSET_RULES", () => {
     expect(rules.match(relPath, name)).toMatchObject({ role, contentType });
   });
 
+  it.each(["outputs/ivy_debug.png", "outputs/ivy.png", "outputs/.a.png", "outputs/tmpab12cd34.png"])(
+    "DEFAULT_ASSET_RULES › before the parse (name unknown), %s is a candidate",
+    (relPath) => {
+      expect(rules.match(relPath)).not.toBeNull();
+    },
+  );
+
   it.each([
     ["outputs/ivy_debug.png", "debug_png"],
     ["outputs/ivy.png", "output_png"],
-    ["outputs/.a.png", "output_png"],
-    ["outputs/tmpab12cd34.png", "output_png"],
-  ])("DEFAULT_ASSET_RULES › without a record name, %s is still %s", (relPath, role) => {
-    expect(rules.match(relPath)?.role).toBe(role);
+    ["outputs/other_mask.png", "mask_png"],
+  ])("DEFAULT_ASSET_RULES › a record without a name (null) gets the glob roles: %s is %s", (relPath, role) => {
+    expect(rules.match(relPath, null)?.role).toBe(role);
+  });
+
+  it("assignRoles › settles a listing made before the parse, and drops what no rule takes with the name", () => {
+    const custom = [{ match: "outputs/<name>.png", role: "output_png", contentType: "image/png" }] as const;
+    const file = (relPath: string) => ({ role: "output_png" as const, filename: relPath.split("/")[1]!, relPath, absPath: `/x/${relPath}`, size: 1, mtimeMs: 1, ino: 1, contentType: "image/png" });
+    const listed = [file("outputs/panel_debug.png"), file("outputs/panel_debug_debug.png"), file("outputs/other.png")];
+    expect(assignRoles(listed, DEFAULT_ASSET_RULES, "panel_debug").map((f) => [f.relPath, f.role])).toEqual([
+      ["outputs/panel_debug.png", "output_png"],
+      ["outputs/panel_debug_debug.png", "debug_png"],
+      ["outputs/other.png", "output_png"],
+    ]);
+    expect(assignRoles(listed, custom, "panel_debug").map((f) => f.relPath)).toEqual(["outputs/panel_debug.png"]);
   });
 
   it.each([
