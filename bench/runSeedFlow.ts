@@ -4,6 +4,7 @@
  * `assets:save`. It reads jobs with the daemon's own reader (same records, same files, same
  * roles), so the only difference measured is the protocol and its concurrency.
  */
+import { planShapeOf } from "../tests/helpers/planShape.js";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { ConvexHttpClient } from "convex/browser";
@@ -25,7 +26,7 @@ export async function runSeedFlow(opts: { url: string; token: string; jobsDir: s
   const started = performance.now();
   for (const jobId of opts.jobIds) {
     const local = await readLocalJob(opts.jobsDir, jobId, DEFAULT_ASSET_RULES);
-    await client.mutation(upsert, { serviceToken, recordHash: local.recordHash, ...local.record });
+    await client.mutation(upsert, { serviceToken, ...planShapeOf(local.record) });
     for (const file of local.files) {
       const uploadUrl = (await client.mutation(generateUploadUrl, { serviceToken })) as string;
       const body = await readFile(file.absPath);

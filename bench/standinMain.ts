@@ -27,12 +27,12 @@ const standin = await startStandin({ port: Number(values.port ?? 0), latencyMs: 
 async function seed(jobs: SeedJob[]): Promise<void> {
   await standin.engine.convex.run(async (ctx) => {
     for (const { record, recordHash, sourceHash, assets } of jobs) {
-      const updatedAtUs = isoToMicros(record.updatedAt);
-      if (updatedAtUs === null) throw new Error(`job ${record.jobId}: updatedAt ${record.updatedAt} is not ISO-8601`);
+      const updatedAtUs = isoToMicros(record.updatedAtIso);
+      if (updatedAtUs === null) throw new Error(`job ${record.jobId}: updatedAtIso ${record.updatedAtIso} is not ISO-8601`);
       await ctx.db.insert("jobs", { ...record, updatedAtUs, recordHash, sourceHash });
       for (const { data, ...asset } of assets) {
         const storageId = await ctx.storage.store(new Blob([data], { type: asset.contentType }));
-        await ctx.db.insert("jobAssets", { jobId: record.jobId, ...asset, storageId });
+        await ctx.db.insert("jobAssets", { jobId: record.jobId, ...asset, storageId, createdAt: Date.now() });
       }
       // What every mutation that writes a job does last.
       await refreshSyncState(ctx, record.jobId);

@@ -3,6 +3,7 @@
  * and hash, and every asset file (the trace included) with its sha256. Read through
  * `sync:getStates`, in batches, with the daemon's own reader for the local side.
  */
+import { isoToMicros, microsToIso } from "../convex/lib/time.js";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { DEFAULT_ASSET_RULES } from "../src/local/defaultAssetRules.js";
@@ -23,8 +24,8 @@ export async function verifyMirrored(opts: { url: string; token: string; jobsDir
         problems.push(`${jobId}: not in the deployment`);
         continue;
       }
-      if (remote.updatedAt !== local.record.updatedAt || remote.recordHash !== local.recordHash) {
-        problems.push(`${jobId}: the deployment has updated_at ${remote.updatedAt}, the disk ${local.record.updatedAt}`);
+      if (remote.updatedAtUs !== isoToMicros(local.record.updatedAtIso) || remote.recordHash !== local.recordHash) {
+        problems.push(`${jobId}: the deployment has updated_at ${microsToIso(remote.updatedAtUs)}, the disk ${local.record.updatedAtIso}`);
         continue;
       }
       const rows = new Map(remote.assets.map((a) => [a.filename, a]));

@@ -5,8 +5,9 @@ import { v } from "convex/values";
 import { mutation } from "./_generated/server.js";
 import { requireServiceToken } from "./lib/auth.js";
 import { fail } from "./lib/errors.js";
-import { logEvent, refreshSyncState, saveAssetRow } from "./lib/jobStore.js";
-import { jobAssetFields, serviceTokenArg } from "./lib/validators.js";
+import { refreshSyncState, saveAssetRow } from "./lib/jobStore.js";
+import { recordBookkeeping } from "./lib/timeline.js";
+import { planSaveFields, serviceTokenArg } from "./lib/validators.js";
 
 /** Upload URLs live an hour and are not single-use; the daemon asks for them in batches. */
 export const MAX_UPLOAD_URLS = 100;
@@ -38,15 +39,18 @@ export const generateUploadUrls = mutation({
   },
 });
 
-/** Seed surface: points (jobId, filename) at an uploaded blob, replacing any previous one. */
+/**
+ * The plan's one-row save, `{jobId, role, filename, storageId, contentType, bytes}`: points
+ * (jobId, filename) at an uploaded blob, replacing (and deleting) any previous one.
+ */
 export const save = mutation({
-  args: { serviceToken: serviceTokenArg, ...jobAssetFields },
+  args: { serviceToken: serviceTokenArg, ...planSaveFields },
   returns: v.union(v.literal("asset_saved"), v.literal("asset_replaced"), v.literal("unchanged")),
   handler: async (ctx, { serviceToken, jobId, ...asset }) => {
     await requireServiceToken(serviceToken);
     const outcome = await saveAssetRow(ctx, jobId, asset);
     if (outcome !== "unchanged") {
-      await logEvent(ctx, jobId, outcome, { detail: asset.filename });
+      await recordBookkeeping(ctx, jobId, outcome, { filename: asset.filename });
       await refreshSyncState(ctx, jobId);
     }
     return outcome;

@@ -5,23 +5,29 @@ import { v } from "convex/values";
 import { mutation, query } from "./_generated/server.js";
 import type { QueryCtx } from "./_generated/server.js";
 import { requireServiceToken } from "./lib/auth.js";
-import { componentFilenames, findJob, listAssets, logEvent, refreshSyncState, upsertJobRow } from "./lib/jobStore.js";
+import { componentFilenames, findJob, listAssets, refreshSyncState, upsertPlanJobRow } from "./lib/jobStore.js";
 import { withAssetUrls } from "./lib/componentText.js";
 import { publicError } from "./lib/publicError.js";
 import { stringifyPythonJson } from "./lib/pythonJsonText.js";
-import { jobFields, jobStatus, serviceTokenArg } from "./lib/validators.js";
+import { recordBookkeeping } from "./lib/timeline.js";
+import { planUpsertFields, serviceTokenArg } from "./lib/validators.js";
 
-/** Seed surface: one record at a time. The daemon uses `sync:commit` instead. */
+/**
+ * The plan's record upsert, one record at a time, in the plan's shape: epoch-ms `createdAt` /
+ * `updatedAt` (filled with the server's clock when absent), optional values absent or `null`,
+ * `component` as an object. Monotonic at millisecond precision (lib/jobStore.ts). The daemon
+ * uses `sync:commit` instead.
+ */
 export const upsert = mutation({
-  args: { serviceToken: serviceTokenArg, recordHash: v.optional(v.string()), ...jobFields },
+  args: { serviceToken: serviceTokenArg, ...planUpsertFields },
   returns: v.object({
     outcome: v.union(v.literal("created"), v.literal("updated"), v.literal("unchanged"), v.literal("stale")),
   }),
-  handler: async (ctx, { serviceToken, recordHash, ...record }) => {
+  handler: async (ctx, { serviceToken, ...record }) => {
     await requireServiceToken(serviceToken);
-    const { outcome } = await upsertJobRow(ctx, record, recordHash);
+    const { outcome } = await upsertPlanJobRow(ctx, record);
     if (outcome === "created" || outcome === "updated") {
-      await logEvent(ctx, record.jobId, outcome, { updatedAt: record.updatedAt });
+      await recordBookkeeping(ctx, record.jobId, outcome, { updatedAt: record.updatedAt ?? null });
       await refreshSyncState(ctx, record.jobId);
     }
     return { outcome };
@@ -30,7 +36,7 @@ export const upsert = mutation({
 
 export const publicJob = v.object({
   jobId: v.string(),
-  status: jobStatus,
+  status: v.string(),
   retryAfter: v.optional(v.number()),
   error: v.union(v.string(), v.null()),
   /**
@@ -66,8 +72,9 @@ export async function getPublicHandler(ctx: QueryCtx, jobId: string) {
   return {
     jobId: job.jobId,
     status: job.status,
-    ...(job.retryAfter === undefined ? {} : { retryAfter: job.retryAfter }),
-    error: publicError(job.error, job.jobId),
+    // A plan-style writer may store `null` for an absent value: read back as absent, as job.json has it.
+    ...(typeof job.retryAfter === "number" ? { retryAfter: job.retryAfter } : {}),
+    error: publicError(job.error ?? null, job.jobId),
     component,
   };
 }

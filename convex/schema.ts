@@ -1,33 +1,26 @@
 /**
- * The celstate-sync tables.
+ * The celstate-sync tables. `jobs`, `jobAssets` and `jobEvents` are the plan's, with the
+ * plan's names, types and indexes; every field this project adds is optional (rows written by
+ * the plan's functions lack them) and is filled by the migrations in `migrations.ts`. The
+ * README's "Data model" section lists every field and marks which come from the plan.
  *
  * Who writes and who reads each table:
- * - `jobs`: written only by the sync daemon (through `sync:commit` / `jobs:upsert`, token
- *   checked); read publicly only through `jobs:getPublic`, which projects the public fields.
- * - `jobAssets`: written only by the daemon (`sync:commit` / `assets:save`); the public sees
- *   storage URLs of the filenames a component lists, never the rows themselves.
- * - `jobEvents`: append-only audit trail written by the mutations themselves; read by operators.
+ * - `jobs`: written only through token-checked mutations (`sync:commit`, `jobs:upsert`); read
+ *   publicly only through `jobs:getPublic`, which projects the public fields.
+ * - `jobAssets`: written only through `sync:commit` / `assets:save`; the public sees storage
+ *   URLs of the filenames a component lists, never the rows themselves.
+ * - `jobEvents`: the job's timeline (stage transitions, trace events, the functions' own
+ *   bookkeeping), written by the same mutations; read only through `sync:timeline` (token).
  * - `jobSyncStates`: a derived copy of each job's sync state, written by the same mutations
  *   that write `jobs` and `jobAssets`; read only by `sync:getStates` (token checked).
  * - `syncMeta`: internal counters of the functions (the garbage collector's cursor).
  */
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { jobAssetFields, jobFields, remoteJobStateFields } from "./lib/validators.js";
+import { jobAssetFields, planJobFields, remoteJobStateFields, syncJobFields } from "./lib/validators.js";
 
 export default defineSchema({
-  jobs: defineTable({
-    ...jobFields,
-    // Monotonic writes: `updatedAt` parsed to microseconds since the epoch. A write whose
-    // `updatedAtUs` is lower than the stored one is ignored.
-    updatedAtUs: v.number(),
-    // sha256 (hex) of the canonical record the daemon sent: an unchanged record is
-    // recognised without comparing fields.
-    recordHash: v.optional(v.string()),
-    // The daemon's fingerprint of the job.json bytes that record was read from (sha256 hex,
-    // salted with its reader's version): an unchanged file is recognised without parsing it.
-    sourceHash: v.optional(v.string()),
-  })
+  jobs: defineTable({ ...planJobFields, ...syncJobFields })
     .index("by_job_id", ["jobId"])
     .index("by_status", ["status"])
     .index("by_created", ["createdAt"]),
@@ -38,19 +31,17 @@ export default defineSchema({
     .index("by_storage", ["storageId"]),
 
   jobEvents: defineTable({
+    // The plan's fields: `record_event(job_id, kind, payload)`, at epoch ms.
     jobId: v.string(),
-    kind: v.union(
-      v.literal("created"),
-      v.literal("updated"),
-      v.literal("stale_ignored"),
-      v.literal("asset_saved"),
-      v.literal("asset_replaced"),
-      v.literal("asset_removed"),
-    ),
-    at: v.number(),
-    updatedAt: v.optional(v.string()),
-    detail: v.optional(v.string()),
-  }).index("by_job", ["jobId"]),
+    kind: v.string(),
+    payload: v.any(),
+    createdAt: v.number(),
+    // This project's: what makes recording an event idempotent (lib/timeline.ts). Absent on
+    // the plan's rows and on bookkeeping events, which are written once by their mutation.
+    key: v.optional(v.string()),
+  })
+    .index("by_job", ["jobId"])
+    .index("by_job_key", ["jobId", "key"]),
 
   // Each job's state as `sync:getStates` serves it (record version and hashes, asset rows),
   // rewritten by every mutation that changes the job or its assets. The daemon's re-check of

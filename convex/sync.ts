@@ -11,15 +11,17 @@ import {
   componentFilenames,
   deleteBlobIfUnreferenced,
   findAsset,
-  logEvent,
+  findJob,
   MAX_ASSETS_PER_JOB,
   refreshSyncState,
   removeAssetRow,
   saveAssetRow,
+  storedVersionUs,
   syncStateOf,
   upsertJobRow,
 } from "./lib/jobStore.js";
-import { assetInput, jobRecord, remoteJobState, serviceTokenArg } from "./lib/validators.js";
+import { listTimeline, recordBookkeeping, recordTrace, timelineEvent, traceInput } from "./lib/timeline.js";
+import { assetInput, jobRecord, planJobFields, remoteJobState, serviceTokenArg, syncJobFields } from "./lib/validators.js";
 
 export const MAX_STATE_BATCH = 128;
 /** A commit carries at most every asset a job may have (see MAX_ASSETS_PER_JOB). */
@@ -79,9 +81,11 @@ export const commit = mutation({
     sourceHash: v.optional(v.string()),
     assets: v.array(assetInput),
     removeFilenames: v.optional(v.array(v.string())),
+    /** The job's trace events for its timeline (bounded by the daemon; lib/timeline.ts). */
+    trace: v.optional(traceInput),
   },
   returns: v.object({ outcome: commitOutcome, assetsChanged: v.number(), assetsRemoved: v.number() }),
-  handler: async (ctx, { serviceToken, job, recordHash, sourceHash, assets, removeFilenames = [] }) => {
+  handler: async (ctx, { serviceToken, job, recordHash, sourceHash, assets, removeFilenames = [], trace }) => {
     await requireServiceToken(serviceToken);
     if (assets.length > MAX_COMMIT_ASSETS) {
       fail({
@@ -97,7 +101,7 @@ export const commit = mutation({
         const row = await findAsset(ctx, job.jobId, a.filename);
         if (row?.storageId !== a.storageId) await deleteBlobIfUnreferenced(ctx, a.storageId);
       }
-      await logEvent(ctx, job.jobId, "stale_ignored", { updatedAt: job.updatedAt });
+      await recordBookkeeping(ctx, job.jobId, "stale_ignored", { updatedAt: job.updatedAtIso });
       return { outcome, assetsChanged: 0, assetsRemoved: 0 };
     }
     let assetsChanged = 0;
@@ -105,7 +109,7 @@ export const commit = mutation({
       const result = await saveAssetRow(ctx, job.jobId, a);
       if (result !== "unchanged") {
         assetsChanged++;
-        await logEvent(ctx, job.jobId, result, { detail: a.filename });
+        await recordBookkeeping(ctx, job.jobId, result, { filename: a.filename });
       }
     }
     let assetsRemoved = 0;
@@ -115,7 +119,7 @@ export const commit = mutation({
       if (listed.has(filename)) continue;
       if (await removeAssetRow(ctx, job.jobId, filename)) {
         assetsRemoved++;
-        await logEvent(ctx, job.jobId, "asset_removed", { detail: filename });
+        await recordBookkeeping(ctx, job.jobId, "asset_removed", { filename });
       }
     }
     for (const filename of listed) {
@@ -129,8 +133,38 @@ export const commit = mutation({
         });
       }
     }
-    if (outcome !== "unchanged") await logEvent(ctx, job.jobId, outcome, { updatedAt: job.updatedAt });
+    if (outcome !== "unchanged") await recordBookkeeping(ctx, job.jobId, outcome, { updatedAt: job.updatedAtIso });
+    if (trace !== undefined) await recordTrace(ctx, job.jobId, trace);
     await refreshSyncState(ctx, job.jobId);
     return { outcome, assetsChanged, assetsRemoved };
+  },
+});
+
+/** The job's timeline (lib/timeline.ts), oldest first. Internal: token checked, never public. */
+export const timeline = query({
+  args: { serviceToken: serviceTokenArg, jobId: v.string() },
+  returns: v.array(timelineEvent),
+  handler: async (ctx, { serviceToken, jobId }) => {
+    await requireServiceToken(serviceToken);
+    return await listTimeline(ctx, jobId);
+  },
+});
+
+/**
+ * The job's row as the deployment stores it (the plan's fields and this project's, without
+ * the component, which `jobs:getPublic` serves), for `status --job`. Token checked.
+ */
+export const getRecord = query({
+  args: { serviceToken: serviceTokenArg, jobId: v.string() },
+  returns: v.union(
+    v.null(),
+    v.object({ ...planJobFields, ...syncJobFields, updatedAtUs: v.number() }),
+  ),
+  handler: async (ctx, { serviceToken, jobId }) => {
+    await requireServiceToken(serviceToken);
+    const job = await findJob(ctx, jobId);
+    if (job === null) return null;
+    const { _id, _creationTime, component: _c, componentJson: _j, ...fields } = job;
+    return { ...fields, updatedAtUs: storedVersionUs(job) };
   },
 });

@@ -26,8 +26,10 @@ import type * as lib_limits from "../lib/limits.js";
 import type * as lib_publicError from "../lib/publicError.js";
 import type * as lib_pythonJsonText from "../lib/pythonJsonText.js";
 import type * as lib_time from "../lib/time.js";
+import type * as lib_timeline from "../lib/timeline.js";
 import type * as lib_topLevelMembers from "../lib/topLevelMembers.js";
 import type * as lib_validators from "../lib/validators.js";
+import type * as migrations from "../migrations.js";
 import type * as sync from "../sync.js";
 
 /**
@@ -52,8 +54,10 @@ declare const fullApi: ApiFromModules<{
   "lib/publicError": typeof lib_publicError;
   "lib/pythonJsonText": typeof lib_pythonJsonText;
   "lib/time": typeof lib_time;
+  "lib/timeline": typeof lib_timeline;
   "lib/topLevelMembers": typeof lib_topLevelMembers;
   "lib/validators": typeof lib_validators;
+  migrations: typeof migrations;
   sync: typeof sync;
 }>;
 export declare const api: FilterApi<
@@ -64,3 +68,7 @@ export declare const internal: FilterApi<
   typeof fullApi,
   FunctionReference<any, "internal">
 >;
+
+export declare const components: {
+  migrations: import("@convex-dev/migrations/_generated/component.js").ComponentApi<"migrations">;
+};

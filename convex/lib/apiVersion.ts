@@ -6,5 +6,8 @@
  * v2: `sync:commit` takes `sourceHash`, and `sync:getStates` returns it with the status.
  * v3: records carry the component as its JSON text (`componentJson`), `jobs:getPublic` serves
  *     it as text, and `sync:handshake` takes the caller's clock (`clientTimeMs`).
+ * v4: the plan's types: `createdAt`/`updatedAt` are epoch milliseconds (the ISO text travels
+ *     as `createdAtIso`/`updatedAtIso`), remote states carry only `updatedAtUs`, `sync:commit`
+ *     takes the job's trace events, and `sync:timeline` / `sync:getRecord` exist.
  */
-export const API_VERSION = 3;
+export const API_VERSION = 4;

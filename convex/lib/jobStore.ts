@@ -4,19 +4,21 @@
  * against. Registered functions in `jobs.ts`, `assets.ts` and `sync.ts` delegate here, so the
  * seed's one-at-a-time surface and the daemon's atomic commit share one implementation.
  */
-import type { Infer } from "convex/values";
+import { convexToJson, type Infer, type Value } from "convex/values";
 import type { Doc, Id } from "../_generated/dataModel.js";
 import type { MutationCtx, QueryCtx } from "../_generated/server.js";
 import { listedFilenames } from "./componentText.js";
 import { fail } from "./errors.js";
 import { findDocumentProblem } from "./limits.js";
+import { recordStageChange } from "./timeline.js";
 import { isoToMicros } from "./time.js";
-import type { assetInput, jobRecord, remoteJobState } from "./validators.js";
+import type { assetInput, jobRecord, remoteJobState, syncJobFields } from "./validators.js";
 
 export type JobRecordInput = Infer<typeof jobRecord>;
 export type AssetInput = Infer<typeof assetInput>;
 export type RemoteJobState = Infer<typeof remoteJobState>;
-export type SeedAssetInput = Omit<AssetInput, "sha256" | "sourceMtimeMs"> & {
+export type SeedAssetInput = Omit<AssetInput, "role" | "sha256" | "sourceMtimeMs"> & {
+  role: string;
   sha256?: string;
   sourceMtimeMs?: number;
 };
@@ -55,64 +57,137 @@ export async function listAssets(ctx: QueryCtx, jobId: string): Promise<Doc<"job
     .take(MAX_ASSETS_PER_JOB);
 }
 
-function timestampOf(record: JobRecordInput): number {
-  const us = isoToMicros(record.updatedAt);
-  if (us === null) {
+/** A `jobs` row as written: the plan's fields and this project's (validators.ts). */
+export type StoredJobInput = Omit<Doc<"jobs">, "_id" | "_creationTime">;
+
+/** The version a stored row holds, in microseconds: rows written by the plan's functions lack `updatedAtUs`. */
+export function storedVersionUs(row: { updatedAt: number; updatedAtUs?: number }): number {
+  return row.updatedAtUs ?? row.updatedAt * 1000;
+}
+
+/**
+ * The daemon's record as a row: the version from its ISO text (microseconds), checked against
+ * the epoch milliseconds it also carries, which must be the same instant.
+ */
+function daemonRow(record: JobRecordInput): { doc: StoredJobInput; updatedAtUs: number } {
+  const updatedAtUs = isoToMicros(record.updatedAtIso);
+  if (updatedAtUs === null) {
+    fail({
+      code: "INVALID_ARGUMENT",
+      field: "updatedAtIso",
+      jobId: record.jobId,
+      message: `updatedAtIso must be an ISO-8601 timestamp, got ${JSON.stringify(record.updatedAtIso)}`,
+    });
+  }
+  if (Math.floor(updatedAtUs / 1000) !== record.updatedAt) {
     fail({
       code: "INVALID_ARGUMENT",
       field: "updatedAt",
       jobId: record.jobId,
-      message: `updatedAt must be an ISO-8601 timestamp, got ${JSON.stringify(record.updatedAt)}`,
+      message: `updatedAt (${record.updatedAt}) is not the epoch milliseconds of updatedAtIso (${record.updatedAtIso})`,
     });
   }
-  return us;
+  return { doc: { ...record, updatedAtUs }, updatedAtUs };
 }
 
-/**
- * Inserts or replaces the job row unless the stored one is newer. Equal timestamps with an
- * equal hash are a no-op; equal timestamps with different content take the newer write.
- */
-export async function upsertJobRow(
-  ctx: MutationCtx,
-  record: JobRecordInput,
-  recordHash: string | undefined,
-  sourceHash?: string,
-): Promise<{ outcome: UpsertOutcome; existing: Doc<"jobs"> | null }> {
-  const updatedAtUs = timestampOf(record);
-  const doc = {
-    ...record,
-    updatedAtUs,
-    ...(recordHash === undefined ? {} : { recordHash }),
-    ...(sourceHash === undefined ? {} : { sourceHash }),
-  };
+function checkLimits(doc: StoredJobInput): void {
   const problem = findDocumentProblem(doc);
   if (problem) {
     fail({
       code: "VALUE_LIMIT",
       field: problem.field,
-      jobId: record.jobId,
-      message: `job ${record.jobId}: field \`${problem.field}\` ${problem.reason}`,
+      jobId: doc.jobId,
+      message: `job ${doc.jobId}: field \`${problem.field}\` ${problem.reason}`,
     });
   }
-  const existing = await findJob(ctx, record.jobId);
+}
+
+/** The row's content, without system fields or the daemon's fingerprints, in a comparable form. */
+function contentOf(row: Record<string, unknown>): string {
+  const { _id, _creationTime, recordHash: _r, sourceHash: _s, ...rest } = row;
+  return JSON.stringify(convexToJson(rest as Value), (_k, value: unknown) =>
+    value !== null && typeof value === "object" && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  );
+}
+
+type WriteResult = { outcome: UpsertOutcome; existing: Doc<"jobs"> | null };
+
+/**
+ * Writes `doc` as the job's row unless the stored one is newer. Equal versions with equal
+ * content are a no-op; equal versions with different content take the newer write. Every
+ * stage transition a write makes lands in the timeline.
+ */
+async function writeJobRow(
+  ctx: MutationCtx,
+  doc: StoredJobInput,
+  updatedAtUs: number,
+  existing: Doc<"jobs"> | null,
+  recordHash: string | undefined,
+): Promise<WriteResult> {
   if (existing === null) {
     await ctx.db.insert("jobs", doc);
+    await recordStageChange(ctx, null, doc, updatedAtUs);
     return { outcome: "created", existing };
   }
-  if (updatedAtUs < existing.updatedAtUs) return { outcome: "stale", existing };
-  if (
-    updatedAtUs === existing.updatedAtUs &&
-    recordHash !== undefined &&
-    existing.recordHash === recordHash
-  ) {
-    // The same record from differently written bytes (or first seen by a daemon that sends
-    // the fingerprint): remember the new fingerprint, so the next check can skip the parse.
-    if (sourceHash !== undefined && existing.sourceHash !== sourceHash) await ctx.db.patch(existing._id, { sourceHash });
-    return { outcome: "unchanged", existing };
+  const storedUs = storedVersionUs(existing);
+  if (updatedAtUs < storedUs) return { outcome: "stale", existing };
+  if (updatedAtUs === storedUs) {
+    const same =
+      recordHash !== undefined && existing.recordHash !== undefined
+        ? existing.recordHash === recordHash
+        : contentOf(existing) === contentOf(doc);
+    if (same) {
+      // The same record from differently written bytes (or first seen by a daemon that sends
+      // the fingerprint): remember the new fingerprint, so the next check can skip the parse.
+      if (doc.sourceHash !== undefined && existing.sourceHash !== doc.sourceHash) {
+        await ctx.db.patch(existing._id, { sourceHash: doc.sourceHash });
+      }
+      return { outcome: "unchanged", existing };
+    }
   }
   // `replace` drops optional fields that the new record no longer has (e.g. retryAfter).
   await ctx.db.replace(existing._id, doc);
+  await recordStageChange(ctx, existing, doc, updatedAtUs);
   return { outcome: "updated", existing };
+}
+
+/** The daemon's write (`sync:commit`): microsecond versions, its hashes kept on the row. */
+export async function upsertJobRow(
+  ctx: MutationCtx,
+  record: JobRecordInput,
+  recordHash: string,
+  sourceHash?: string,
+): Promise<WriteResult> {
+  const { doc, updatedAtUs } = daemonRow(record);
+  const full: StoredJobInput = { ...doc, recordHash, ...(sourceHash === undefined ? {} : { sourceHash }) };
+  checkLimits(full);
+  return await writeJobRow(ctx, full, updatedAtUs, await findJob(ctx, record.jobId), recordHash);
+}
+
+export type PlanUpsertInput = Omit<StoredJobInput, "createdAt" | "updatedAt" | keyof typeof syncJobFields> & {
+  createdAt?: number;
+  updatedAt?: number;
+};
+
+/**
+ * A plan-style write (`jobs:upsert`): epoch milliseconds, filled with the server's clock when
+ * absent (`createdAt` from the stored row, if any). Monotonic at millisecond precision: a write
+ * whose millisecond is older than the stored version's is ignored; one within the same
+ * millisecond keeps the stored microseconds, so a daemon's finer version of that instant is
+ * never rolled back below what it was.
+ */
+export async function upsertPlanJobRow(ctx: MutationCtx, input: PlanUpsertInput): Promise<WriteResult> {
+  const now = Date.now();
+  const existing = await findJob(ctx, input.jobId);
+  const updatedAt = input.updatedAt ?? now;
+  const storedUs = existing === null ? null : storedVersionUs(existing);
+  if (storedUs !== null && updatedAt < Math.floor(storedUs / 1000)) return { outcome: "stale", existing };
+  const updatedAtUs = storedUs !== null && updatedAt === Math.floor(storedUs / 1000) ? storedUs : updatedAt * 1000;
+  const doc: StoredJobInput = { ...input, createdAt: input.createdAt ?? existing?.createdAt ?? now, updatedAt, updatedAtUs };
+  checkLimits(doc);
+  return await writeJobRow(ctx, doc, updatedAtUs, existing, undefined);
 }
 
 async function requireBlob(ctx: MutationCtx, jobId: string, asset: SeedAssetInput): Promise<void> {
@@ -139,6 +214,8 @@ export async function saveAssetRow(
   const existing = await findAsset(ctx, jobId, asset.filename);
   const row = {
     jobId,
+    // When the row was first saved; a replaced blob keeps it.
+    createdAt: existing?.createdAt ?? Date.now(),
     role: asset.role,
     filename: asset.filename,
     storageId: asset.storageId,
@@ -205,31 +282,47 @@ export function componentFilenames(record: { component?: unknown; componentJson?
 export async function remoteStateOf(ctx: QueryCtx, jobId: string): Promise<RemoteJobState | null> {
   const job = await findJob(ctx, jobId);
   if (job === null) return null;
-  const assets = await listAssets(ctx, jobId);
-  return {
-    jobId,
-    updatedAt: job.updatedAt,
-    updatedAtUs: job.updatedAtUs,
-    recordHash: job.recordHash ?? null,
-    sourceHash: job.sourceHash ?? null,
-    status: job.status,
-    assets: assets.map((a) => ({
+  const rows = await listAssets(ctx, jobId);
+  const assets = [];
+  for (const a of rows) {
+    assets.push({
       role: a.role,
       filename: a.filename,
       storageId: a.storageId,
       contentType: a.contentType,
       bytes: a.bytes,
-      sha256: a.sha256 ?? null,
+      sha256: a.sha256 ?? (await blobSha256Hex(ctx, a.storageId)),
       sourceMtimeMs: a.sourceMtimeMs ?? null,
-    })),
+    });
+  }
+  return {
+    jobId,
+    updatedAtUs: storedVersionUs(job),
+    recordHash: job.recordHash ?? null,
+    sourceHash: job.sourceHash ?? null,
+    status: job.status,
+    assets,
   };
+}
+
+/**
+ * The sha256 (hex) Convex recorded for a stored file (`_storage.sha256` is base64), for rows
+ * saved without one (the plan's `assets:save`): the daemon then compares it with the local
+ * file's hash and re-uploads only if the bytes differ. Null for a blob that is gone.
+ */
+export async function blobSha256Hex(ctx: QueryCtx, storageId: Id<"_storage">): Promise<string | null> {
+  const blob = await ctx.db.system.get(storageId);
+  if (blob === null) return null;
+  const raw = atob(blob.sha256);
+  let hex = "";
+  for (let i = 0; i < raw.length; i++) hex += raw.charCodeAt(i).toString(16).padStart(2, "0");
+  return hex;
 }
 
 function sameState(a: RemoteJobState, b: RemoteJobState): boolean {
   const canon = (s: RemoteJobState) =>
     JSON.stringify([
       s.jobId,
-      s.updatedAt,
       s.updatedAtUs,
       s.recordHash,
       s.sourceHash,
@@ -274,13 +367,4 @@ export async function syncStateOf(ctx: QueryCtx, jobId: string): Promise<RemoteJ
   if (stored === null) return await remoteStateOf(ctx, jobId);
   const { _id, _creationTime, ...state } = stored;
   return state;
-}
-
-export async function logEvent(
-  ctx: MutationCtx,
-  jobId: string,
-  kind: Doc<"jobEvents">["kind"],
-  extra: { updatedAt?: string; detail?: string } = {},
-): Promise<void> {
-  await ctx.db.insert("jobEvents", { jobId, kind, at: Date.now(), ...extra });
 }

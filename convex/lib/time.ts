@@ -50,3 +50,16 @@ export function isoToMicros(iso: string): number | null {
   const micros = Number(((m[7] ?? "") + "000000").slice(0, 6));
   return ms * 1000 + micros;
 }
+
+/** Microseconds since the epoch as the pipeline writes instants (UTC): `2026-11-20T14:03:11.482913+00:00`. */
+export function microsToIso(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const micros = String(us - ms * 1000).padStart(3, "0");
+  return new Date(ms).toISOString().replace(/Z$/, `${micros}+00:00`);
+}
+
+/** The epoch milliseconds of an instant the pipeline wrote (the plan's `createdAt`/`updatedAt`), or null. */
+export function isoToMillis(iso: string): number | null {
+  const us = isoToMicros(iso);
+  return us === null ? null : Math.floor(us / 1000);
+}

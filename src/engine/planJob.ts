@@ -21,7 +21,7 @@
  *    trace, which lands after the final record) is left out: neither uploaded nor removed, its
  *    row kept as it is, so the record need not wait for it.
  */
-import { isoToMicros } from "../../convex/lib/time.js";
+import { isoToMicros, microsToIso } from "../../convex/lib/time.js";
 import type { RemoteJobState } from "../remote/ConvexGateway.js";
 import type { LocalFile, LocalJob } from "../local/types.js";
 
@@ -67,8 +67,13 @@ export function filesNeedingHash(local: LocalJob, remote: RemoteJobState | null,
   });
 }
 
+/** The local record's version in microseconds (its ISO text, validated when read). */
+export function localVersionUs(local: LocalJob): number {
+  return isoToMicros(local.record.updatedAtIso) ?? 0;
+}
+
 function recordChanged(local: LocalJob, remote: RemoteJobState | null): boolean {
-  return remote === null || remote.recordHash !== local.recordHash || remote.updatedAt !== local.record.updatedAt;
+  return remote === null || remote.recordHash !== local.recordHash || remote.updatedAtUs !== localVersionUs(local);
 }
 
 export function planJob(
@@ -79,11 +84,11 @@ export function planJob(
   deferred: ReadonlySet<string> = new Set(),
 ): JobPlan {
   const jobId = local.jobId;
-  const remoteAhead = remote !== null && remote.updatedAtUs > (isoToMicros(local.record.updatedAt) ?? 0);
+  const remoteAhead = remote !== null && remote.updatedAtUs > localVersionUs(local);
   if (local.marker !== null) {
     return { kind: "parked", jobId, reason: local.marker.reason, publishRecord: !remoteAhead && recordChanged(local, remote) };
   }
-  if (remoteAhead) return { kind: "remote-ahead", jobId, remoteUpdatedAt: remote.updatedAt };
+  if (remoteAhead) return { kind: "remote-ahead", jobId, remoteUpdatedAt: microsToIso(remote.updatedAtUs) };
 
   const present = new Set(local.files.map((f) => f.filename));
   for (const filename of local.listed) {

@@ -13,14 +13,15 @@ import { SyncError } from "../errors/SyncError.js";
 import { settleProblem, trailerProblem } from "../local/checkFileReady.js";
 import { MARKER_KEY } from "../local/parseFailureMarker.js";
 import { hashFile } from "../local/hashFile.js";
-import { openAssetStream } from "../local/openAssetFile.js";
+import { openAssetStream, readAssetSync } from "../local/openAssetFile.js";
+import { type TraceEvents, traceEventsOf, traceSizeProblem } from "../local/traceEvents.js";
+import type { TraceInput } from "../../convex/lib/timeline.js";
 import { interpretJob, type JobSource, readJobSource } from "../local/readJob.js";
 import { listJobFiles } from "../local/listJobFiles.js";
 import type { AssetRule, LocalFile, LocalJob } from "../local/types.js";
 import type { AssetInput, CommitResult, ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
-import { filesNeedingHash, type JobPlan, planJob, type PlanOptions } from "./planJob.js";
+import { filesNeedingHash, type JobPlan, localVersionUs, planJob, type PlanOptions } from "./planJob.js";
 import type { RemoteStateBatcher } from "./RemoteStateBatcher.js";
-import { isoToMicros } from "../../convex/lib/time.js";
 import type { UploadUrlPool } from "./UploadUrlPool.js";
 
 export type ReconcileDeps = {
@@ -110,8 +111,7 @@ function committedState(local: LocalJob, before: RemoteJobState | null, assets: 
   for (const a of assets) rows.set(a.filename, { ...a, sha256: a.sha256 ?? null, sourceMtimeMs: a.sourceMtimeMs ?? null });
   return {
     jobId: local.jobId,
-    updatedAt: local.record.updatedAt,
-    updatedAtUs: isoToMicros(local.record.updatedAt) ?? 0,
+    updatedAtUs: localVersionUs(local),
     recordHash: local.recordHash,
     sourceHash: local.sourceHash,
     status: local.record.status,
@@ -120,6 +120,36 @@ function committedState(local: LocalJob, before: RemoteJobState | null, assets: 
 }
 
 const MARKER_KEY_BYTES = Buffer.from(`"${MARKER_KEY}"`);
+
+/**
+ * The trace's events for the job's timeline, when this commit carries the trace file (new or
+ * changed): read from the bytes already hashed, or from the listed file itself. A trace that
+ * cannot be read as events is logged and left out; the file is mirrored all the same.
+ */
+function traceOfCommit(
+  deps: ReconcileDeps,
+  local: LocalJob,
+  assets: readonly AssetInput[],
+  bytesOf: ReadonlyMap<string, Buffer>,
+): TraceInput | undefined {
+  const committed = new Set(assets.filter((a) => a.role === "trace_json").map((a) => a.filename));
+  const file = local.files.find((f) => f.role === "trace_json" && committed.has(f.filename));
+  if (file === undefined) return undefined;
+  let result: TraceEvents;
+  const tooBig = traceSizeProblem(file.size);
+  if (tooBig !== null) {
+    result = { ok: false, problem: tooBig };
+  } else {
+    try {
+      result = traceEventsOf(bytesOf.get(file.relPath) ?? readAssetSync(local.dir, file));
+    } catch (e) {
+      result = { ok: false, problem: `could not be read (${e instanceof Error ? e.message : String(e)})` };
+    }
+  }
+  if (result.ok) return result.trace;
+  deps.log?.warn({ code: "TRACE_UNREADABLE", jobId: local.jobId, file: `${local.jobId}/${file.relPath}` }, `${local.jobId}/${file.relPath} ${result.problem}: its events stay out of the timeline`);
+  return undefined;
+}
 
 /** The job's asset files, or undefined when the listing was refused for the job's own data. */
 function listFilesUnlessRefused(dir: string, jobId: string, rules: readonly AssetRule[]): LocalFile[] | undefined {
@@ -286,12 +316,14 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   );
   for (const { file, sha256, storageId } of plan.metadataUpdates) assets.push(assetRow(file, sha256, storageId));
 
+  const trace = traceOfCommit(deps, local, assets, bytesOf);
   const commit = await deps.gateway.commit({
     job: local.record,
     recordHash: local.recordHash,
     sourceHash: local.sourceHash,
     assets,
     ...(plan.removes.length > 0 ? { removeFilenames: plan.removes } : {}),
+    ...(trace === undefined ? {} : { trace }),
   });
   deps.log?.debug({ jobId, outcome: commit.outcome, uploads: plan.uploads.length, bytes }, "committed");
   if (commit.outcome !== "stale") deps.states.remember(committedState(local, remote, assets, plan.removes));

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { JobRecordInput } from "../../convex/lib/jobStore.js";
-import { isoToMicros } from "../../convex/lib/time.js";
+import { isoToMicros, isoToMillis } from "../../convex/lib/time.js";
 import { stringifyPythonJson } from "./pythonJson.js";
 
 const isoTimestamp = z.string().refine((s) => isoToMicros(s) !== null, {
@@ -41,7 +41,8 @@ export const jobRecordV1 = z
 export type JobRecordV1 = z.infer<typeof jobRecordV1>;
 
 /**
- * snake_case → camelCase, `type` → `internalAssetType`; absent and null optionals are omitted.
+ * snake_case → camelCase, `type` → `internalAssetType`; absent and null optionals are omitted;
+ * `created_at`/`updated_at` as the plan's epoch milliseconds and as their ISO text.
  * The component travels as `componentJson`, its text exactly as job.json holds it
  * (`componentText`; see convex/lib/componentText.ts for why text); without the file's text at
  * hand, as Python's `json.dumps` would write the parsed value.
@@ -52,8 +53,11 @@ export function toConvexRecord(r: JobRecordV1, componentText?: string | null): J
     status: r.status,
     internalAssetType: r.type,
     prompt: r.prompt,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
+    // Validated by `isoTimestamp` above, so never null here.
+    createdAt: isoToMillis(r.created_at)!,
+    updatedAt: isoToMillis(r.updated_at)!,
+    createdAtIso: r.created_at,
+    updatedAtIso: r.updated_at,
     componentJson: r.component == null ? null : (componentText ?? stringifyPythonJson(r.component, 0)),
     error: r.error,
   };
@@ -158,6 +162,8 @@ const CONVEX_TO_JOB_JSON: Record<string, string> = {
   styleContext: "style_context",
   createdAt: "created_at",
   updatedAt: "updated_at",
+  createdAtIso: "created_at",
+  updatedAtIso: "updated_at",
   progressStage: "progress_stage",
   renderSizeHint: "render_size_hint",
   retryAfter: "retry_after",

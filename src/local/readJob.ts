@@ -90,7 +90,7 @@ function reducedForMarker(record: JobRecordInput): JobRecordInput {
 }
 
 function documentProblem(record: JobRecordInput, sourceHash: string) {
-  return findDocumentProblem({ ...record, updatedAtUs: isoToMicros(record.updatedAt) ?? 0, recordHash: "0".repeat(64), sourceHash });
+  return findDocumentProblem({ ...record, updatedAtUs: isoToMicros(record.updatedAtIso) ?? 0, recordHash: "0".repeat(64), sourceHash });
 }
 
 /** The text of the component in job.json's text, exactly as written (null when there is none). */

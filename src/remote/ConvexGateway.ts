@@ -5,6 +5,8 @@
 import type { Readable } from "node:stream";
 import type { AssetInput, JobRecordInput, RemoteJobState } from "../../convex/lib/jobStore.js";
 
+import type { TraceInput } from "../../convex/lib/timeline.js";
+
 export type { AssetInput, JobRecordInput, RemoteJobState };
 
 export type CommitArgs = {
@@ -14,6 +16,8 @@ export type CommitArgs = {
   sourceHash?: string;
   assets: AssetInput[];
   removeFilenames?: string[];
+  /** The trace's events for the job's timeline (src/local/traceEvents.ts). */
+  trace?: TraceInput;
 };
 
 export type CommitResult = {

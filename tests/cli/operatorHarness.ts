@@ -4,6 +4,8 @@
  * the deployment's own token-checked functions (what a second writer or a broken deployment
  * could do), so `verify` has something real to catch.
  */
+import { isoToMillis } from "../../convex/lib/time.js";
+import { planShapeOf } from "../helpers/planShape.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -93,8 +95,8 @@ export async function replaceRemoteBlob(h: Harness, jobId: string, filename: str
   });
 }
 
-/** Writes a newer record for the job with these fields changed, as a second writer could. */
+/** Writes a newer record for the job with these fields changed, as a second (plan-style) writer could. */
 export async function alterRemoteRecord(h: Harness, jobId: string, change: Record<string, unknown>): Promise<void> {
   const local = await readLocalJob(h.jobsDir, jobId, h.config().assets as readonly AssetRule[]);
-  await h.client.mutation(upsertJob, { serviceToken: h.token, ...local.record, updatedAt: nextIso(), ...change });
+  await h.client.mutation(upsertJob, { serviceToken: h.token, ...planShapeOf(local.record), updatedAt: isoToMillis(nextIso()), ...change });
 }

@@ -81,7 +81,7 @@ async function row(t: ConvexHarness, filename: string) {
 }
 
 async function events(t: ConvexHarness): Promise<string[]> {
-  return await t.run(async (ctx) => (await ctx.db.query("jobEvents").collect()).map((e) => `${e.kind}:${e.detail}`));
+  return await t.run(async (ctx) => (await ctx.db.query("jobEvents").collect()).map((e) => `${e.kind}:${e.payload.filename}`));
 }
 
 describe("assets:save", () => {

@@ -16,6 +16,7 @@ import {
   loadSample,
   modules,
   newConvexTest,
+  planShapeOf,
   snapshotTables,
   storeBlob,
   TOKEN,
@@ -39,8 +40,11 @@ type Discovered = { name: string; kind: Kind; visibility: "public" | "internal";
 
 /** The one function anyone may call. */
 const PUBLIC_READS = ["jobs:getPublic"];
-/** Functions only other functions (crons) can call; never reachable from outside. */
-const INTERNAL = ["gc:collect"];
+/**
+ * Functions only other functions (crons) or a deploy key (`npx convex run`) can call; never
+ * reachable from outside: the collector and the migrations (convex/migrations.ts).
+ */
+const INTERNAL = ["gc:collect", "migrations:fillAssetHashes", "migrations:fillJobSyncState", "migrations:run", "migrations:runAll"];
 
 type Fixture = {
   /** Minimally valid arguments, without the token. May write set-up data first. */
@@ -54,7 +58,7 @@ const queued = loadSample("01-queued.job.json");
 
 const FIXTURES: Record<string, Fixture> = {
   "jobs:upsert": {
-    args: async () => ({ ...queued.job, recordHash: queued.recordHash }),
+    args: async () => planShapeOf(queued.job),
     writes: true,
   },
   "assets:generateUploadUrl": { args: async () => ({}), writes: false },
@@ -64,6 +68,8 @@ const FIXTURES: Record<string, Fixture> = {
     writes: true,
   },
   "sync:handshake": { args: async () => ({}), writes: false },
+  "sync:timeline": { args: async () => ({ jobId: queued.job.jobId }), writes: false },
+  "sync:getRecord": { args: async () => ({ jobId: queued.job.jobId }), writes: false },
   "sync:getStates": { args: async () => ({ jobIds: [queued.job.jobId] }), writes: false },
   "sync:commit": {
     args: async (t) => {

@@ -11,14 +11,20 @@ import { afterEach, beforeEach, expect } from "vitest";
 import { api } from "../../convex/_generated/api.js";
 import type { Id } from "../../convex/_generated/dataModel.js";
 import { type AssetInput, componentFilenames, type JobRecordInput } from "../../convex/lib/jobStore.js";
+import { isoToMicros } from "../../convex/lib/time.js";
 import schema from "../../convex/schema.js";
 import { jobRecordV1, recordHash, toConvexRecord } from "../../src/local/jobRecord.js";
 import { parsePythonJson, stringifyPythonJson } from "../../src/local/pythonJson.js";
 import { componentTextOf } from "../../src/local/readJob.js";
 import { parsePublicComponent, type PublicComponent } from "../../src/remote/publicComponent.js";
 
-/** Every module under convex/, `_generated` included: convex-test finds the root through it. */
-export const modules = import.meta.glob("../../convex/**/*.ts");
+/**
+ * Every module under convex/, `_generated` included (convex-test finds the root through it);
+ * not `convex.config.ts`, which only a deployment can evaluate (its components are registered).
+ */
+export const modules = import.meta.glob(["../../convex/**/*.ts", "!../../convex/convex.config.ts"]);
+
+export { planShapeOf } from "../helpers/planShape.js";
 
 export const TOKEN = "test-service-token-7f3a";
 const TOKEN_ENV = "CELSTATE_SYNC_TOKEN";
@@ -68,6 +74,12 @@ export function loadSample(file: string): Sample {
 
 export function readSampleBytes(file: string): Buffer {
   return readFileSync(new URL(file, SAMPLES_DIR));
+}
+
+/** The same record at another instant (ISO text and its epoch ms, as the daemon sends both). */
+export function atInstant(job: JobRecordInput, updatedAtIso: string): JobRecordInput {
+  const us = isoToMicros(updatedAtIso);
+  return { ...job, updatedAtIso, updatedAt: us === null ? 0 : Math.floor(us / 1000) };
 }
 
 /** A record with its hash, for tests that derive variants of a sample. */

@@ -2,6 +2,8 @@
  * The daemon's surface: `sync:commit` (atomic, idempotent, monotonic, deletes what it
  * replaces), `sync:getStates` (what diffing needs) and `sync:handshake`.
  */
+import { createHash } from "node:crypto";
+import { isoToMicros } from "../../convex/lib/time.js";
 import { convexTest } from "convex-test";
 import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import schema from "../../convex/schema.js";
@@ -19,6 +21,7 @@ import {
   listedFilenames,
   loadSample,
   newConvexTest,
+  planShapeOf,
   type Sample,
   snapshotTables,
   storageUrl,
@@ -86,7 +89,7 @@ async function assetRow(t: ConvexHarness, filename: string) {
 }
 
 async function eventKinds(t: ConvexHarness): Promise<string[]> {
-  return await t.run(async (ctx) => (await ctx.db.query("jobEvents").collect()).map((e) => `${e.kind}${e.detail ? `:${e.detail}` : ""}`));
+  return await t.run(async (ctx) => (await ctx.db.query("jobEvents").collect()).map((e) => `${e.kind}${e.payload?.filename ? `:${e.payload.filename}` : ""}`));
 }
 
 describe("sync:commit", () => {
@@ -156,14 +159,11 @@ describe("sync:commit", () => {
     expect(state!.sourceHash).toBe("bytes-2");
     expect(await eventKinds(t)).toEqual(events);
 
-    // A writer without fingerprints (the seed's jobs:upsert) leaves the stored one alone when
-    // its record is the same, and drops it when the record changes (it no longer describes it).
-    await t.mutation(api.jobs.upsert, { serviceToken: TOKEN, recordHash: succeeded.recordHash, ...succeeded.job });
+    // A writer without fingerprints (the plan's jobs:upsert) replaces the row in its own shape:
+    // the fingerprints no longer describe it, so they go (the daemon re-checks by content).
+    await t.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...planShapeOf(succeeded.job), prompt: "changed" });
     [state] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId] });
-    expect(state!.sourceHash).toBe("bytes-2");
-    await t.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...succeeded.job, prompt: "changed" });
-    [state] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId] });
-    expect(state!.sourceHash).toBeNull();
+    expect(state).toMatchObject({ sourceHash: null, recordHash: null });
   });
 
   test("sync:commit › replacing an asset's blob deletes the old blob and keeps the others", async () => {
@@ -288,7 +288,6 @@ describe("sync:getStates", () => {
     expect(states).toHaveLength(3);
     expect(states[0]).toEqual({
       jobId: "other-job",
-      updatedAt: queued.job.updatedAt,
       updatedAtUs: 1_795_183_391_483_102,
       recordHash: other.recordHash,
       sourceHash: null,
@@ -296,7 +295,7 @@ describe("sync:getStates", () => {
       assets: [],
     });
     expect(states[1]).toBeNull();
-    expect(states[2]).toMatchObject({ jobId, updatedAt: processing.job.updatedAt, recordHash: processing.recordHash });
+    expect(states[2]).toMatchObject({ jobId, updatedAtUs: isoToMicros(processing.job.updatedAtIso), recordHash: processing.recordHash });
     const assets = [...states[2]!.assets].sort((x, y) => x.filename.localeCompare(y.filename));
     expect(assets).toEqual(
       [DEBUG, MASK, PNG, TRACE].map((f) => ({
@@ -311,7 +310,7 @@ describe("sync:getStates", () => {
     );
   });
 
-  test("sync:getStates › a row saved without hash or mtime reads them as null", async () => {
+  test("sync:getStates › a row saved without a hash reads the blob's own sha256 (as hex), without an mtime null", async () => {
     const t = newConvexTest();
     await commit(t, { ...rec(queued), assets: [] });
     const storageId = await storeBlob(t, "seed");
@@ -326,7 +325,15 @@ describe("sync:getStates", () => {
     });
     const [state] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId] });
     expect(state!.assets).toEqual([
-      { role: "output_png", filename: PNG, storageId, contentType: "image/png", bytes: 4, sha256: null, sourceMtimeMs: null },
+      {
+        role: "output_png",
+        filename: PNG,
+        storageId,
+        contentType: "image/png",
+        bytes: 4,
+        sha256: createHash("sha256").update("seed").digest("hex"),
+        sourceMtimeMs: null,
+      },
     ]);
   });
 
@@ -360,7 +367,7 @@ describe("sync:getStates", () => {
     const c = await upload(t, [PNG], "C");
     await t.mutation(api.assets.save, { serviceToken: TOKEN, jobId, ...c[PNG]! });
     await expectInStep("the seed's assets:save");
-    await t.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...succeeded.job, prompt: "changed" });
+    await t.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...planShapeOf(succeeded.job), prompt: "changed" });
     await expectInStep("the seed's jobs:upsert");
 
     // A job written before the kept state existed is served from the tables.

@@ -1,7 +1,9 @@
 /**
  * Records over Convex's value limits are refused by `jobs:upsert` and `sync:commit` with a
  * permanent `VALUE_LIMIT` naming the field, before anything is written. (convex-test enforces
- * none of these limits itself, so these tests see only the functions' own checks.)
+ * none of these limits itself, so these tests see only the functions' own checks.) The deep
+ * values go where each writer carries an object: the plan's `component`; the daemon's
+ * `telemetry` (its component travels as text).
  */
 import { ConvexError } from "convex/values";
 import { describe, expect, test } from "vitest";
@@ -15,6 +17,7 @@ import {
   hashed,
   loadSample,
   newConvexTest,
+  planShapeOf,
   snapshotTables,
   storeBlob,
   TOKEN,
@@ -40,23 +43,34 @@ function nestArrays(levels: number): unknown[] {
   return v;
 }
 
-function withComponent(component: unknown): JobRecordInput {
+/** A record with an object value: the plan's `component` (the daemon's `telemetry`, see viaCommit). */
+type Spec = JobRecordInput & { component?: unknown };
+
+function withComponent(component: unknown): Spec {
   return { ...queued.job, status: "running", component };
 }
 
-const viaUpsert = (t: ConvexHarness, job: JobRecordInput) =>
-  t.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...job, recordHash: hashed(job).recordHash });
+const viaUpsert = (t: ConvexHarness, { component, ...job }: Spec) =>
+  t.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...planShapeOf(job), ...(component === undefined ? {} : { component }) });
 
-const viaCommit = async (t: ConvexHarness, job: JobRecordInput) =>
+/** The daemon's record carries the object as `telemetry`. */
+function asDaemonRecord({ component, ...job }: Spec): JobRecordInput {
+  return component === undefined ? job : { ...job, telemetry: component };
+}
+
+const viaCommit = async (t: ConvexHarness, spec: Spec) =>
   await t.mutation(api.sync.commit, {
     serviceToken: TOKEN,
-    ...hashed(job),
+    ...hashed(asDaemonRecord(spec)),
     assets: [assetFor("extra.png", await storeBlob(t, "extra"))],
   });
 
+/** The field a writer's error names: `component.…` for the plan's, `telemetry.…` for the daemon's. */
+const fieldFor = (name: string, field: string) => (name === "sync:commit" ? field.replace(/^component/, "telemetry") : field);
+
 const deepPath = (levels: number) => ["component", ...new Array<string>(levels - 1).fill("a")].join(".");
 
-const CASES: Array<{ label: string; job: JobRecordInput; field: string; reason: RegExp }> = [
+const CASES: Array<{ label: string; job: Spec; field: string; reason: RegExp }> = [
   {
     label: "a record over 1 MiB (huge prompt)",
     job: { ...queued.job, prompt: "x".repeat(LIMITS.documentBytes) },
@@ -96,7 +110,7 @@ const CASES: Array<{ label: string; job: JobRecordInput; field: string; reason: 
  * handler and never produces VALUE_LIMIT from a function. The daemon must run
  * `findDocumentProblem` locally first; these cases check both halves.
  */
-const KEY_CASES: Array<{ label: string; job: JobRecordInput; field: string; reason: RegExp }> = [
+const KEY_CASES: Array<{ label: string; job: Spec; field: string; reason: RegExp }> = [
   {
     label: "a key starting with `$` inside component",
     job: withComponent({ manifest: { $ref: "#/x" }, assets: {} }),
@@ -131,7 +145,7 @@ describe.each([
     const t = newConvexTest();
     const before = await snapshotTables(t);
     const data = await expectConvexError(write(t, job), "VALUE_LIMIT");
-    expect(data.field).toBe(field);
+    expect(data.field).toBe(fieldFor(name, field));
     expect(data.jobId).toBe(jobId);
     expect(data.message).toMatch(reason);
     expect(data.message).toContain(jobId);
@@ -154,7 +168,8 @@ describe.each([
       expect((caught as Error).message).toMatch(/^Field name /);
       const after = await snapshotTables(t);
       expect({ ...after, _storage: [] }).toEqual({ ...before, _storage: [] });
-      expect(findDocumentProblem({ ...job, updatedAtUs: 0 })).toEqual({ field, reason: expect.stringMatching(reason) });
+      const stored = name === "sync:commit" ? asDaemonRecord(job) : job;
+      expect(findDocumentProblem({ ...stored, updatedAtUs: 0 })).toEqual({ field: fieldFor(name, field), reason: expect.stringMatching(reason) });
     },
   );
 

@@ -1,3 +1,4 @@
+import { isoToMicros } from "../../convex/lib/time.js";
 import { renameSync, writeFileSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
@@ -26,8 +27,8 @@ async function mirrored(job: PipelineJob): Promise<boolean> {
   const rec = parsePythonJson(await readFile(path.join(job.dir, "job.json"), "utf8")) as Record<string, unknown>;
   const pub = await h.getPublic(job.id);
   if (pub === null || pub.status !== rec.status || pub.error !== rec.error) return false;
-  const [state] = (await h.client.query(getStates, { serviceToken: h.token, jobIds: [job.id] })) as Array<{ updatedAt: string; assets: Array<{ filename: string }> } | null>;
-  if (!state || state.updatedAt !== rec.updated_at) return false;
+  const [state] = (await h.client.query(getStates, { serviceToken: h.token, jobIds: [job.id] })) as Array<{ updatedAtUs: number; assets: Array<{ filename: string }> } | null>;
+  if (!state || state.updatedAtUs !== isoToMicros(String(rec.updated_at))) return false;
   if (rec.status === "succeeded") {
     const names = new Set(state.assets.map((a) => a.filename));
     if (!names.has("trace.json")) return false;

@@ -4,7 +4,7 @@ import { MAX_REMEMBERED, RemoteStateBatcher } from "../../src/engine/RemoteState
 import type { RemoteJobState } from "../../src/remote/ConvexGateway.js";
 
 function state(jobId: string): RemoteJobState {
-  return { jobId, updatedAt: "t", updatedAtUs: 1, recordHash: "h", sourceHash: null, status: "succeeded", assets: [] };
+  return { jobId, updatedAtUs: 1, recordHash: "h", sourceHash: null, status: "succeeded", assets: [] };
 }
 
 function fakeGateway(opts: { refuseOver?: number; fail?: unknown } = {}) {

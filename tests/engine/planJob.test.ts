@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { filesNeedingHash, planJob, type PlanOptions } from "../../src/engine/planJob.js";
 import type { LocalFile, LocalJob } from "../../src/local/types.js";
 import type { RemoteJobState } from "../../src/remote/ConvexGateway.js";
+import { isoToMillis, microsToIso } from "../../convex/lib/time.js";
 
 const T1 = "2026-11-20T14:03:41.377820+00:00";
 const T0 = "2026-11-20T14:03:12.007311+00:00";
@@ -23,9 +24,11 @@ function local(over: Partial<LocalJob> = {}): LocalJob {
       status: "succeeded",
       internalAssetType: "icon",
       prompt: "p",
-      createdAt: T0,
-      updatedAt: T1,
-      component: { assets: { "a.png": null, "a_debug.png": null } },
+      createdAt: isoToMillis(T0)!,
+      updatedAt: isoToMillis(T1)!,
+      createdAtIso: T0,
+      updatedAtIso: T1,
+      componentJson: JSON.stringify({ assets: { "a.png": null, "a_debug.png": null } }),
       error: null,
     },
     recordHash: "h1",
@@ -43,7 +46,7 @@ function row(f: LocalFile, sha: string | null = `sha-${f.filename}`, storageId =
 }
 
 function remote(l: LocalJob, over: Partial<RemoteJobState> = {}): RemoteJobState {
-  return { jobId: l.jobId, updatedAt: l.record.updatedAt, updatedAtUs: T1us, recordHash: l.recordHash, sourceHash: l.sourceHash, status: l.record.status, assets: l.files.map((f) => row(f)) as RemoteJobState["assets"], ...over };
+  return { jobId: l.jobId, updatedAtUs: T1us, recordHash: l.recordHash, sourceHash: l.sourceHash, status: l.record.status, assets: l.files.map((f) => row(f)) as RemoteJobState["assets"], ...over };
 }
 
 const opts: PlanOptions = { checksum: false, prune: false };
@@ -115,8 +118,8 @@ describe("planJob", () => {
 
   it("planJob › a newer remote record is left alone", () => {
     const l = local();
-    const p = planJob(l, remote(l, { updatedAtUs: T1us + 1, updatedAt: "later" }), new Map(), opts);
-    expect(p).toEqual({ kind: "remote-ahead", jobId: "j", remoteUpdatedAt: "later" });
+    const p = planJob(l, remote(l, { updatedAtUs: T1us + 1 }), new Map(), opts);
+    expect(p).toEqual({ kind: "remote-ahead", jobId: "j", remoteUpdatedAt: microsToIso(T1us + 1) });
   });
 
   it("planJob › a listed asset missing from a running job waits; from a settled job it is an error", () => {

@@ -7,8 +7,11 @@ const JOBS_DIR = "/srv/celstate/jobs";
 const ID = "3f6c2a9e-8d4b-4e1f-9a37-5b2c7d1e0f42";
 const URL = (n: string) => `http://127.0.0.1:3210/api/storage/${n}`;
 
+/** A record spec: the daemon's fields, with the component given as an object. */
+type Spec = Partial<JobRecordInput> & { component?: unknown };
+
 /** The record as the daemon sends it: a `component` object given here travels as its text. */
-function localRecord(over: Partial<JobRecordInput> = {}): JobRecordInput {
+function localRecord(over: Spec = {}): JobRecordInput {
   const { component, ...rest } = localObject(over);
   return { ...rest, componentJson: component === null || component === undefined ? null : stringifyPythonJson(component) };
 }
@@ -20,14 +23,16 @@ function wire(pub: unknown): unknown {
   return p.component !== null && typeof p.component === "object" ? { ...p, component: stringifyPythonJson(p.component) } : p;
 }
 
-function localObject(over: Partial<JobRecordInput> = {}): JobRecordInput {
+function localObject(over: Spec = {}): Omit<JobRecordInput, "componentJson"> & { component?: unknown } {
   return {
     jobId: ID,
     status: "succeeded",
     internalAssetType: "container",
     prompt: "a mossy stone frame",
-    createdAt: "2026-11-20T14:03:11.482913+00:00",
-    updatedAt: "2026-11-20T14:03:41.377820+00:00",
+    createdAt: 1795183391482,
+    updatedAt: 1795183421377,
+    createdAtIso: "2026-11-20T14:03:11.482913+00:00",
+    updatedAtIso: "2026-11-20T14:03:41.377820+00:00",
     progressStage: "completed",
     component: {
       manifest: { version: "0.1", id: "frame", type: "static", states: { idle: { clip: "frame.png", loop: false } }, transitions: [] },

@@ -9,7 +9,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isoToMicros } from "../../convex/lib/time.js";
+import { isoToMicros, isoToMillis } from "../../convex/lib/time.js";
 import { filesNeedingHash, type JobPlan, planJob, type PlanOptions } from "../../src/engine/planJob.js";
 import type { AssetRole, LocalFile, LocalJob } from "../../src/local/types.js";
 import type { RemoteJobState } from "../../src/remote/ConvexGateway.js";
@@ -80,9 +80,11 @@ function buildLocal(s: Scenario): { job: LocalJob; shaOf: Map<string, string> } 
       status: s.status,
       internalAssetType: "icon",
       prompt: "p",
-      createdAt: TIMES[0]!,
-      updatedAt,
-      component: listed.length > 0 ? { assets: Object.fromEntries(listed.map((n) => [n, null])) } : null,
+      createdAt: isoToMillis(TIMES[0]!)!,
+      updatedAt: isoToMillis(updatedAt)!,
+      createdAtIso: TIMES[0]!,
+      updatedAtIso: updatedAt,
+      componentJson: listed.length > 0 ? JSON.stringify({ assets: Object.fromEntries(listed.map((n) => [n, null])) }) : null,
       error: null,
     },
     recordHash: `record-${s.localHash}`,
@@ -113,7 +115,7 @@ function buildRemote(s: Scenario): RemoteJobState | null {
     });
   });
   const updatedAt = TIMES[s.remote.time]!;
-  return { jobId: JOB_ID, updatedAt, updatedAtUs: isoToMicros(updatedAt)!, recordHash: s.remote.hash === null ? null : `record-${s.remote.hash}`, sourceHash: null, status: "running", assets };
+  return { jobId: JOB_ID, updatedAtUs: isoToMicros(updatedAt)!, recordHash: s.remote.hash === null ? null : `record-${s.remote.hash}`, sourceHash: null, status: "running", assets };
 }
 
 /** The hashes the reconciler would compute before planning: only for files that need one. */
@@ -127,7 +129,7 @@ function hashesFor(job: LocalJob, remote: RemoteJobState | null, opts: PlanOptio
  * the named rows the record does not list, then refuse (roll back) if a listed file has no row.
  */
 function applyCommit(remote: RemoteJobState | null, job: LocalJob, plan: Extract<JobPlan, { kind: "sync" }>): RemoteJobState {
-  const updatedAtUs = isoToMicros(job.record.updatedAt)!;
+  const updatedAtUs = isoToMicros(job.record.updatedAtIso)!;
   if (remote !== null && updatedAtUs < remote.updatedAtUs) return remote; // stale: ignored whole
   const rows = new Map((remote?.assets ?? []).map((a) => [a.filename, { ...a }]));
   for (const u of plan.uploads) {
@@ -155,7 +157,7 @@ function applyCommit(remote: RemoteJobState | null, job: LocalJob, plan: Extract
   const listed = new Set(job.listed);
   for (const name of plan.removes) if (!listed.has(name)) rows.delete(name);
   for (const name of listed) if (!rows.has(name)) throw new Error(`MISSING_ASSET: ${name} has no row (the commit would be rolled back)`);
-  return { jobId: JOB_ID, updatedAt: job.record.updatedAt, updatedAtUs, recordHash: job.recordHash, sourceHash: job.sourceHash, status: job.record.status, assets: [...rows.values()] };
+  return { jobId: JOB_ID, updatedAtUs, recordHash: job.recordHash, sourceHash: job.sourceHash, status: job.record.status, assets: [...rows.values()] };
 }
 
 describe("planJob properties", () => {
@@ -168,7 +170,7 @@ describe("planJob properties", () => {
         const plan = planJob(job, remote, hashesFor(job, remote, s.opts, shaOf), s.opts);
         switch (plan.kind) {
           case "remote-ahead":
-            expect(remote!.updatedAtUs).toBeGreaterThan(isoToMicros(job.record.updatedAt)!);
+            expect(remote!.updatedAtUs).toBeGreaterThan(isoToMicros(job.record.updatedAtIso)!);
             return;
           case "waiting":
           case "missing-asset":

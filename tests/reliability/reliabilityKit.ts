@@ -5,6 +5,7 @@
  *
  * Owns nothing in src/: it drives the real binary and reads the stand-in's public surface.
  */
+import { isoToMicros } from "../../convex/lib/time.js";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { makeFunctionReference } from "convex/server";
@@ -96,7 +97,7 @@ export async function runVerify(h: Harness, cwd: string, jobIds: string[] = []):
   return { code: r.code, report, stderr: r.stderr };
 }
 
-type RemoteState = { updatedAt: string; assets: Array<{ filename: string; bytes: number; sha256: string | null }> } | null;
+type RemoteState = { updatedAtUs: number; assets: Array<{ filename: string; bytes: number; sha256: string | null }> } | null;
 
 /**
  * Jobs whose remote record is not the one on disk: the stored `updated_at` differs from
@@ -118,7 +119,7 @@ export async function notMirrored(h: Harness, jobs: ReadonlyArray<{ id: string; 
         continue;
       }
       const names = new Set(state?.assets.map((a) => a.filename) ?? []);
-      if (!state || state.updatedAt !== rec.updated_at || !expectAssets(job.id).every((n) => names.has(n))) behind.push(job.id);
+      if (!state || state.updatedAtUs !== isoToMicros(String(rec.updated_at)) || !expectAssets(job.id).every((n) => names.has(n))) behind.push(job.id);
     }
   }
   return behind;

@@ -68,6 +68,7 @@ describe("ConvexEngine › indexed lookups", () => {
                 storageId: "10000_storage",
                 contentType: "image/png",
                 bytes: i,
+                createdAt: i,
               });
             }
           }

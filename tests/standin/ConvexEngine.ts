@@ -20,6 +20,7 @@ import {
   TOO_NESTED_MESSAGE,
   valueNesting,
 } from "./convexLimits.js";
+import type { LoadedComponent } from "./convexComponents.js";
 import type { ModuleMap } from "./convexModules.js";
 
 export type FunctionKind = "query" | "mutation" | "action" | "any";
@@ -78,10 +79,13 @@ export class ConvexEngine {
   private db!: PatchedDatabase;
   private readonly functions = new Map<string, RegisteredFunction>();
 
-  private constructor(private readonly modules: ModuleMap) {}
+  private constructor(
+    private readonly modules: ModuleMap,
+    private readonly components: readonly LoadedComponent[],
+  ) {}
 
-  static async create(modules: ModuleMap): Promise<ConvexEngine> {
-    const engine = new ConvexEngine(modules);
+  static async create(modules: ModuleMap, components: readonly LoadedComponent[] = []): Promise<ConvexEngine> {
+    const engine = new ConvexEngine(modules, components);
     for (const [key, load] of Object.entries(modules)) {
       const rel = key.replace(/^(\.\.\/)*convex\//, "").replace(/\.[^.]+$/, "");
       if (rel.startsWith("_generated/")) continue;
@@ -108,6 +112,7 @@ export class ConvexEngine {
       );
     }
     this.db = db;
+    for (const c of this.components) this.t.registerComponent(c.name, c.schema, c.modules);
     // Every write (insert, patch, replace) of every transaction passes through `_addWrite`,
     // so the document limits convex-test skips are enforced here, inside the transaction:
     // the throw rolls it back like the backend's error does.
@@ -227,6 +232,23 @@ export class ConvexEngine {
   /** The Blob convex-test holds for a stored file (for files stored without an HTTP upload). */
   blobOf(storageId: string): Blob | null {
     return this.blobMeta(storageId) === null ? null : (this.db._storage[storageId] ?? null);
+  }
+
+  /**
+   * A table's committed documents as a snapshot export writes them: one Convex-JSON object
+   * per document, system fields included, in creation order.
+   */
+  exportTable(table: string): JSONValue[] {
+    const ids = [...(this.db._tableIds.get(table) ?? new Set<string>())];
+    const docs = ids.map((id) => this.db._documents[id]).filter((d): d is Doc => d !== undefined);
+    docs.sort((a, b) => (a._creationTime as number) - (b._creationTime as number));
+    return docs.map((d) => convexToJson(d as Value));
+  }
+
+  /** Runs any function, internal ones included, as `npx convex run` does with a deploy key. */
+  async runFunction(kind: "query" | "mutation" | "action", path: string, args: Record<string, Value> = {}): Promise<Value> {
+    const t = this.t as unknown as Record<string, (ref: unknown, args: unknown) => Promise<Value>>;
+    return await t[kind]!(makeFunctionReference(path), args);
   }
 
   documentCount(table: string): number {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { api } from "../../convex/_generated/api.js";
 import type { FaultSpec } from "./FaultInjector.js";
 import { startStandin, type Standin } from "./StandinServer.js";
-import { jobRecord, sha256Base64, TOKEN, waitFor } from "./standinTestKit.js";
+import { commitRecord, jobRecord, sha256Base64, TOKEN, waitFor } from "./standinTestKit.js";
 
 let s: Standin;
 let client: ConvexHttpClient;
@@ -123,7 +123,7 @@ describe("StandinServer › faults", () => {
 
   test("StandinServer › refuse on one function path resets only those calls", async () => {
     s.setFaults({ refuse: true, path: "sync:commit", count: 1 });
-    const job = jobRecord("job-refused");
+    const job = commitRecord("job-refused");
     const err = await outcome(client.mutation(api.sync.commit, { serviceToken: TOKEN, job, recordHash: "h", assets: [] }));
     expect(err).toBeInstanceOf(TypeError);
     expect(await outcome(handshake())).toBe("ok");
@@ -133,7 +133,7 @@ describe("StandinServer › faults", () => {
 
   test("StandinServer › failCommit answers sync:commit with a 500 before running it: nothing changes", async () => {
     s.setFaults({ failCommit: true, count: 1 });
-    const job = jobRecord("job-failcommit");
+    const job = commitRecord("job-failcommit");
     // Other functions are not affected.
     expect(await outcome(client.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...jobRecord("job-other") }))).toBe("ok");
     const err = await outcome(client.mutation(api.sync.commit, { serviceToken: TOKEN, job, recordHash: "h", assets: [] }));

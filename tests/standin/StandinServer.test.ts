@@ -11,7 +11,7 @@ import { api, internal } from "../../convex/_generated/api.js";
 import type { Id } from "../../convex/_generated/dataModel.js";
 import { parsePublicComponent } from "../../src/remote/publicComponent.js";
 import { startStandin, type Standin, type StandinStats } from "./StandinServer.js";
-import { jobRecord, rawCall, sha256Base64, TOKEN } from "./standinTestKit.js";
+import { commitRecord, jobRecord, rawCall, sha256Base64, TOKEN } from "./standinTestKit.js";
 
 let s: Standin;
 let client: ConvexHttpClient;
@@ -158,7 +158,7 @@ describe("StandinServer › wire protocol", () => {
         () => client.mutation(api.assets.generateUploadUrl, { serviceToken }),
         () => client.mutation(api.assets.generateUploadUrls, { serviceToken, count: 2 }),
         () => client.mutation(api.assets.save, { serviceToken, jobId: record.jobId, ...asset }),
-        () => client.mutation(api.sync.commit, { serviceToken, job: record, recordHash: "h", assets: [asset] }),
+        () => client.mutation(api.sync.commit, { serviceToken, job: commitRecord(record.jobId), recordHash: "h", assets: [asset] }),
         () => client.mutation(api.gc.collectNow, { serviceToken, graceMs: 0 }),
         () => client.query(api.sync.handshake, { serviceToken }),
         () => client.query(api.sync.getStates, { serviceToken, jobIds: [record.jobId] }),
@@ -415,27 +415,29 @@ describe("StandinServer › control API", () => {
     expect(stats.requests["GET /api/storage/{key} "]).toEqual({ "404": 1 });
     expect(stats.functionCalls).toEqual({ "jobs:upsert": 1, "sync:getStates": 2, "assets:generateUploadUrl": 1 });
     expect(stats.functionErrors).toEqual({ "sync:getStates": { UNAUTHORIZED: 1 } });
-    expect(stats.documents).toEqual({ jobs: 1, jobAssets: 0, jobEvents: 1, jobSyncStates: 1, syncMeta: 0 });
+    // Events: the job's first stage and the upsert's own `created`.
+    expect(stats.documents).toEqual({ jobs: 1, jobAssets: 0, jobEvents: 2, jobSyncStates: 1, syncMeta: 0 });
     expect(stats.blobs).toEqual({ count: 1, bytes: 123 });
     expect(stats.uploads).toBe(1);
   });
 
   test("StandinServer › commits lists successful sync:commit and jobs:upsert calls with their outcome", async () => {
     const t0 = Date.now();
-    const a = jobRecord("job-c1");
-    await client.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...a });
+    const a = commitRecord("job-c1");
+    await client.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...jobRecord("job-c1") });
     await client.mutation(api.sync.commit, { serviceToken: TOKEN, job: a, recordHash: "h1", assets: [] });
     await client.mutation(api.sync.commit, { serviceToken: TOKEN, job: a, recordHash: "h1", assets: [] });
-    const older = { ...a, updatedAt: "2026-11-20T14:03:11.000000+00:00" };
+    const older = commitRecord("job-c1", { updatedAtIso: "2026-11-20T14:03:11.000000+00:00" });
     await client.mutation(api.sync.commit, { serviceToken: TOKEN, job: older, recordHash: "h0", assets: [] });
     await caught(client.mutation(api.sync.commit, { serviceToken: "bad", job: a, recordHash: "h1", assets: [] }));
 
     const commits = (await (await fetch(`${s.url}/_standin/commits`)).json()) as Array<Record<string, unknown>>;
     expect(commits.map((c) => [c.jobId, c.updatedAt, c.outcome])).toEqual([
-      ["job-c1", a.updatedAt, "created"],
-      ["job-c1", a.updatedAt, "updated"],
-      ["job-c1", a.updatedAt, "unchanged"],
-      ["job-c1", older.updatedAt, "stale"],
+      // The plan-style upsert's epoch ms, read back at millisecond precision.
+      ["job-c1", "2026-11-20T14:03:41.377000+00:00", "created"],
+      ["job-c1", a.updatedAtIso, "updated"],
+      ["job-c1", a.updatedAtIso, "unchanged"],
+      ["job-c1", older.updatedAtIso, "stale"],
     ]);
     for (const c of commits) expect(c.atMs).toBeGreaterThanOrEqual(t0);
     const later = (await (await fetch(`${s.url}/_standin/commits?since=${Date.now() + 60_000}`)).json()) as unknown[];

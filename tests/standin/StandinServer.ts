@@ -18,6 +18,8 @@ import type { JSONValue } from "convex/values";
 import { BlobStore, parseSha256Digest } from "./BlobStore.js";
 import { ConvexEngine, type FunctionKind } from "./ConvexEngine.js";
 import { CONVEX_LIMITS } from "./convexLimits.js";
+import { microsToIso } from "../../convex/lib/time.js";
+import { loadConvexComponents } from "./convexComponents.js";
 import { loadConvexModules } from "./convexModules.js";
 import { FaultInjector, faultSpecSchema, type FaultSpec, type RequestKind, type TerminalFault } from "./FaultInjector.js";
 import { StatsRecorder, type CommitRecord, type StandinStats } from "./StatsRecorder.js";
@@ -71,6 +73,8 @@ const FUNCTION_ROUTES: Record<string, FunctionKind> = {
   "/api/function": "any",
 };
 
+/** `GET /_standin/export?table=`: a table name (the schema's, or a system table such as `_storage`). */
+const EXPORTABLE_TABLE = /^_?[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const STATUS_FAULT_CODES = { 500: "InternalServerError", 503: "Overloaded", 429: "TooManyConcurrentRequests" };
 
 /** Reads a body, keeping at most `limit` bytes; null when it was longer (the rest is drained). */
@@ -316,9 +320,11 @@ class StandinServer {
     }
     if (fn === "sync:commit" || fn === "jobs:upsert") {
       const a = result.decodedArgs as Record<string, unknown>;
-      const job = (fn === "sync:commit" ? a.job : a) as { jobId: string; updatedAt: string };
+      const job = (fn === "sync:commit" ? a.job : a) as { jobId: string; updatedAt?: number; updatedAtIso?: string };
       const outcome = (result.result as { outcome?: string } | null)?.outcome ?? "";
-      this.stats.commit({ jobId: job.jobId, updatedAt: job.updatedAt, outcome, atMs: Date.now() });
+      // The instant as ISO text: the daemon's own, or a plan-style writer's epoch ms ("" when it sent none).
+      const updatedAt = job.updatedAtIso ?? (job.updatedAt === undefined ? "" : microsToIso(job.updatedAt * 1000));
+      this.stats.commit({ jobId: job.jobId, updatedAt, outcome, atMs: Date.now() });
     }
     sendJson(res, 200, { status: "success", value: this.rewriteUrls(result.value), logLines: [] });
   }
@@ -413,6 +419,7 @@ class StandinServer {
 
   // ---- control API --------------------------------------------------------------------
 
+
   private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const route = `${req.method} ${url.pathname}`;
     const body = await readBody(req, CONVEX_LIMITS.wireBytes);
@@ -444,6 +451,15 @@ class StandinServer {
       case "DELETE /_standin/faults":
         this.clearFaults();
         return sendJson(res, 200, {});
+      case "GET /_standin/export": {
+        const table = url.searchParams.get("table");
+        if (table === null || !EXPORTABLE_TABLE.test(table)) {
+          return sendJson(res, 400, { code: "BadTable", message: "Expected ?table=<name> (a table of the schema, or _storage)" });
+        }
+        res.writeHead(200, { "Content-Type": "application/x-ndjson" });
+        res.end(this.engine.exportTable(table).map((d) => JSON.stringify(d) + "\n").join(""));
+        return;
+      }
       case "POST /_standin/reset":
         await this.reset();
         return sendJson(res, 200, {});
@@ -539,7 +555,7 @@ class StandinServer {
 /** Starts a stand-in deployment; resolves once it accepts connections. */
 export async function startStandin(opts: StartStandinOptions = {}): Promise<Standin> {
   if (opts.token !== undefined) process.env.CELSTATE_SYNC_TOKEN = opts.token;
-  const engine = await ConvexEngine.create(await loadConvexModules());
+  const engine = await ConvexEngine.create(await loadConvexModules(), await loadConvexComponents());
   const blobs = await BlobStore.create({
     engine: () => engine,
     ...(opts.uploadDir === undefined ? {} : { uploadDir: opts.uploadDir }),

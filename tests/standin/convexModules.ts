@@ -18,7 +18,9 @@ export const CONVEX_DIR = fileURLToPath(new URL("../../convex/", import.meta.url
 
 const KEY_PREFIX = "../../convex/";
 
+/** Function modules; not `convex.config.*`, which only a deployment evaluates (components are registered instead). */
 function isModuleFile(name: string): boolean {
+  if (/^convex\.config\.[mc]?[jt]s$/.test(name)) return false;
   return /\.(ts|js|mts|mjs)$/.test(name) && !/\.d\.(ts|mts)$/.test(name) && !/\.test\.[mc]?[jt]s$/.test(name);
 }
 

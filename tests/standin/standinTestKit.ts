@@ -4,7 +4,9 @@
  * cannot send (bad JSON, bare-object args, `$` field names).
  */
 import { createHash } from "node:crypto";
-import type { JobRecordInput } from "../../convex/lib/jobStore.js";
+import type { JobRecordInput, PlanUpsertInput } from "../../convex/lib/jobStore.js";
+import { stringifyPythonJson } from "../../convex/lib/pythonJsonText.js";
+import { isoToMillis } from "../../convex/lib/time.js";
 
 export const TOKEN = "standin-test-token-5c1e";
 
@@ -26,8 +28,8 @@ export function sha256Base64(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("base64");
 }
 
-/** A job record as the daemon sends it (camelCase), with a component listing `assets`. */
-export function jobRecord(jobId: string, overrides: Partial<JobRecordInput> = {}, assets: string[] = []): JobRecordInput {
+/** A job record as the plan's clients send it to `jobs:upsert`: epoch ms, the component as an object. */
+export function jobRecord(jobId: string, overrides: Partial<PlanUpsertInput> = {}, assets: string[] = []): PlanUpsertInput {
   return {
     jobId,
     status: assets.length > 0 ? "succeeded" : "queued",
@@ -36,8 +38,8 @@ export function jobRecord(jobId: string, overrides: Partial<JobRecordInput> = {}
     prompt: `prompt of ${jobId}`,
     styleContext: null,
     name: "ivy",
-    createdAt: "2026-11-20T14:03:11.482913+00:00",
-    updatedAt: "2026-11-20T14:03:41.377820+00:00",
+    createdAt: CREATED_MS,
+    updatedAt: UPDATED_MS,
     progressStage: assets.length > 0 ? "completed" : "initialized",
     component:
       assets.length > 0
@@ -45,6 +47,30 @@ export function jobRecord(jobId: string, overrides: Partial<JobRecordInput> = {}
         : null,
     error: null,
     ...overrides,
+  };
+}
+
+const CREATED_ISO = "2026-11-20T14:03:11.482913+00:00";
+const UPDATED_ISO = "2026-11-20T14:03:41.377820+00:00";
+const CREATED_MS = isoToMillis(CREATED_ISO)!;
+const UPDATED_MS = isoToMillis(UPDATED_ISO)!;
+
+/**
+ * The same record as the daemon sends it to `sync:commit`: the timestamps also as ISO text, the
+ * component as JSON text. `updatedAtIso` in `overrides` moves `updatedAt` with it.
+ */
+export function commitRecord(jobId: string, overrides: Partial<JobRecordInput> = {}, assets: string[] = []): JobRecordInput {
+  const { component, createdAt: _c, updatedAt: _u, status, ...plan } = jobRecord(jobId, {}, assets);
+  const updatedAtIso = overrides.updatedAtIso ?? UPDATED_ISO;
+  return {
+    ...(plan as Omit<JobRecordInput, "status" | "createdAt" | "updatedAt" | "createdAtIso" | "updatedAtIso" | "componentJson">),
+    status: status as JobRecordInput["status"],
+    createdAt: CREATED_MS,
+    createdAtIso: CREATED_ISO,
+    componentJson: component === null || component === undefined ? null : stringifyPythonJson(component),
+    ...overrides,
+    updatedAtIso,
+    updatedAt: isoToMillis(updatedAtIso)!,
   };
 }
 
