@@ -1,7 +1,7 @@
 /**
  * The service-token check every write, upload-URL and internal read goes through.
  *
- * The deployment holds the token in its environment (`npx convex env set CELSTATE_SYNC_TOKEN`);
+ * The deployment holds the token in its environment (`npx convex env set CELSTATE_SYNC_TOKEN … --prod`);
  * the daemon sends it as the `serviceToken` argument. The comparison walks the whole expected
  * token without an early exit, whatever the given one holds: its time depends only on the
  * expected token's length. (No hashing: WebCrypto per call cost a noticeable share of every
@@ -25,7 +25,7 @@ export async function requireServiceToken(serviceToken: string | undefined): Pro
     fail({
       code: "TOKEN_NOT_CONFIGURED",
       message:
-        "CELSTATE_SYNC_TOKEN is not set in this deployment; run `npx convex env set CELSTATE_SYNC_TOKEN <token>`",
+        "CELSTATE_SYNC_TOKEN is not set in this deployment; run `npx convex env set CELSTATE_SYNC_TOKEN <token> --prod` (without --prod the CLI sets it on the dev deployment)",
     });
   }
   if (typeof serviceToken !== "string" || !(await tokensMatch(serviceToken, expected))) {

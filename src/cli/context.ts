@@ -54,7 +54,7 @@ export function requireConvex(config: Config): { url: string; token: string } {
   if (config.token === undefined) {
     throw new SyncError(
       "TOKEN_MISSING",
-      "no service token: set CELSTATE_SYNC_TOKEN in the environment (or .env.local) to the value set in the deployment with `npx convex env set CELSTATE_SYNC_TOKEN …`",
+      "no service token: set CELSTATE_SYNC_TOKEN in the environment (or .env.local) to the value set in the deployment with `npx convex env set CELSTATE_SYNC_TOKEN … --prod`",
     );
   }
   return { url: config.convexUrl, token: config.token };

@@ -6,7 +6,11 @@
 import { Command } from "commander";
 import { collectStatus, type StatusReport, statusExitCode } from "../ops/collectStatus.js";
 import type { JobStatusEntry } from "../ops/classifyJobStatus.js";
+import { describeJob, formatJobDetail, type JobDetail } from "../ops/describeJob.js";
 import { readOnlyGateway } from "../ops/readOnlyGateway.js";
+import type { ConvexGateway } from "../remote/ConvexGateway.js";
+import { readLocalJob } from "../local/readJob.js";
+import type { AssetRule } from "../local/types.js";
 import { checkDeployment } from "../remote/checkDeployment.js";
 import { addCommonOptions, type CommonFlags, createGateway, resolveContext } from "./context.js";
 import { listTargets } from "./listTargets.js";
@@ -53,10 +57,22 @@ export function formatStatus(report: StatusReport, everything: boolean): string 
   return `${lines.join("\n")}\n`;
 }
 
+/** One named job in detail: job.json's fields next to the stored ones, and the job's timeline. */
+async function jobDetail(gateway: ConvexGateway, jobsDir: string, rules: readonly AssetRule[], jobId: string): Promise<JobDetail> {
+  let local: Record<string, unknown> | null = null;
+  try {
+    local = (await readLocalJob(jobsDir, jobId, rules)).raw;
+  } catch {
+    // Unreadable: the report above already names the file and the reason.
+  }
+  const [stored, timeline] = await Promise.all([gateway.getRecord(jobId), gateway.timeline(jobId)]);
+  return describeJob(jobId, local, stored, timeline);
+}
+
 export function statusCommand(): Command {
   const cmd = new Command("status")
     .description("Compare every job on disk (or those named) with Convex and count them; change nothing")
-    .option("--job <id...>", "only these job ids (and list each)")
+    .option("--job <id...>", "only these job ids: list each, with its stored fields next to job.json's and its timeline")
     .option("--all", "list every job, not only those that are not in sync")
     .option("--json", "print the result as one JSON object on stdout (logs go to stderr)");
   addCommonOptions(cmd);
@@ -74,6 +90,9 @@ States:
 
 Examples:
   $ celstate-sync status --jobs-dir /srv/celstate/jobs
+  $ celstate-sync status --job 3f6c2a9e-8d4b-4e1f-9a37-5b2c7d1e0f42
+      … then the job's fields, job.json next to the deployment (createdAt/updatedAt as stored,
+      epoch ms), its stages with the time spent in each, and its whole timeline
   $ celstate-sync status --job 3f6c2a9e-8d4b-4e1f-9a37-5b2c7d1e0f42 --json
 
 Exit status: 0 every job in sync, 1 some job is not, 2 usage or configuration error.`,
@@ -84,12 +103,16 @@ Exit status: 0 every job in sync, 1 some job is not, 2 usage or configuration er
     await checkDeployment(gateway);
     const jobIds = await listTargets(ctx.config.jobsDir, flags.job);
     const report = await collectStatus({ config: ctx.config, gateway, jobIds, log: ctx.log });
-    const everything = flags.all === true || (flags.job !== undefined && flags.job.length > 0);
+    const named = flags.job !== undefined && flags.job.length > 0;
+    const everything = flags.all === true || named;
+    const details: JobDetail[] = [];
+    if (named) for (const jobId of jobIds) details.push(await jobDetail(gateway, ctx.config.jobsDir, ctx.config.assets as readonly AssetRule[], jobId));
     if (flags.json) {
       const { entries: _all, ...rest } = report;
-      process.stdout.write(`${JSON.stringify({ ...rest, entries: shownEntries(report, everything) })}\n`);
+      process.stdout.write(`${JSON.stringify({ ...rest, entries: shownEntries(report, everything), ...(named ? { details } : {}) })}\n`);
     } else {
       process.stdout.write(formatStatus(report, everything));
+      for (const d of details) process.stdout.write(`\n${formatJobDetail(d)}`);
     }
     process.exitCode = statusExitCode(report);
   });

@@ -71,6 +71,9 @@ function errnoCode(e: unknown): string | undefined {
   return undefined;
 }
 
+export const TOKEN_NOT_CONFIGURED_HINT =
+  "the deployment has no CELSTATE_SYNC_TOKEN; set it with `npx convex env set CELSTATE_SYNC_TOKEN <token> --prod` (without --prod the CLI sets it on the dev deployment), the same value this machine uses";
+
 export type ClassifyContext = { jobId?: string; file?: string };
 
 function fromFunctionCode(e: ConvexError<Value>, details: ClassifyContext & { cause: unknown }, where: ClassifyContext): SyncError {
@@ -80,7 +83,8 @@ function fromFunctionCode(e: ConvexError<Value>, details: ClassifyContext & { ca
     case "UNAUTHORIZED":
       return new SyncError("UNAUTHORIZED", "the deployment refused the service token (CELSTATE_SYNC_TOKEN differs)", details);
     case "TOKEN_NOT_CONFIGURED":
-      return new SyncError("TOKEN_NOT_CONFIGURED", text, details);
+      // Our own words, not the deployment's: an older deployment's message lacks the --prod hint.
+      return new SyncError("TOKEN_NOT_CONFIGURED", TOKEN_NOT_CONFIGURED_HINT, details);
     case "VALUE_LIMIT":
       return new SyncError("VALUE_LIMIT", text, details);
     case "UNKNOWN_STORAGE_ID":

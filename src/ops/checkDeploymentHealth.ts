@@ -58,7 +58,7 @@ export async function checkDeploymentHealth(
         "token",
         "fail",
         "no service token is set",
-        "set CELSTATE_SYNC_TOKEN in the environment (or .env.local) to the value given to the deployment with `npx convex env set CELSTATE_SYNC_TOKEN …`",
+        "set CELSTATE_SYNC_TOKEN in the environment (or .env.local) to the value given to the deployment with `npx convex env set CELSTATE_SYNC_TOKEN … --prod`",
         true,
       ),
       ...skipAfter(["functions", "clock"], "no token"),
@@ -101,7 +101,7 @@ export async function checkDeploymentHealth(
         return [
           ...checks,
           line("reachable", "ok", "it answered"),
-          line("token", "fail", "the deployment has no CELSTATE_SYNC_TOKEN", "run `npx convex env set CELSTATE_SYNC_TOKEN <token>` with the token this machine uses"),
+          line("token", "fail", "the deployment has no CELSTATE_SYNC_TOKEN", "run `npx convex env set CELSTATE_SYNC_TOKEN <token> --prod` (without --prod it goes to the dev deployment) with the token this machine uses"),
           ...skipAfter(["functions", "clock"], "token not configured"),
         ];
       case "API_MISMATCH":

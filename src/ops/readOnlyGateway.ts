@@ -18,6 +18,8 @@ export function readOnlyGateway(gateway: ConvexGateway): ConvexGateway {
     handshake: () => gateway.handshake(),
     getStates: (jobIds) => gateway.getStates(jobIds),
     getPublic: (jobId) => gateway.getPublic(jobId),
+    getRecord: (jobId) => gateway.getRecord(jobId),
+    timeline: (jobId) => gateway.timeline(jobId),
     stats: () => gateway.stats(),
     generateUploadUrls: () => refuse("generateUploadUrls"),
     upload: () => refuse("upload"),

@@ -45,6 +45,12 @@ export type PublicJob = {
   component: string | null;
 };
 
+/** A job's row as the deployment stores it, without the component (`sync:getRecord`). */
+export type StoredRecord = Record<string, unknown> & { jobId: string; createdAt: number; updatedAt: number; updatedAtUs: number };
+
+/** One event of a job's timeline (`sync:timeline`, convex/lib/timeline.ts). */
+export type TimelineEvent = { kind: string; payload: unknown; createdAt: number };
+
 export type GatewayStats = { requests: number; byFunction: Record<string, number>; uploads: number; bytesUploaded: number };
 
 export interface ConvexGateway {
@@ -55,6 +61,10 @@ export interface ConvexGateway {
   upload(url: string, body: UploadBody, signal?: AbortSignal): Promise<string>;
   commit(args: CommitArgs): Promise<CommitResult>;
   getPublic(jobId: string): Promise<PublicJob | null>;
+  /** The stored row (token checked; operators' view). */
+  getRecord(jobId: string): Promise<StoredRecord | null>;
+  /** The job's timeline, oldest first (token checked). */
+  timeline(jobId: string): Promise<TimelineEvent[]>;
   collectGarbage(graceMs: number): Promise<{ scanned: number; deleted: number; more: boolean }>;
   stats(): GatewayStats;
 }

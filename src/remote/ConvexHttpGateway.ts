@@ -7,7 +7,7 @@
 import { ConvexHttpClient } from "convex/browser";
 import { makeFunctionReference } from "convex/server";
 import { FunctionFailure, HttpStatusError } from "../errors/classifyError.js";
-import type { CommitArgs, CommitResult, ConvexGateway, GatewayStats, PublicJob, RemoteJobState, UploadBody } from "./ConvexGateway.js";
+import type { CommitArgs, CommitResult, ConvexGateway, GatewayStats, PublicJob, RemoteJobState, StoredRecord, TimelineEvent, UploadBody } from "./ConvexGateway.js";
 import { uploadBlob } from "./uploadBlob.js";
 
 export type ConvexHttpGatewayOptions = {
@@ -23,6 +23,8 @@ const fn = {
   generateUploadUrls: makeFunctionReference<"mutation">("assets:generateUploadUrls"),
   commit: makeFunctionReference<"mutation">("sync:commit"),
   getPublic: makeFunctionReference<"query">("jobs:getPublic"),
+  getRecord: makeFunctionReference<"query">("sync:getRecord"),
+  timeline: makeFunctionReference<"query">("sync:timeline"),
   collectNow: makeFunctionReference<"mutation">("gc:collectNow"),
 };
 
@@ -113,6 +115,16 @@ export class ConvexHttpGateway implements ConvexGateway {
   async getPublic(jobId: string) {
     this.count("jobs:getPublic");
     return await call<PublicJob | null>("jobs:getPublic", () => this.client.query(fn.getPublic, { jobId }));
+  }
+
+  async getRecord(jobId: string) {
+    this.count("sync:getRecord");
+    return await call<StoredRecord | null>("sync:getRecord", () => this.client.query(fn.getRecord, { serviceToken: this.opts.token, jobId }));
+  }
+
+  async timeline(jobId: string) {
+    this.count("sync:timeline");
+    return await call<TimelineEvent[]>("sync:timeline", () => this.client.query(fn.timeline, { serviceToken: this.opts.token, jobId }));
   }
 
   async collectGarbage(graceMs: number) {

@@ -3,6 +3,8 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { writeFailureMarker } from "../../src/local/failureMarker.js";
 import type { StatusReport } from "../../src/ops/collectStatus.js";
+import type { JobDetail } from "../../src/ops/describeJob.js";
+import { parsePythonJson } from "../../src/local/pythonJson.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { makePngOfSize } from "../helpers/png.js";
 import { cleanEnv, runCli } from "../helpers/runCli.js";
@@ -75,6 +77,47 @@ describe("celstate-sync status (against the stand-in)", () => {
     const summary = await status();
     expect(summary.stdout).not.toContain(clean!.id);
     expect(summary.stdout).toContain(marked!.id);
+  });
+
+  it("status › --job shows the stored fields next to job.json's and the timeline: each stage once, with its time, and the trace", async () => {
+    const job = new PipelineJob(h.jobsDir);
+    // Synced at every stage, as the daemon would see a live job, then twice more (a restart's
+    // re-check and a second daemon): the timeline holds each transition once.
+    await job.queued();
+    await syncAll(h);
+    await job.running();
+    await syncAll(h);
+    await job.processing();
+    await syncAll(h);
+    await job.succeeded();
+    await job.trace();
+    await syncAll(h);
+    await syncAll(h);
+    await syncAll(h);
+
+    const r = await status("--job", job.id, "--json");
+    expect(r.code).toBe(0);
+    const { details } = JSON.parse(r.stdout) as { details: JobDetail[] };
+    const [d] = details;
+    expect(d!.stages.map((s) => `${s.status}/${s.progressStage}`)).toEqual([
+      "queued/initialized",
+      "running/generating_passes",
+      "running/processing_matting",
+      "succeeded/completed",
+    ]);
+    expect(d!.stages.slice(0, -1).every((s) => typeof s.ms === "number" && s.ms >= 0)).toBe(true);
+    expect(d!.timeline.filter((e) => e.kind === "trace").map((e) => (e.payload as { eventType: string }).eventType)).toEqual(["output"]);
+    const rec = parsePythonJson(await readFile(path.join(job.dir, "job.json"), "utf8")) as Record<string, unknown>;
+    const updated = d!.fields.find((f) => f.field === "updated_at")!;
+    expect(updated).toMatchObject({ local: rec.updated_at, same: true });
+    expect(updated.deployment).toBe(`${String(rec.updated_at)} (updatedAt ${Date.parse(String(rec.updated_at))})`);
+    expect(d!.fields.every((f) => f.same)).toBe(true);
+
+    const text = await status("--job", job.id);
+    expect(text.stdout).toContain(`job ${job.id}`);
+    expect(text.stdout).toMatch(/stages \(4\)/);
+    expect(text.stdout).toMatch(/queued \/ initialized\s+\d/);
+    expect(text.stdout).toMatch(/trace\s+output/);
   });
 
   it("status › a record change pending in job.json is pending; --job limits the run to that job", async () => {

@@ -209,7 +209,8 @@ describe.each(tokenChecked.map((f) => [f.name, f] as const))("auth › %s", (_na
     if (value === undefined) delete process.env.CELSTATE_SYNC_TOKEN;
     else process.env.CELSTATE_SYNC_TOKEN = value;
     // Even the token the daemon was given, and even an empty one, must not pass.
-    await expectConvexError(call(t, f, { ...args, serviceToken: TOKEN }), "TOKEN_NOT_CONFIGURED");
+    const data = await expectConvexError(call(t, f, { ...args, serviceToken: TOKEN }), "TOKEN_NOT_CONFIGURED");
+    expect(data.message).toContain("--prod");
     await expectConvexError(call(t, f, { ...args, serviceToken: "" }), "TOKEN_NOT_CONFIGURED");
     expect(await snapshotTables(t)).toEqual(before);
   });

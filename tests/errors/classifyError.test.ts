@@ -8,6 +8,12 @@ const errno = (code: string) => Object.assign(new Error(`boom ${code}`), { code 
 const body = (code: string) => JSON.stringify({ code, message: `${code} happened` });
 
 describe("classifyError", () => {
+  it("classifyError › TOKEN_NOT_CONFIGURED tells the operator to set the token on the production deployment (--prod)", () => {
+    const e = classifyError(new ConvexError({ code: "TOKEN_NOT_CONFIGURED", message: "an older deployment's words" }));
+    expect(e.message).toContain("npx convex env set CELSTATE_SYNC_TOKEN <token> --prod");
+    expect(e.message).not.toContain("older deployment");
+  });
+
   it.each([
     ["a function refusing the token", new ConvexError({ code: "UNAUTHORIZED", message: "x" }), "UNAUTHORIZED", "fatal"],
     ["a deployment without the token set", new ConvexError({ code: "TOKEN_NOT_CONFIGURED", message: "x" }), "TOKEN_NOT_CONFIGURED", "fatal"],

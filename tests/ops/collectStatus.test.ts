@@ -23,6 +23,8 @@ function fakeGateway(states: Map<string, RemoteJobState>, calls: string[][]): Co
       return ids.map((id) => states.get(id) ?? null);
     },
     getPublic: async () => null,
+    getRecord: async () => null,
+    timeline: async () => [],
     generateUploadUrls: no,
     upload: no,
     commit: no,

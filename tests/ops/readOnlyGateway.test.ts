@@ -21,6 +21,14 @@ function fakeGateway(calls: string[]): ConvexGateway {
       calls.push("getPublic");
       return null;
     },
+    getRecord: async () => {
+      calls.push("getRecord");
+      return null;
+    },
+    timeline: async () => {
+      calls.push("timeline");
+      return [];
+    },
     generateUploadUrls: rec("generateUploadUrls"),
     upload: rec("upload"),
     commit: rec("commit"),
@@ -36,8 +44,10 @@ describe("readOnlyGateway", () => {
     await g.handshake();
     expect(await g.getStates(["a", "b"])).toEqual([null, null]);
     await g.getPublic("a");
-    expect(calls).toEqual(["handshake", "getStates", "getPublic"]);
-    expect(g.stats().requests).toBe(3);
+    await g.getRecord("a");
+    await g.timeline("a");
+    expect(calls).toEqual(["handshake", "getStates", "getPublic", "getRecord", "timeline"]);
+    expect(g.stats().requests).toBe(5);
   });
 
   it("readOnlyGateway › refuses every write without reaching the gateway", async () => {
