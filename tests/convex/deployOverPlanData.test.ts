@@ -7,12 +7,10 @@
  */
 import { createHash } from "node:crypto";
 import migrationsComponent from "@convex-dev/migrations/test";
-import { convexTest } from "convex-test";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "../../convex/_generated/api.js";
-import type { Id } from "../../convex/_generated/dataModel.js";
-import planSchema from "../fixtures/plan/planSchema.js";
-import { type ConvexHarness, modules, newConvexTest, TOKEN, useServiceToken } from "./convexHarness.js";
+import { loadPlanExport, type PlanExport, planDeployment } from "../fixtures/plan/planExport.js";
+import { type ConvexHarness, newConvexTest, TOKEN, useServiceToken } from "./convexHarness.js";
 
 useServiceToken();
 
@@ -30,15 +28,9 @@ const FILES = [
   { role: "debug_png", filename: "ivy_sign_frame_debug.png", bytes: "debug bytes" },
 ] as const;
 
-type Exported = {
-  tables: Record<string, Array<Record<string, unknown>>>;
-  blobs: Array<{ id: string; bytes: ArrayBuffer; contentType: string | undefined }>;
-};
-
 /** A deployment as the plan's functions left it: one succeeded job, its assets, its events. */
-async function planDeployment(): Promise<Exported> {
-  const old = convexTest(planSchema, modules);
-  return await old.run(async (ctx) => {
+async function planData(): Promise<PlanExport> {
+  return await planDeployment(async (ctx) => {
     const now = 1795183421377;
     await ctx.db.insert("jobs", {
       jobId: JOB,
@@ -65,27 +57,6 @@ async function planDeployment(): Promise<Exported> {
       await ctx.db.insert("jobAssets", { jobId: JOB, role: f.role, filename: f.filename, storageId, contentType: "image/png", bytes: f.bytes.length, createdAt: now });
     }
     await ctx.db.insert("jobEvents", { jobId: JOB, kind: "status_changed", payload: { from: "running", to: "succeeded" }, createdAt: now });
-    const tables: Exported["tables"] = {};
-    for (const table of ["jobs", "jobAssets", "jobEvents"] as const) tables[table] = await ctx.db.query(table).collect();
-    const blobs = [];
-    for (const row of await ctx.db.system.query("_storage").collect()) {
-      blobs.push({ id: row._id, bytes: await (await ctx.storage.get(row._id))!.arrayBuffer(), contentType: row.contentType });
-    }
-    return { tables, blobs };
-  });
-}
-
-/** Loads an export into a deployment running this version: blobs first, references remapped. */
-async function load(t: ConvexHarness, data: Exported): Promise<void> {
-  await t.run(async (ctx) => {
-    const ids = new Map<string, Id<"_storage">>();
-    for (const { id, bytes, contentType } of data.blobs) ids.set(id, await ctx.storage.store(new Blob([bytes], { type: contentType ?? "" })));
-    for (const [table, docs] of Object.entries(data.tables)) {
-      for (const { _id, _creationTime, ...doc } of docs) {
-        const fields = typeof doc.storageId === "string" ? { ...doc, storageId: ids.get(doc.storageId)! } : doc;
-        await ctx.db.insert(table as "jobs", fields as never);
-      }
-    }
   });
 }
 
@@ -99,9 +70,8 @@ const hex = (s: string) => createHash("sha256").update(s).digest("hex");
 
 describe("deploying over the plan's data", () => {
   test("plan rows validate under this schema and are served before any migration", async () => {
-    const data = await planDeployment();
     const t = deployment();
-    await load(t, data);
+    await loadPlanExport(t, await planData());
     const pub = await t.query(api.jobs.getPublic, { jobId: JOB });
     expect(pub).toMatchObject({ jobId: JOB, status: "succeeded", error: null });
     expect(pub).not.toHaveProperty("retryAfter");
@@ -120,9 +90,8 @@ describe("deploying over the plan's data", () => {
   });
 
   test("migrations:runAll fills hashes, versions and sync states; getPublic answers the same throughout", async () => {
-    const data = await planDeployment();
     const t = deployment();
-    await load(t, data);
+    await loadPlanExport(t, await planData());
     const before = await t.query(api.jobs.getPublic, { jobId: JOB });
 
     await t.mutation(internal.migrations.runAll, {});

@@ -6,15 +6,16 @@
  * before and after the migrations: nothing is uploaded twice. And the plan's own client flow
  * with the earlier Python client's payloads, through the official client.
  */
-import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { makeFunctionReference } from "convex/server";
+import type { Value } from "convex/values";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isoToMicros, isoToMillis } from "../../convex/lib/time.js";
 import { backfillExitCode, runBackfill } from "../../src/engine/runBackfill.js";
 import { listJobIds } from "../../src/local/listJobIds.js";
 import { parsePythonJson } from "../../src/local/pythonJson.js";
+import { loadPlanExport, planDeployment } from "../fixtures/plan/planExport.js";
 import payloads from "../fixtures/plan/pythonClientPayloads.json" with { type: "json" };
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { createHarness, download, type Harness, sha256, waitFor } from "../helpers/syncHarness.js";
@@ -43,49 +44,47 @@ function roleOf(filename: string): string {
   return filename.endsWith("_mask.png") ? "mask_png" : filename.endsWith("_debug.png") ? "debug_png" : "output_png";
 }
 
-/** The rows the plan's functions wrote for this job, with its files stored as blobs. */
-async function seedPlanRows(job: PipelineJob): Promise<void> {
-  const rec = parsePythonJson(await readFile(path.join(job.dir, "job.json"), "utf8")) as Record<string, unknown>;
-  const outputs = path.join(job.dir, "outputs");
-  const files: Array<{ filename: string; storageId: string; bytes: number }> = [];
-  for (const filename of (await readdir(outputs)).sort()) {
-    const bytes = await readFile(path.join(outputs, filename));
-    const sha = createHash("sha256").update(bytes).digest("base64");
-    const storageId = await h.standin.engine.storeBlob(new Blob([bytes], { type: "image/png" }), { size: bytes.length, sha256: sha, contentType: "image/png" });
-    files.push({ filename, storageId, bytes: bytes.length });
+/**
+ * The rows the plan's functions wrote for these jobs, written under the plan's schema, exported
+ * with their blobs and loaded into the stand-in (validated under this schema on insert).
+ */
+async function seedPlanRows(...jobs: PipelineJob[]): Promise<void> {
+  const records: Array<{ job: PipelineJob; rec: Record<string, unknown>; files: Array<{ filename: string; bytes: Buffer }> }> = [];
+  for (const job of jobs) {
+    const rec = parsePythonJson(await readFile(path.join(job.dir, "job.json"), "utf8")) as Record<string, unknown>;
+    const outputs = path.join(job.dir, "outputs");
+    const files = [];
+    for (const filename of (await readdir(outputs)).sort()) files.push({ filename, bytes: await readFile(path.join(outputs, filename)) });
+    records.push({ job, rec, files });
   }
-  const updatedAt = isoToMillis(String(rec.updated_at))!;
-  await h.standin.engine.convex.run(async (ctx) => {
-    await ctx.db.insert("jobs", {
-      jobId: job.id,
-      status: String(rec.status),
-      progressStage: rec.progress_stage as string,
-      prompt: String(rec.prompt),
-      styleContext: rec.style_context as string,
-      name: rec.name as string,
-      layoutIntent: rec.layout_intent as string,
-      renderSizeHint: (rec.render_size_hint as number | undefined) ?? null,
-      internalAssetType: String(rec.type),
-      component: rec.component,
-      telemetry: rec.telemetry ?? null,
-      error: rec.error as string | null,
-      retryAfter: (rec.retry_after as number | undefined) ?? null,
-      createdAt: isoToMillis(String(rec.created_at))!,
-      updatedAt,
-    });
-    for (const f of files) {
-      await ctx.db.insert("jobAssets", {
+  const data = await planDeployment(async (ctx) => {
+    for (const { job, rec, files } of records) {
+      const updatedAt = isoToMillis(String(rec.updated_at))!;
+      await ctx.db.insert("jobs", {
         jobId: job.id,
-        role: roleOf(f.filename),
-        filename: f.filename,
-        storageId: f.storageId as never,
-        contentType: "image/png",
-        bytes: f.bytes,
-        createdAt: updatedAt,
+        status: String(rec.status),
+        progressStage: rec.progress_stage as string,
+        prompt: String(rec.prompt),
+        styleContext: rec.style_context as string,
+        name: rec.name as string,
+        layoutIntent: rec.layout_intent as string,
+        renderSizeHint: (rec.render_size_hint as number | undefined) ?? null,
+        internalAssetType: String(rec.type),
+        component: rec.component as Value,
+        telemetry: (rec.telemetry as Value | undefined) ?? null,
+        error: rec.error as string | null,
+        retryAfter: (rec.retry_after as number | undefined) ?? null,
+        createdAt: isoToMillis(String(rec.created_at))!,
+        updatedAt,
       });
+      for (const f of files) {
+        const storageId = await ctx.storage.store(new Blob([f.bytes], { type: "image/png" }));
+        await ctx.db.insert("jobAssets", { jobId: job.id, role: roleOf(f.filename), filename: f.filename, storageId, contentType: "image/png", bytes: f.bytes.length, createdAt: updatedAt });
+      }
+      await ctx.db.insert("jobEvents", { jobId: job.id, kind: "status_changed", payload: { to: "succeeded" }, createdAt: updatedAt });
     }
-    await ctx.db.insert("jobEvents", { jobId: job.id, kind: "status_changed", payload: { to: "succeeded" }, createdAt: updatedAt });
   });
+  await loadPlanExport(h.standin.engine.convex as never, data);
 }
 
 async function exported(table: string): Promise<Array<Record<string, unknown>>> {
@@ -126,8 +125,7 @@ async function expectInSync(job: PipelineJob): Promise<void> {
 
 describe("taking over a deployment the plan's sync filled", () => {
   it("export › stores the plan's types: epoch-ms numbers, no fields of this project", async () => {
-    const job = await succeededJob();
-    await seedPlanRows(job);
+    await seedPlanRows(await succeededJob());
     const [row] = await exported("jobs");
     expect(typeof row!.createdAt).toBe("number");
     expect(typeof row!.updatedAt).toBe("number");
@@ -141,7 +139,7 @@ describe("taking over a deployment the plan's sync filled", () => {
 
   it("backfill › over unmigrated plan rows uploads nothing, fills hashes and versions, and every job is in sync", async () => {
     const jobs = [await succeededJob(), await succeededJob(), await succeededJob()];
-    for (const j of jobs) await seedPlanRows(j);
+    await seedPlanRows(...jobs);
     const blobs = h.standin.stats().blobs.count;
     const { summary, code } = await backfill();
     expect(code).toBe(0);
@@ -158,7 +156,7 @@ describe("taking over a deployment the plan's sync filled", () => {
 
   it("backfill › after migrations:runAll (run as `npx convex run` would), still nothing uploaded twice", async () => {
     const jobs = [await succeededJob(), await succeededJob()];
-    for (const j of jobs) await seedPlanRows(j);
+    await seedPlanRows(...jobs);
     await h.standin.engine.runFunction("mutation", "migrations:runAll");
     await waitFor(
       async () => (await exported("jobSyncStates")).length === 2 && (await exported("jobAssets")).every((a) => typeof a.sha256 === "string"),
