@@ -66,6 +66,15 @@ function deployment(): ConvexHarness {
   return t;
 }
 
+async function rows(t: ConvexHarness) {
+  return await t.run(async (ctx) => ({
+    jobs: await ctx.db.query("jobs").collect(),
+    assets: await ctx.db.query("jobAssets").collect(),
+    states: await ctx.db.query("jobSyncStates").collect(),
+    events: await ctx.db.query("jobEvents").collect(),
+  }));
+}
+
 const hex = (s: string) => createHash("sha256").update(s).digest("hex");
 
 describe("deploying over the plan's data", () => {
@@ -99,12 +108,7 @@ describe("deploying over the plan's data", () => {
     expect(await t.query(api.jobs.getPublic, { jobId: JOB })).toEqual(before);
     await t.finishAllScheduledFunctions(vi.runAllTimers);
 
-    const after = await t.run(async (ctx) => ({
-      jobs: await ctx.db.query("jobs").collect(),
-      assets: await ctx.db.query("jobAssets").collect(),
-      states: await ctx.db.query("jobSyncStates").collect(),
-      events: await ctx.db.query("jobEvents").collect(),
-    }));
+    const after = await rows(t);
     expect(after.jobs.map((j) => j.updatedAtUs)).toEqual([1795183421377000]);
     expect(Object.fromEntries(after.assets.map((a) => [a.filename, a.sha256]))).toEqual(
       Object.fromEntries(FILES.map((f) => [f.filename, hex(f.bytes)])),
@@ -119,12 +123,7 @@ describe("deploying over the plan's data", () => {
     const snapshot = JSON.stringify(after);
     await t.mutation(internal.migrations.runAll, {});
     await t.finishAllScheduledFunctions(vi.runAllTimers);
-    const again = await t.run(async (ctx) => ({
-      jobs: await ctx.db.query("jobs").collect(),
-      assets: await ctx.db.query("jobAssets").collect(),
-      states: await ctx.db.query("jobSyncStates").collect(),
-      events: await ctx.db.query("jobEvents").collect(),
-    }));
+    const again = await rows(t);
     expect(JSON.stringify(again)).toBe(snapshot);
   });
 });
