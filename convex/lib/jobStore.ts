@@ -248,15 +248,18 @@ export async function saveAssetRow(
   return "asset_replaced";
 }
 
-/** Deletes a blob that no asset row points at any more. Missing blobs are fine. */
-export async function deleteBlobIfUnreferenced(ctx: MutationCtx, storageId: Id<"_storage">): Promise<boolean> {
+/**
+ * Deletes a blob that no asset row points at any more. Missing blobs are fine. `known`: the
+ * caller read the blob's `_storage` row in this transaction, so it exists.
+ */
+export async function deleteBlobIfUnreferenced(ctx: MutationCtx, storageId: Id<"_storage">, opts: { known?: boolean } = {}): Promise<boolean> {
   const stillUsed = await ctx.db
     .query("jobAssets")
     .withIndex("by_storage", (q) => q.eq("storageId", storageId))
     .first();
   if (stillUsed !== null) return false;
   // `storage.delete` throws on a missing id; a retried commit may already have deleted it.
-  if ((await ctx.db.system.get(storageId)) === null) return false;
+  if (opts.known !== true && (await ctx.db.system.get(storageId)) === null) return false;
   await ctx.storage.delete(storageId);
   return true;
 }
