@@ -304,6 +304,7 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
             bytes: file.size,
             sha256Hex: sha256,
             contentType: file.contentType,
+            file: `${jobId}/${file.relPath}`,
           },
           signal,
         );

@@ -66,6 +66,11 @@ export const ERROR_CODES = {
   JOB_JSON_UNPARSABLE: { kind: "invalid-local-data", marker: "no", text: "job.json is not valid JSON (Python's NaN/Infinity allowed); never rewritten" },
   JOB_JSON_INVALID: { kind: "invalid-local-data", marker: "no", text: "job.json does not match JobRecord.v1; never rewritten" },
   JOB_ID_MISMATCH: { kind: "invalid-local-data", marker: "no", text: "the record's id differs from its folder name; never rewritten" },
+  UPLOAD_TOO_SLOW: {
+    kind: "invalid-local-data",
+    marker: "no",
+    text: "a file is too large to upload within uploadTimeoutMs at the rate uploads reach (Convex allows 2 minutes per upload); tried again when it changes or the daemon restarts",
+  },
   UNSAFE_PATH: { kind: "invalid-local-data", marker: "yes", text: "a file is a symlink, not a regular file, or leads outside its job folder" },
   ASSET_MISSING: { kind: "invalid-local-data", marker: "yes", text: "a finished job lists an asset whose file does not exist" },
   VALUE_LIMIT: { kind: "invalid-local-data", marker: "yes", text: "the record breaks a Convex limit (size, nesting, array length, field name)" },

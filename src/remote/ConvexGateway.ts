@@ -34,6 +34,8 @@ export type UploadBody = {
   bytes: number;
   sha256Hex: string;
   contentType: string;
+  /** The file, as messages name it (`<jobId>/outputs/<name>`). */
+  file?: string;
 };
 
 export type PublicJob = {

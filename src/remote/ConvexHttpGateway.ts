@@ -8,7 +8,9 @@ import { ConvexHttpClient } from "convex/browser";
 import { makeFunctionReference } from "convex/server";
 import { FunctionFailure, HttpStatusError } from "../errors/classifyError.js";
 import type { CommitArgs, CommitResult, ConvexGateway, GatewayStats, PublicJob, RemoteJobState, StoredRecord, TimelineEvent, UploadBody } from "./ConvexGateway.js";
+import { SyncError } from "../errors/SyncError.js";
 import { uploadBlob } from "./uploadBlob.js";
+import { UploadRate } from "./UploadRate.js";
 
 export type ConvexHttpGatewayOptions = {
   url: string;
@@ -50,6 +52,7 @@ export function normaliseConvexUrl(url: string): string {
 export class ConvexHttpGateway implements ConvexGateway {
   private readonly client: ConvexHttpClient;
   private readonly counters: GatewayStats = { requests: 0, byFunction: {}, uploads: 0, bytesUploaded: 0 };
+  private readonly rate = new UploadRate();
 
   constructor(private readonly opts: ConvexHttpGatewayOptions) {
     const timeoutMs = opts.requestTimeoutMs;
@@ -98,11 +101,34 @@ export class ConvexHttpGateway implements ConvexGateway {
   }
 
   async upload(url: string, body: UploadBody, signal?: AbortSignal) {
+    // Refused before it starts: at the rate uploads reach, it could not finish in time.
+    this.refuseIfTooSlow(body, 0.9);
     this.count("upload");
-    const storageId = await uploadBlob(url, body, { timeoutMs: this.opts.uploadTimeoutMs, ...(signal ? { signal } : {}) });
+    const started = performance.now();
+    let storageId: string;
+    try {
+      storageId = await uploadBlob(url, body, { timeoutMs: this.opts.uploadTimeoutMs, ...(signal ? { signal } : {}) });
+    } catch (e) {
+      // Timed out, and the measured rate says it had to: the file's size, not an outage.
+      if (e instanceof Error && e.name === "TimeoutError" && !signal?.aborted) this.refuseIfTooSlow(body, 1);
+      throw e;
+    }
+    this.rate.record(body.bytes, performance.now() - started);
     this.counters.uploads++;
     this.counters.bytesUploaded += body.bytes;
     return storageId;
+  }
+
+  /** Throws UPLOAD_TOO_SLOW when the file needs more than `share` of the upload timeout at the measured rate. */
+  private refuseIfTooSlow(body: UploadBody, share: number): void {
+    const expected = this.rate.expectedMs(body.bytes);
+    if (expected === null || expected <= share * this.opts.uploadTimeoutMs) return;
+    const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+    throw new SyncError(
+      "UPLOAD_TOO_SLOW",
+      `${body.file ?? "a file"} is ${body.bytes} bytes (${mib(body.bytes)}); at the ${mib(this.rate.bytesPerSec()!)}/s uploads reach it needs about ${Math.ceil(expected / 1000)} s, more than uploadTimeoutMs (${Math.round(this.opts.uploadTimeoutMs / 1000)} s; Convex allows 2 minutes per upload)`,
+      body.file === undefined ? {} : { file: body.file },
+    );
   }
 
   async commit(args: CommitArgs) {

@@ -122,12 +122,15 @@ export class BlobStore {
 
   /**
    * Streams an upload body to a temp file while hashing it, checks the digest, then stores
-   * it. `dropAfterBytes` destroys the connection once that many bytes arrived (fault).
+   * it. `dropAfterBytes` destroys the connection once that many bytes arrived (fault);
+   * `bytesPerSec` reads no faster than that (fault: a slow link, felt by the client through TCP
+   * backpressure).
    */
   async receive(
     req: IncomingMessage,
-    opts: { contentType: string | undefined; expectedSha256: string | undefined; dropAfterBytes?: number },
+    opts: { contentType: string | undefined; expectedSha256: string | undefined; dropAfterBytes?: number; bytesPerSec?: number },
   ): Promise<UploadOutcome> {
+    const started = performance.now();
     const file = path.join(this.uploadDir, `${randomUUID()}.upload`);
     const hash = createHash("sha256");
     let size = 0;
@@ -142,7 +145,9 @@ export class BlobStore {
           cb(new Error("upload dropped by fault injection"));
           return;
         }
-        cb(null, chunk);
+        const aheadMs = opts.bytesPerSec === undefined ? 0 : (size / opts.bytesPerSec) * 1000 - (performance.now() - started);
+        if (aheadMs > 0) setTimeout(() => cb(null, chunk), aheadMs);
+        else cb(null, chunk);
       },
     });
     if (opts.dropAfterBytes === 0) {

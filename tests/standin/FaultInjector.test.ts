@@ -15,6 +15,15 @@ function injector() {
 }
 
 describe("FaultInjector", () => {
+  test("FaultInjector › uploadBytesPerSec throttles uploads only, the slowest spec wins, nothing terminal", () => {
+    const { f } = injector();
+    f.add({ uploadBytesPerSec: 1000 });
+    f.add({ uploadBytesPerSec: 500, count: 1 });
+    expect(f.decide(commit)).toEqual({ latencyMs: 0, uploadBytesPerSec: null, terminal: null });
+    expect(f.decide(upload)).toEqual({ latencyMs: 0, uploadBytesPerSec: 500, terminal: null });
+    expect(f.decide(upload).uploadBytesPerSec).toBe(1000);
+  });
+
   test("FaultInjector › a spec with a count applies to that many matching requests", () => {
     const { f } = injector();
     f.add({ status: 503, count: 2, path: "sync:commit" });
@@ -29,11 +38,11 @@ describe("FaultInjector", () => {
     const { f, advance } = injector();
     f.add({ status: 500, durationMs: 100 });
     f.add({ latencyMs: 7 });
-    expect(f.decide(handshake)).toEqual({ latencyMs: 7, terminal: { kind: "status", status: 500, retryAfterS: 1 } });
+    expect(f.decide(handshake)).toEqual({ latencyMs: 7, uploadBytesPerSec: null, terminal: { kind: "status", status: 500, retryAfterS: 1 } });
     advance(100);
-    expect(f.decide(handshake)).toEqual({ latencyMs: 7, terminal: null });
+    expect(f.decide(handshake)).toEqual({ latencyMs: 7, uploadBytesPerSec: null, terminal: null });
     f.clear();
-    expect(f.decide(handshake)).toEqual({ latencyMs: 0, terminal: null });
+    expect(f.decide(handshake)).toEqual({ latencyMs: 0, uploadBytesPerSec: null, terminal: null });
   });
 
   test("FaultInjector › latencies add up, the first terminal fault wins and only used specs lose a count", () => {
@@ -42,10 +51,10 @@ describe("FaultInjector", () => {
     f.add({ latencyMs: 5 });
     f.add({ status: 429, retryAfterS: 3, count: 1 });
     f.add({ status: 500, count: 1 });
-    expect(f.decide(handshake)).toEqual({ latencyMs: 15, terminal: { kind: "status", status: 429, retryAfterS: 3 } });
+    expect(f.decide(handshake)).toEqual({ latencyMs: 15, uploadBytesPerSec: null, terminal: { kind: "status", status: 429, retryAfterS: 3 } });
     // The 500 spec was not used by the first request: it decides the second.
-    expect(f.decide(handshake)).toEqual({ latencyMs: 5, terminal: { kind: "status", status: 500, retryAfterS: 1 } });
-    expect(f.decide(handshake)).toEqual({ latencyMs: 5, terminal: null });
+    expect(f.decide(handshake)).toEqual({ latencyMs: 5, uploadBytesPerSec: null, terminal: { kind: "status", status: 500, retryAfterS: 1 } });
+    expect(f.decide(handshake)).toEqual({ latencyMs: 5, uploadBytesPerSec: null, terminal: null });
   });
 
   test("FaultInjector › dropUpload applies to uploads only, failCommit to sync:commit only", () => {

@@ -22,6 +22,11 @@ export const faultSpecSchema = z
     retryAfterS: z.number().int().min(0).optional(),
     /** Added before the request is handled. */
     latencyMs: z.number().min(0).optional(),
+    /**
+     * Read upload bodies at most this fast (bytes per second): TCP backpressure slows the client
+     * down as a slow link would. Not terminal; the slowest matching spec wins.
+     */
+    uploadBytesPerSec: z.number().positive().optional(),
     /** Destroy the socket midway through an upload body. */
     dropUpload: z.literal(true).optional(),
     /** Fail `sync:commit` with a 500 before running it: a failed commit changes nothing. */
@@ -36,8 +41,8 @@ export const faultSpecSchema = z
     durationMs: z.number().min(0).optional(),
     path: z.string().min(1).optional(),
   })
-  .refine((f) => f.refuse || f.status || f.latencyMs !== undefined || f.dropUpload || f.failCommit || f.paused, {
-    message: "a fault spec needs one of refuse, status, latencyMs, dropUpload, failCommit, paused",
+  .refine((f) => f.refuse || f.status || f.latencyMs !== undefined || f.uploadBytesPerSec !== undefined || f.dropUpload || f.failCommit || f.paused, {
+    message: "a fault spec needs one of refuse, status, latencyMs, uploadBytesPerSec, dropUpload, failCommit, paused",
   });
 
 export type FaultSpec = z.infer<typeof faultSpecSchema>;
@@ -52,7 +57,7 @@ export type TerminalFault =
   | { kind: "failCommit" }
   | { kind: "paused" };
 
-export type FaultDecision = { latencyMs: number; terminal: TerminalFault | null };
+export type FaultDecision = { latencyMs: number; uploadBytesPerSec: number | null; terminal: TerminalFault | null };
 
 type ActiveSpec = { spec: FaultSpec; remaining: number; until: number };
 
@@ -105,6 +110,7 @@ export class FaultInjector {
   decide(req: RequestKind): FaultDecision {
     this.prune();
     let latencyMs = 0;
+    let uploadBytesPerSec: number | null = null;
     let terminal: TerminalFault | null = null;
     for (const a of this.specs) {
       const { spec } = a;
@@ -112,6 +118,10 @@ export class FaultInjector {
       let used = false;
       if (spec.latencyMs !== undefined) {
         latencyMs += spec.latencyMs;
+        used = true;
+      }
+      if (spec.uploadBytesPerSec !== undefined && req.isUpload) {
+        uploadBytesPerSec = Math.min(uploadBytesPerSec ?? Number.POSITIVE_INFINITY, spec.uploadBytesPerSec);
         used = true;
       }
       if (terminal === null) {
@@ -125,7 +135,7 @@ export class FaultInjector {
       }
       if (used) a.remaining--;
     }
-    return { latencyMs, terminal };
+    return { latencyMs, uploadBytesPerSec, terminal };
   }
 
   private prune(): void {

@@ -21,7 +21,7 @@ import { CONVEX_LIMITS } from "./convexLimits.js";
 import { microsToIso } from "../../convex/lib/time.js";
 import { loadConvexComponents } from "./convexComponents.js";
 import { loadConvexModules } from "./convexModules.js";
-import { FaultInjector, faultSpecSchema, type FaultSpec, type RequestKind, type TerminalFault } from "./FaultInjector.js";
+import { type FaultDecision, FaultInjector, faultSpecSchema, type FaultSpec, type RequestKind, type TerminalFault } from "./FaultInjector.js";
 import { StatsRecorder, type CommitRecord, type StandinStats } from "./StatsRecorder.js";
 
 export type { FaultSpec } from "./FaultInjector.js";
@@ -209,10 +209,14 @@ class StandinServer {
 
   /** Applies latency and returns the terminal fault to carry out, if any. */
   private async faultFor(kind: RequestKind): Promise<TerminalFault | null> {
+    return (await this.decideFaults(kind)).terminal;
+  }
+
+  private async decideFaults(kind: RequestKind): Promise<FaultDecision> {
     const d = this.faults.decide(kind);
     const latency = d.latencyMs + (this.opts.latencyMs ?? 0);
     if (latency > 0) await sleep(latency);
-    return d.terminal;
+    return d;
   }
 
   /** Carries out refuse/status/failCommit; returns true when the request was answered. */
@@ -331,7 +335,8 @@ class StandinServer {
 
   private async upload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const key: [string, string, string] = ["POST", "/api/storage/upload", ""];
-    const fault = await this.faultFor({ faultPath: "upload", isUpload: true });
+    const decision = await this.decideFaults({ faultPath: "upload", isUpload: true });
+    const fault = decision.terminal;
     if (fault !== null && fault.kind !== "refuse" && fault.kind !== "dropUpload") await drain(req);
     if (this.answerFault(fault, req, res, key)) return;
     const token = this.blobs.tokenState(url.searchParams.get("token"));
@@ -361,6 +366,7 @@ class StandinServer {
       contentType: req.headers["content-type"],
       expectedSha256: digest,
       ...(dropAfterBytes === undefined ? {} : { dropAfterBytes }),
+      ...(decision.uploadBytesPerSec === null ? {} : { bytesPerSec: decision.uploadBytesPerSec }),
     });
     switch (outcome.kind) {
       case "stored":

@@ -1,0 +1,53 @@
+/**
+ * A file that cannot be uploaded within Convex's upload timeout at the rate uploads reach gets
+ * one clear permanent error (UPLOAD_TOO_SLOW, naming the file and its size), not retries that
+ * count as an outage, and no failure marker: it is not the job's data that is wrong. The
+ * stand-in reads upload bodies at a fixed rate (`uploadBytesPerSec`), as a slow link would.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runBackfill } from "../../src/engine/runBackfill.js";
+import { PipelineJob } from "../helpers/pipelineWriter.js";
+import { createHarness, type Harness } from "../helpers/syncHarness.js";
+
+let h: Harness;
+beforeEach(async () => {
+  h = await createHarness();
+});
+afterEach(async () => {
+  await h.cleanup();
+});
+
+const MiB = 1024 * 1024;
+
+describe("uploads within Convex's upload timeout", () => {
+  it("a file too large for the timeout at the measured rate: UPLOAD_TOO_SLOW naming file and size, no marker, never sent", async () => {
+    h.standin.setFaults({ uploadBytesPerSec: 2 * MiB });
+    const config = h.config({ uploadTimeoutMs: 1500 });
+    const gateway = h.gateway(config);
+    // Files of 1 and 2 MiB: about 0.5 and 1 s at this rate, within the timeout; they measure it.
+    const small = new PipelineJob(h.jobsDir, { pngBytes: 2 * MiB });
+    await small.runToSuccess();
+    const first = await runBackfill({ config, gateway, log: h.log, jobIds: [small.id] });
+    expect(first.summary.syncedNow).toBe(1);
+
+    // 8 MiB needs about 4 s: more than the 1.5 s allowed.
+    const big = new PipelineJob(h.jobsDir, { pngBytes: 8 * MiB });
+    await big.runToSuccess();
+    const before = await readFile(path.join(big.dir, "job.json"), "utf8");
+    const uploads = h.standin.stats().uploads;
+    const second = await runBackfill({ config, gateway, log: h.log, jobIds: [big.id] });
+
+    expect(second.summary.failed).toEqual([
+      expect.objectContaining({ jobId: big.id, code: "UPLOAD_TOO_SLOW", marker: "not written" }),
+    ]);
+    const reason = second.summary.failed[0]!.reason;
+    expect(reason).toMatch(new RegExp(`${big.id}/outputs/${big.name}(_mask|_debug)?\\.png is \\d+ bytes`));
+    expect(reason).toContain("uploadTimeoutMs");
+    // Refused before sending: no upload of it reached the deployment, and job.json is untouched.
+    expect(h.standin.stats().uploads).toBe(uploads);
+    expect(await readFile(path.join(big.dir, "job.json"), "utf8")).toBe(before);
+    expect(await h.getPublic(big.id)).toBeNull();
+  });
+});
