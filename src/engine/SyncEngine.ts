@@ -25,6 +25,7 @@ import type { PlanOptions } from "./planJob.js";
 import { type ReconcileDeps, reconcileJob, type ReconcileOutcome, settledIfInSync } from "./reconcileJob.js";
 import { DeploymentProbe } from "./DeploymentProbe.js";
 import { RemoteStateBatcher } from "./RemoteStateBatcher.js";
+import { UncommittedUploads } from "./UncommittedUploads.js";
 import { UploadUrlPool } from "./UploadUrlPool.js";
 import { WorkQueue, type WorkResult } from "./WorkQueue.js";
 
@@ -124,6 +125,7 @@ export class SyncEngine extends EventEmitter {
   private readonly streaks = new Map<string, Streak>();
   private readonly loggedInternal = new Set<string>();
   private readonly urls: UploadUrlPool;
+  private readonly uncommitted = new UncommittedUploads();
   private readonly settlingSince = new Map<string, number>();
   private readonly rules: readonly AssetRule[];
   private readonly plan: PlanOptions;
@@ -259,6 +261,7 @@ export class SyncEngine extends EventEmitter {
       gateway: this.opts.gateway,
       states: this.states,
       urls: this.urls,
+      uncommitted: this.uncommitted,
       acquireBytes: (n, s) => this.queue.acquireBytes(n, s),
       settleMs: this.opts.config.settleMs,
       plan: this.plan,
@@ -360,7 +363,11 @@ export class SyncEngine extends EventEmitter {
       return { kind: "failed", error: err };
     }
     // An expired upload URL (or a blob collected before its commit): take a fresh URL.
-    if (err.code === "STORAGE_ID_UNKNOWN") this.urls.invalidate();
+    if (err.code === "STORAGE_ID_UNKNOWN") {
+      this.urls.invalidate();
+      // One of the blobs kept for this job may be the one that is gone: upload them afresh.
+      this.uncommitted.forgetJob(jobId);
+    }
     const streak = this.streaks.get(jobId);
     this.streaks.set(jobId, { notOwn: (streak?.notOwn ?? false) || markerRuleOf(err.code) !== "after retries", lastCode: err.code });
     if (err.kind === "internal") this.onInternal(err, raw, log, streak === undefined);

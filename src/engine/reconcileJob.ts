@@ -22,6 +22,7 @@ import type { AssetRule, LocalFile, LocalJob } from "../local/types.js";
 import type { AssetInput, CommitResult, ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
 import { filesNeedingHash, type JobPlan, localVersionUs, planJob, type PlanOptions } from "./planJob.js";
 import type { RemoteStateBatcher } from "./RemoteStateBatcher.js";
+import type { UncommittedUploads } from "./UncommittedUploads.js";
 import type { UploadUrlPool } from "./UploadUrlPool.js";
 
 export type ReconcileDeps = {
@@ -30,6 +31,8 @@ export type ReconcileDeps = {
   gateway: ConvexGateway;
   states: RemoteStateBatcher;
   urls: UploadUrlPool;
+  /** Blobs uploaded for commits that did not go through, reused by the next attempt. */
+  uncommitted?: UncommittedUploads;
   acquireBytes: (n: number, signal?: AbortSignal) => Promise<() => void>;
   settleMs: number;
   plan: PlanOptions;
@@ -293,6 +296,11 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
   let bytes = 0;
   await Promise.all(
     plan.uploads.map(async ({ file, sha256 }) => {
+      const kept = deps.uncommitted?.find(jobId, file.relPath, sha256) ?? null;
+      if (kept !== null) {
+        assets.push(assetRow(file, sha256, kept));
+        return;
+      }
       const release = await deps.acquireBytes(file.size, signal);
       try {
         const url = await deps.urls.get();
@@ -309,6 +317,7 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
           signal,
         );
         bytes += file.size;
+        deps.uncommitted?.add(jobId, file.relPath, sha256, storageId);
         assets.push(assetRow(file, sha256, storageId));
       } finally {
         release();
@@ -326,6 +335,7 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
     ...(plan.removes.length > 0 ? { removeFilenames: plan.removes } : {}),
     ...(trace === undefined ? {} : { trace }),
   });
+  deps.uncommitted?.forgetJob(jobId);
   deps.log?.debug({ jobId, outcome: commit.outcome, uploads: plan.uploads.length, bytes }, "committed");
   if (commit.outcome !== "stale") deps.states.remember(committedState(local, remote, assets, plan.removes));
   // What we committed is what we read. If the pipeline rewrote job.json meanwhile, that commit

@@ -18,7 +18,21 @@ afterEach(async () => {
 
 async function backfill(over: Parameters<Harness["config"]>[0] = {}, jobIds?: string[]) {
   const config = h.config(over);
-  return await runBackfill({ config, gateway: h.gateway(config), log: h.log, jobIds: jobIds ?? (await listJobIds(h.jobsDir)) });
+  const before = { all: refusedCalls(), commits: refusedCalls("sync:commit") };
+  const result = await runBackfill({ config, gateway: h.gateway(config), log: h.log, jobIds: jobIds ?? (await listJobIds(h.jobsDir)) });
+  // What the deployment refused during the run (it does under load): each costs one more request.
+  return { ...result, refused: refusedCalls() - before.all, refusedCommits: refusedCalls("sync:commit") - before.commits };
+}
+
+/** Calls (of `fn`, or of any function) the stand-in refused before running them: 429 concurrency, 503 OCC. */
+function refusedCalls(fn?: string): number {
+  const errors = h.standin.stats().functionErrors;
+  let n = 0;
+  for (const [path, byCode] of Object.entries(errors)) {
+    if (fn !== undefined && path !== fn) continue;
+    n += (byCode.TooManyConcurrentRequests ?? 0) + (byCode.OptimisticConcurrencyControlFailure ?? 0);
+  }
+  return n;
 }
 
 async function localRecord(job: PipelineJob): Promise<Record<string, unknown>> {
@@ -77,7 +91,7 @@ describe("backfill (end to end against the stand-in)", () => {
     for (let i = 0; i < 4; i++) await new PipelineJob(h.jobsDir).runToSuccess();
     await backfill();
     const before = h.standin.stats();
-    const { summary } = await backfill();
+    const { summary, refused } = await backfill();
     const after = h.standin.stats();
     expect(summary.inSync).toBe(4);
     // Recognised by job.json's fingerprint and the files' stat: nothing was parsed.
@@ -87,8 +101,8 @@ describe("backfill (end to end against the stand-in)", () => {
     expect(after.uploads).toBe(before.uploads);
     expect(after.functionCalls["sync:commit"] ?? 0).toBe(before.functionCalls["sync:commit"] ?? 0);
     expect(after.functionCalls["assets:generateUploadUrls"] ?? 0).toBe(before.functionCalls["assets:generateUploadUrls"] ?? 0);
-    // One batched state query for the four jobs, nothing else.
-    expect(summary.requests).toBe(1);
+    // One batched state query for the four jobs, nothing else (and one more per refusal).
+    expect(summary.requests).toBe(1 + refused);
   });
 
   it("backfill › a changed record or file costs only its own upload and one commit", async () => {
@@ -101,11 +115,12 @@ describe("backfill (end to end against the stand-in)", () => {
     const png = path.join(a.dir, "outputs", `${a.name}.png`);
     const { makePngOfSize } = await import("../helpers/png.js");
     await writeFile(png, makePngOfSize(9000, 99));
-    const { summary } = await backfill();
+    const { summary, refusedCommits } = await backfill();
     expect(summary.syncedNow).toBe(1);
     expect(summary.inSync).toBe(1);
     expect(summary.filesUploaded).toBe(1);
-    expect(summary.requestsByFunction["sync:commit"]).toBe(1);
+    // One commit, plus one more for each the deployment refused.
+    expect(summary.requestsByFunction["sync:commit"]).toBe(1 + refusedCommits);
     await expectMirrored(a);
   });
 
@@ -120,14 +135,14 @@ describe("backfill (end to end against the stand-in)", () => {
     // the new fingerprint stored by one commit that changes no record and no asset.
     const events = h.standin.stats().documents.jobEvents;
     await writeFile(jobJson, `${text}\n`);
-    let { summary } = await backfill();
+    let { summary, refused, refusedCommits } = await backfill();
     expect(summary.inSyncByFingerprint).toBe(0);
     expect(summary.filesUploaded).toBe(0);
-    expect(summary.requestsByFunction["sync:commit"]).toBe(1);
+    expect(summary.requestsByFunction["sync:commit"]).toBe(1 + refusedCommits);
     expect(h.standin.stats().documents.jobEvents).toBe(events);
-    ({ summary } = await backfill());
+    ({ summary, refused } = await backfill());
     expect(summary.inSyncByFingerprint).toBe(1);
-    expect(summary.requests).toBe(1);
+    expect(summary.requests).toBe(1 + refused);
 
     // A changed record: new bytes, so it is parsed and committed.
     const rec = await localRecord(a);
@@ -163,13 +178,13 @@ describe("backfill (end to end against the stand-in)", () => {
     const earlier = new Date(Date.now() - 60_000);
     const { utimes } = await import("node:fs/promises");
     await utimes(png, earlier, earlier);
-    const { summary } = await backfill({ checksum: true });
+    const { summary, refusedCommits } = await backfill({ checksum: true });
     expect(summary.filesUploaded).toBe(0);
     // the row's recorded mtime is refreshed by one metadata-only commit
-    expect(summary.requestsByFunction["sync:commit"]).toBe(1);
+    expect(summary.requestsByFunction["sync:commit"]).toBe(1 + refusedCommits);
     const again = await backfill();
     expect(again.summary.inSync).toBe(1);
-    expect(again.summary.requests).toBe(1);
+    expect(again.summary.requests).toBe(1 + again.refused);
   });
 
   it("backfill › --dry-run plans and changes nothing", async () => {

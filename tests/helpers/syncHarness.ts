@@ -35,6 +35,12 @@ const getPublicRef = makeFunctionReference<"query">("jobs:getPublic");
 export async function createHarness(): Promise<Harness> {
   const token = randomBytes(16).toString("hex");
   const standin = await startStandin({ port: 0, token });
+  if (process.env.CELSTATE_SYNC_STANDIN_UNDER_LOAD === "1") {
+    // The suites once more against a deployment under load (README, Testing): Convex's
+    // concurrency limit made tight, and a tenth of mutations refused as OCC failures.
+    standin.setFunctionConcurrency({ limit: 4, waitMs: 5 });
+    standin.setFaults({ occ: true, probability: 0.1 });
+  }
   const jobsDir = await mkdtemp(path.join(tmpdir(), "celstate-e2e-"));
   const client = new ConvexHttpClient(standin.url, { logger: false });
   const config = (over: Partial<ConfigInput> = {}) =>

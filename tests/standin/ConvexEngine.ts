@@ -131,6 +131,13 @@ export class ConvexEngine {
     return this.t;
   }
 
+  /** The kind a registered function is defined as, or null when there is no such function. */
+  kindOf(path: string): "query" | "mutation" | "action" | null {
+    const { module, name } = parsePath(path);
+    const func = this.functions.get(`${module}:${name}`);
+    return func === undefined ? null : kindOf(func);
+  }
+
   /** Runs a public function as the deployment would for an HTTP client. */
   async call(kind: FunctionKind, path: string, rawArgs: unknown): Promise<FunctionResult> {
     const rid = requestId();

@@ -29,6 +29,13 @@ export const faultSpecSchema = z
     uploadBytesPerSec: z.number().positive().optional(),
     /** Destroy the socket midway through an upload body. */
     dropUpload: z.literal(true).optional(),
+    /**
+     * Answer a mutation as Convex does when its optimistic concurrency control gave up: 503
+     * `{"code":"OptimisticConcurrencyControlFailure",…}`, nothing run.
+     */
+    occ: z.literal(true).optional(),
+    /** Apply to each matching request with this probability (default 1). */
+    probability: z.number().gt(0).max(1).optional(),
     /** Fail `sync:commit` with a 500 before running it: a failed commit changes nothing. */
     failCommit: z.literal(true).optional(),
     /**
@@ -41,20 +48,21 @@ export const faultSpecSchema = z
     durationMs: z.number().min(0).optional(),
     path: z.string().min(1).optional(),
   })
-  .refine((f) => f.refuse || f.status || f.latencyMs !== undefined || f.uploadBytesPerSec !== undefined || f.dropUpload || f.failCommit || f.paused, {
-    message: "a fault spec needs one of refuse, status, latencyMs, uploadBytesPerSec, dropUpload, failCommit, paused",
+  .refine((f) => f.refuse || f.status || f.latencyMs !== undefined || f.uploadBytesPerSec !== undefined || f.dropUpload || f.failCommit || f.paused || f.occ, {
+    message: "a fault spec needs one of refuse, status, latencyMs, uploadBytesPerSec, dropUpload, failCommit, paused, occ",
   });
 
 export type FaultSpec = z.infer<typeof faultSpecSchema>;
 
-/** What a request is, for matching: its fault path and whether it is an upload. */
-export type RequestKind = { faultPath: string; isUpload: boolean };
+/** What a request is, for matching: its fault path, whether it is an upload or a mutation. */
+export type RequestKind = { faultPath: string; isUpload: boolean; isMutation?: boolean };
 
 export type TerminalFault =
   | { kind: "refuse" }
   | { kind: "status"; status: 500 | 503 | 429; retryAfterS: number }
   | { kind: "dropUpload" }
   | { kind: "failCommit" }
+  | { kind: "occ" }
   | { kind: "paused" };
 
 export type FaultDecision = { latencyMs: number; uploadBytesPerSec: number | null; terminal: TerminalFault | null };
@@ -64,7 +72,10 @@ type ActiveSpec = { spec: FaultSpec; remaining: number; until: number };
 export class FaultInjector {
   private specs: ActiveSpec[] = [];
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   add(spec: FaultSpec): void {
     this.specs.push({
@@ -115,6 +126,8 @@ export class FaultInjector {
     for (const a of this.specs) {
       const { spec } = a;
       if (spec.path !== undefined && spec.path !== req.faultPath) continue;
+      if (spec.occ && !spec.refuse && !spec.paused && spec.status === undefined && req.isMutation !== true) continue;
+      if (spec.probability !== undefined && this.random() >= spec.probability) continue;
       let used = false;
       if (spec.latencyMs !== undefined) {
         latencyMs += spec.latencyMs;
@@ -131,6 +144,7 @@ export class FaultInjector {
           terminal = { kind: "status", status: spec.status, retryAfterS: spec.retryAfterS ?? 1 };
         } else if (spec.dropUpload && req.isUpload) terminal = { kind: "dropUpload" };
         else if (spec.failCommit && req.faultPath === "sync:commit") terminal = { kind: "failCommit" };
+        else if (spec.occ && req.isMutation === true) terminal = { kind: "occ" };
         if (terminal !== null) used = true;
       }
       if (used) a.remaining--;

@@ -227,3 +227,49 @@ describe("StandinServer › paused deployment", () => {
     expect(await outcome(handshake())).toBe("ok");
   });
 });
+
+describe("StandinServer › a deployment under load", () => {
+  const rawMutation = (path: string, args: Record<string, unknown>) =>
+    fetch(`${s.url}/api/mutation`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path, args: [args], format: "json" }) });
+  const rawQuery = (path: string, args: Record<string, unknown>) =>
+    fetch(`${s.url}/api/query`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path, args: [args], format: "json" }) });
+
+  test("StandinServer › occ answers mutations 503 OptimisticConcurrencyControlFailure, never queries; nothing runs", async () => {
+    s.setFaults({ occ: true, count: 1 });
+    const q = await rawQuery("sync:handshake", { serviceToken: TOKEN });
+    expect(q.status).toBe(200);
+    const m = await rawMutation("jobs:upsert", { serviceToken: TOKEN, ...jobRecord("job-occ") });
+    expect(m.status).toBe(503);
+    expect(await m.json()).toMatchObject({ code: "OptimisticConcurrencyControlFailure", message: expect.stringContaining("changed while it was being run") });
+    expect(s.stats().documents.jobs).toBe(0);
+    expect((await rawMutation("jobs:upsert", { serviceToken: TOKEN, ...jobRecord("job-occ") })).status).toBe(200);
+  });
+
+  test("StandinServer › probability applies a fault to about that share of matching calls", async () => {
+    s.setFaults({ occ: true, probability: 0.5 });
+    let refused = 0;
+    for (let i = 0; i < 60; i++) if ((await rawMutation("assets:generateUploadUrl", { serviceToken: TOKEN })).status === 503) refused++;
+    expect(refused).toBeGreaterThan(10);
+    expect(refused).toBeLessThan(50);
+  });
+
+  test("StandinServer › past the function concurrency limit a call waits, then gets 429 TooManyConcurrentRequests without Retry-After", async () => {
+    s.setFunctionConcurrency({ limit: 1, waitMs: 50 });
+    try {
+      // A slow mutation holds the only mutation slot for 300 ms; the next waits 50 ms for it.
+      s.setFaults({ latencyMs: 300, path: "assets:generateUploadUrls", count: 1 });
+      const slow = rawMutation("assets:generateUploadUrls", { serviceToken: TOKEN, count: 1 });
+      await new Promise((r) => setTimeout(r, 50));
+      const many = await Promise.all([slow, ...Array.from({ length: 3 }, () => rawMutation("assets:generateUploadUrl", { serviceToken: TOKEN }))]);
+      expect(many[0]!.status).toBe(200);
+      const refused = many.filter((r) => r.status === 429);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused[0]!.headers.get("retry-after")).toBeNull();
+      expect(await refused[0]!.json()).toMatchObject({ code: "TooManyConcurrentRequests", message: expect.stringContaining("limited to 1 concurrent mutations") });
+      // Queries have their own slots.
+      expect((await rawQuery("sync:handshake", { serviceToken: TOKEN })).status).toBe(200);
+    } finally {
+      s.setFunctionConcurrency(null);
+    }
+  });
+});

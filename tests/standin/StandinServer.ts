@@ -19,6 +19,7 @@ import { BlobStore, parseSha256Digest } from "./BlobStore.js";
 import { ConvexEngine, type FunctionKind } from "./ConvexEngine.js";
 import { CONVEX_LIMITS } from "./convexLimits.js";
 import { microsToIso } from "../../convex/lib/time.js";
+import { type ConcurrencyLimit, ConcurrencyLimiter } from "./ConcurrencyLimiter.js";
 import { loadConvexComponents } from "./convexComponents.js";
 import { loadConvexModules } from "./convexModules.js";
 import { type FaultDecision, FaultInjector, faultSpecSchema, type FaultSpec, type RequestKind, type TerminalFault } from "./FaultInjector.js";
@@ -41,6 +42,8 @@ export type StartStandinOptions = {
   uploadUrlTtlMs?: number;
   /** How many commits `/_standin/commits` keeps; default 200,000. */
   commitRingSize?: number;
+  /** Functions running at once, per kind, and how long a call waits for a slot (off by default; Convex: 16 and 5 s). */
+  functionConcurrency?: ConcurrencyLimit;
 };
 
 export type Standin = {
@@ -53,6 +56,8 @@ export type Standin = {
   commits(sinceMs?: number): CommitRecord[];
   /** Adds fault specs (several may be active at once). */
   setFaults(f: FaultSpec | FaultSpec[]): void;
+  /** Sets (or with null lifts) the limit on functions running at once. */
+  setFunctionConcurrency(limit: ConcurrencyLimit | null): void;
   clearFaults(): void;
   /** Clears data, blobs, stats and faults. */
   reset(): Promise<void>;
@@ -75,6 +80,9 @@ const FUNCTION_ROUTES: Record<string, FunctionKind> = {
 
 /** `GET /_standin/export?table=`: a table name (the schema's, or a system table such as `_storage`). */
 const EXPORTABLE_TABLE = /^_?[A-Za-z][A-Za-z0-9_]{0,63}$/;
+/** convex-backend `errors::OCC_ERROR_MSG`. */
+const OCC_MESSAGE =
+  "Data read or written in this mutation changed while it was being run. Consider reducing the amount of data read by using indexed queries with selective index range expressions (https://docs.convex.dev/database/indexes/).";
 const STATUS_FAULT_CODES = { 500: "InternalServerError", 503: "Overloaded", 429: "TooManyConcurrentRequests" };
 
 /** Reads a body, keeping at most `limit` bytes; null when it was longer (the rest is drained). */
@@ -119,6 +127,7 @@ class StandinServer {
   private stopped = false;
   private outageTimer: NodeJS.Timeout | null = null;
   private uploadsSinceSweep = 0;
+  private readonly concurrency = new ConcurrencyLimiter();
 
   constructor(
     readonly engine: ConvexEngine,
@@ -126,6 +135,7 @@ class StandinServer {
     private readonly opts: StartStandinOptions,
   ) {
     this.stats = new StatsRecorder(opts.commitRingSize);
+    this.concurrency.configure(opts.functionConcurrency ?? null);
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((err: unknown) => this.internalError(res, err));
     });
@@ -240,6 +250,12 @@ class StandinServer {
       }
       return true;
     }
+    if (fault.kind === "occ") {
+      this.stats.request(method, route, fn, 503);
+      this.stats.functionError(fn, "OptimisticConcurrencyControlFailure");
+      sendJson(res, 503, { code: "OptimisticConcurrencyControlFailure", message: OCC_MESSAGE });
+      return true;
+    }
     if (fault.kind === "failCommit") {
       this.stats.request(method, route, fn, 500);
       sendJson(res, 500, { code: "InternalServerError", message: "Injected commit failure: sync:commit was not run" });
@@ -311,9 +327,24 @@ class StandinServer {
     }
     const { path: rawPath, args } = parsed as { path: string; args?: unknown };
     const fn = canonicalPath(rawPath);
-    const fault = await this.faultFor({ faultPath: fn, isUpload: false });
-    if (this.answerFault(fault, req, res, [method, route, fn])) return;
+    const udfKind = this.engine.kindOf(fn);
+    // A function's latency is spent holding its concurrency slot, as a slow function holds one.
+    const slot = udfKind === null ? { release: () => {} } : await this.concurrency.acquire(udfKind);
+    if (slot === null) {
+      this.stats.request(method, route, fn, 429);
+      this.stats.functionError(fn, "TooManyConcurrentRequests");
+      return sendJson(res, 429, ConcurrencyLimiter.refusal(udfKind!, this.concurrency.current()!.limit));
+    }
+    try {
+      const fault = await this.faultFor({ faultPath: fn, isUpload: false, isMutation: udfKind === "mutation" });
+      if (this.answerFault(fault, req, res, [method, route, fn])) return;
+      await this.runFunction(res, method, route, fn, kind, args);
+    } finally {
+      slot.release();
+    }
+  }
 
+  private async runFunction(res: ServerResponse, method: string, route: string, fn: string, kind: FunctionKind, args: unknown): Promise<void> {
     this.stats.functionCall(fn);
     const result = await this.engine.call(kind, fn, args);
     this.stats.request(method, route, fn, 200);
@@ -550,6 +581,7 @@ class StandinServer {
       stats: () => this.snapshot(),
       commits: (sinceMs) => this.commits(sinceMs),
       setFaults: (f) => this.setFaults(Array.isArray(f) ? f : [f]),
+      setFunctionConcurrency: (limit) => this.concurrency.configure(limit),
       clearFaults: () => this.clearFaults(),
       reset: () => this.reset(),
       runGc: (graceMs) => this.runGc(graceMs),
