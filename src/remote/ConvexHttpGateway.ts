@@ -102,15 +102,20 @@ export class ConvexHttpGateway implements ConvexGateway {
 
   async upload(url: string, body: UploadBody, signal?: AbortSignal) {
     // Refused before it starts: at the rate uploads reach, it could not finish in time.
-    this.refuseIfTooSlow(body, 0.9);
+    this.refuseIfTooSlow(body, 0.9 * this.opts.uploadTimeoutMs);
     this.count("upload");
     const started = performance.now();
     let storageId: string;
     try {
       storageId = await uploadBlob(url, body, { timeoutMs: this.opts.uploadTimeoutMs, ...(signal ? { signal } : {}) });
     } catch (e) {
-      // Timed out, and the measured rate says it had to: the file's size, not an outage.
-      if (e instanceof Error && e.name === "TimeoutError" && !signal?.aborted) this.refuseIfTooSlow(body, 1);
+      // Timed out, and the measured rate says it had to: the file's size, not an outage. Our
+      // own timeout is uploadTimeoutMs; a 408 is the deployment's, which cut it after as long
+      // as this attempt ran.
+      if (!signal?.aborted) {
+        if (e instanceof Error && e.name === "TimeoutError") this.refuseIfTooSlow(body, this.opts.uploadTimeoutMs);
+        if (e instanceof HttpStatusError && e.status === 408) this.refuseIfTooSlow(body, performance.now() - started);
+      }
       throw e;
     }
     this.rate.record(body.bytes, performance.now() - started);
@@ -119,14 +124,14 @@ export class ConvexHttpGateway implements ConvexGateway {
     return storageId;
   }
 
-  /** Throws UPLOAD_TOO_SLOW when the file needs more than `share` of the upload timeout at the measured rate. */
-  private refuseIfTooSlow(body: UploadBody, share: number): void {
+  /** Throws UPLOAD_TOO_SLOW when the file needs more than `limitMs` at the measured rate. */
+  private refuseIfTooSlow(body: UploadBody, limitMs: number): void {
     const expected = this.rate.expectedMs(body.bytes);
-    if (expected === null || expected <= share * this.opts.uploadTimeoutMs) return;
+    if (expected === null || expected <= limitMs) return;
     const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
     throw new SyncError(
       "UPLOAD_TOO_SLOW",
-      `${body.file ?? "a file"} is ${body.bytes} bytes (${mib(body.bytes)}); at the ${mib(this.rate.bytesPerSec()!)}/s uploads reach it needs about ${Math.ceil(expected / 1000)} s, more than uploadTimeoutMs (${Math.round(this.opts.uploadTimeoutMs / 1000)} s; Convex allows 2 minutes per upload)`,
+      `${body.file ?? "a file"} is ${body.bytes} bytes (${mib(body.bytes)}); at the ${mib(this.rate.bytesPerSec()!)}/s uploads reach it needs about ${Math.ceil(expected / 1000)} s, more than an upload may take (${Math.round(limitMs / 1000)} s: uploadTimeoutMs, or the deployment's own cut; Convex allows 2 minutes)`,
       body.file === undefined ? {} : { file: body.file },
     );
   }

@@ -63,10 +63,14 @@ export async function uploadBlob(
     req.destroy(e as Error);
     throw e;
   });
+  // An answer that came while the body was still going out (a 408 from the server's request
+  // timeout, a 413) is the answer, whatever sending the rest of the body then ran into.
+  const [answered, bodySent] = await Promise.allSettled([response, sending]);
   let res: http.IncomingMessage;
-  try {
-    [res] = await Promise.all([response, sending]);
-  } catch (e) {
+  if (answered.status === "fulfilled" && (bodySent.status === "fulfilled" || (answered.value.statusCode ?? 0) >= 300)) {
+    res = answered.value;
+  } else {
+    const e: unknown = bodySent.status === "rejected" ? bodySent.reason : (answered as PromiseRejectedResult).reason;
     if (e instanceof SyncError) throw e;
     if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
     throw e;

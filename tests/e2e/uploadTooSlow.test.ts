@@ -51,3 +51,24 @@ describe("uploads within Convex's upload timeout", () => {
     expect(await h.getPublic(big.id)).toBeNull();
   });
 });
+
+describe("the deployment's own upload request timeout", () => {
+  it("a 408 from the deployment cutting a slow upload: UPLOAD_TOO_SLOW when the measured rate says it had to, no marker", async () => {
+    await h.cleanup();
+    h = await createHarness({ uploadRequestTimeoutMs: 1500 });
+    h.standin.setFaults({ uploadBytesPerSec: 2 * MiB });
+    // The daemon's own timeout is the default 2 minutes: only the deployment's cut applies.
+    const config = h.config();
+    const gateway = h.gateway(config);
+    const small = new PipelineJob(h.jobsDir, { pngBytes: 2 * MiB });
+    await small.runToSuccess();
+    expect((await runBackfill({ config, gateway, log: h.log, jobIds: [small.id] })).summary.syncedNow).toBe(1);
+
+    const big = new PipelineJob(h.jobsDir, { pngBytes: 8 * MiB });
+    await big.runToSuccess();
+    const { summary } = await runBackfill({ config, gateway, log: h.log, jobIds: [big.id] });
+    expect(summary.failed).toEqual([expect.objectContaining({ jobId: big.id, code: "UPLOAD_TOO_SLOW", marker: "not written" })]);
+    expect(h.standin.stats().requests["POST /api/storage/upload "]?.["408"]).toBeGreaterThan(0);
+    expect((await readFile(path.join(big.dir, "job.json"), "utf8")).includes("sync_failure")).toBe(false);
+  });
+});

@@ -13,7 +13,8 @@ import type { Config, ConfigInput } from "../../src/config/configSchema.js";
 import { loadConfig } from "../../src/config/loadConfig.js";
 import { ConvexHttpGateway } from "../../src/remote/ConvexHttpGateway.js";
 import { parsePublicComponent } from "../../src/remote/publicComponent.js";
-import { type Standin, startStandin } from "../standin/StandinServer.js";
+import { type Standin, type StartStandinOptions, startStandin } from "../standin/StandinServer.js";
+import { CONVEX_WRITE_LIMIT } from "../standin/WriteThroughput.js";
 
 export type Harness = {
   standin: Standin;
@@ -32,14 +33,17 @@ export type Harness = {
 
 const getPublicRef = makeFunctionReference<"query">("jobs:getPublic");
 
-export async function createHarness(): Promise<Harness> {
+export async function createHarness(opts: Omit<StartStandinOptions, "port" | "token"> = {}): Promise<Harness> {
   const token = randomBytes(16).toString("hex");
-  const standin = await startStandin({ port: 0, token });
+  const standin = await startStandin({ ...opts, port: 0, token });
   if (process.env.CELSTATE_SYNC_STANDIN_UNDER_LOAD === "1") {
     // The suites once more against a deployment under load (README, Testing): Convex's
-    // concurrency limit made tight, and a tenth of mutations refused as OCC failures.
+    // concurrency limit made tight, a tenth of mutations refused as OCC failures, Convex's
+    // write-throughput limit, and its query-result cache.
     standin.setFunctionConcurrency({ limit: 4, waitMs: 5 });
     standin.setFaults({ occ: true, probability: 0.1 });
+    standin.setWriteLimit(CONVEX_WRITE_LIMIT);
+    standin.setQueryCache(17_000);
   }
   const jobsDir = await mkdtemp(path.join(tmpdir(), "celstate-e2e-"));
   const client = new ConvexHttpClient(standin.url, { logger: false });

@@ -25,6 +25,7 @@ export type UploadOutcome =
   | { kind: "stored"; storageId: string }
   | { kind: "digestMismatch"; expected: string; actual: string }
   | { kind: "dropped" }
+  | { kind: "timedOut" }
   | { kind: "aborted" };
 
 /** The `sha-256` value of a `Digest` header (RFC 3230), or undefined when it has none. */
@@ -128,9 +129,16 @@ export class BlobStore {
    */
   async receive(
     req: IncomingMessage,
-    opts: { contentType: string | undefined; expectedSha256: string | undefined; dropAfterBytes?: number; bytesPerSec?: number },
+    opts: { contentType: string | undefined; expectedSha256: string | undefined; dropAfterBytes?: number; bytesPerSec?: number; timeoutMs?: number },
   ): Promise<UploadOutcome> {
     const started = performance.now();
+    // The server's request timeout: the body stops being read, the caller answers 408.
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = opts.timeoutMs === undefined ? null : setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, opts.timeoutMs);
     const file = path.join(this.uploadDir, `${randomUUID()}.upload`);
     const hash = createHash("sha256");
     let size = 0;
@@ -155,10 +163,12 @@ export class BlobStore {
       return { kind: "dropped" };
     }
     try {
-      await pipeline(req, meter, createWriteStream(file));
+      await pipeline(req, meter, createWriteStream(file), { signal: abort.signal });
     } catch {
       await unlink(file).catch(() => {});
-      return dropped ? { kind: "dropped" } : { kind: "aborted" };
+      return dropped ? { kind: "dropped" } : timedOut ? { kind: "timedOut" } : { kind: "aborted" };
+    } finally {
+      if (timer !== null) clearTimeout(timer);
     }
     const actual = hash.digest("base64");
     if (opts.expectedSha256 !== undefined && opts.expectedSha256 !== actual) {

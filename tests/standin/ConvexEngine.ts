@@ -10,7 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { makeFunctionReference } from "convex/server";
-import { convexToJson, jsonToConvex, type JSONValue, type Value } from "convex/values";
+import { convexToJson, getConvexSize, jsonToConvex, type JSONValue, type Value } from "convex/values";
 import { convexTest } from "convex-test";
 import schema from "../../convex/schema.js";
 import {
@@ -121,10 +121,14 @@ export class ConvexEngine {
       if (value !== null) {
         const problem = findStoredDocumentProblem(value);
         if (problem !== null) throw new Error(problem);
+        this.onWrite?.(getConvexSize(value as Value));
       }
       addWrite(id, value);
     };
   }
+
+  /** Told the size of every document written (for the write-throughput limit), when set. */
+  onWrite: ((bytes: number) => void) | null = null;
 
   /** The convex-test instance, for tests and benchmarks that seed data directly. */
   get convex(): ReturnType<typeof convexTest> {

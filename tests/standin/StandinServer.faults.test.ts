@@ -273,3 +273,41 @@ describe("StandinServer › a deployment under load", () => {
     }
   });
 });
+
+describe("StandinServer › write throughput and the query cache", () => {
+  const rawMutation = (path: string, args: Record<string, unknown>) =>
+    fetch(`${s.url}/api/mutation`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path, args: [args], format: "json" }) });
+
+  test("StandinServer › past the write-throughput limit a mutation is refused 429 TooManyWrites before it runs; queries still run", async () => {
+    s.setWriteLimit({ bytesPerWindow: 2000, windowMs: 60_000 });
+    try {
+      const big = (id: string) => rawMutation("jobs:upsert", { serviceToken: TOKEN, ...jobRecord(id, { prompt: "p".repeat(3000) }) });
+      expect((await big("w1")).status).toBe(200);
+      const refused = await big("w2");
+      expect(refused.status).toBe(429);
+      expect(await refused.json()).toMatchObject({ code: "TooManyWrites" });
+      expect(s.stats().documents.jobs).toBe(1);
+      expect(await outcome(handshake())).toBe("ok");
+    } finally {
+      s.setWriteLimit(null);
+    }
+  });
+
+  test("StandinServer › the query cache serves the same arguments a stale clock until a write; other arguments are fresh", async () => {
+    s.setQueryCache(60_000);
+    try {
+      const first = await client.query(api.sync.handshake, { serviceToken: TOKEN, clientTimeMs: 1 });
+      await new Promise((r) => setTimeout(r, 30));
+      const again = await client.query(api.sync.handshake, { serviceToken: TOKEN, clientTimeMs: 1 });
+      expect(again.serverTimeMs).toBe(first.serverTimeMs);
+      const fresh = await client.query(api.sync.handshake, { serviceToken: TOKEN, clientTimeMs: 2 });
+      expect(fresh.serverTimeMs).toBeGreaterThan(first.serverTimeMs);
+      expect((await client.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: ["job-q"] }))[0]).toBeNull();
+      await client.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...jobRecord("job-q") });
+      // The write dropped the cached state read.
+      expect((await client.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: ["job-q"] }))[0]).not.toBeNull();
+    } finally {
+      s.setQueryCache(null);
+    }
+  });
+});

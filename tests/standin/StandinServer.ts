@@ -21,6 +21,8 @@ import { CONVEX_LIMITS } from "./convexLimits.js";
 import { microsToIso } from "../../convex/lib/time.js";
 import { type ConcurrencyLimit, ConcurrencyLimiter } from "./ConcurrencyLimiter.js";
 import { loadConvexComponents } from "./convexComponents.js";
+import { QueryCache } from "./QueryCache.js";
+import { type WriteLimit, WriteThroughput } from "./WriteThroughput.js";
 import { loadConvexModules } from "./convexModules.js";
 import { type FaultDecision, FaultInjector, faultSpecSchema, type FaultSpec, type RequestKind, type TerminalFault } from "./FaultInjector.js";
 import { StatsRecorder, type CommitRecord, type StandinStats } from "./StatsRecorder.js";
@@ -44,6 +46,12 @@ export type StartStandinOptions = {
   commitRingSize?: number;
   /** Functions running at once, per kind, and how long a call waits for a slot (off by default; Convex: 16 and 5 s). */
   functionConcurrency?: ConcurrencyLimit;
+  /** Bytes mutations may write per window before the next is refused (off by default; Convex: 4 MiB per 1 s). */
+  writeLimit?: WriteLimit;
+  /** Serve a query again from its cached result for up to this long, until a mutation commits (off by default; Convex: ~17 s). */
+  queryCacheMs?: number;
+  /** An upload taking longer is answered 408 (off by default; Convex documents 2 minutes, the open-source server 300 s). */
+  uploadRequestTimeoutMs?: number;
 };
 
 export type Standin = {
@@ -58,6 +66,10 @@ export type Standin = {
   setFaults(f: FaultSpec | FaultSpec[]): void;
   /** Sets (or with null lifts) the limit on functions running at once. */
   setFunctionConcurrency(limit: ConcurrencyLimit | null): void;
+  /** Sets (or lifts) the write-throughput limit. */
+  setWriteLimit(limit: WriteLimit | null): void;
+  /** Turns the query-result cache on (max age in ms) or off (null). */
+  setQueryCache(maxAgeMs: number | null): void;
   clearFaults(): void;
   /** Clears data, blobs, stats and faults. */
   reset(): Promise<void>;
@@ -128,6 +140,8 @@ class StandinServer {
   private outageTimer: NodeJS.Timeout | null = null;
   private uploadsSinceSweep = 0;
   private readonly concurrency = new ConcurrencyLimiter();
+  private readonly writes = new WriteThroughput();
+  private readonly queryCache = new QueryCache();
 
   constructor(
     readonly engine: ConvexEngine,
@@ -136,6 +150,14 @@ class StandinServer {
   ) {
     this.stats = new StatsRecorder(opts.commitRingSize);
     this.concurrency.configure(opts.functionConcurrency ?? null);
+    this.writes.configure(opts.writeLimit ?? null);
+    this.queryCache.configure(opts.queryCacheMs ?? null);
+    // Any write (a mutation's, a scheduled function's, a test seeding data) may change what a
+    // cached query read.
+    engine.onWrite = (bytes) => {
+      this.writes.record(bytes);
+      this.queryCache.invalidate();
+    };
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((err: unknown) => this.internalError(res, err));
     });
@@ -338,16 +360,40 @@ class StandinServer {
     try {
       const fault = await this.faultFor({ faultPath: fn, isUpload: false, isMutation: udfKind === "mutation" });
       if (this.answerFault(fault, req, res, [method, route, fn])) return;
-      await this.runFunction(res, method, route, fn, kind, args);
+      await this.runFunction(res, method, route, fn, kind, udfKind, args);
     } finally {
       slot.release();
     }
   }
 
-  private async runFunction(res: ServerResponse, method: string, route: string, fn: string, kind: FunctionKind, args: unknown): Promise<void> {
+  private async runFunction(
+    res: ServerResponse,
+    method: string,
+    route: string,
+    fn: string,
+    kind: FunctionKind,
+    udfKind: "query" | "mutation" | "action" | null,
+    args: unknown,
+  ): Promise<void> {
+    if (udfKind === "mutation") {
+      const refusal = this.writes.refusal();
+      if (refusal !== null) {
+        this.stats.request(method, route, fn, 429);
+        this.stats.functionError(fn, refusal.code);
+        return sendJson(res, 429, refusal);
+      }
+    }
     this.stats.functionCall(fn);
+    if (udfKind === "query") {
+      const cached = this.queryCache.get(fn, args);
+      if (cached !== null) {
+        this.stats.request(method, route, fn, 200);
+        return sendJson(res, 200, { status: "success", value: this.rewriteUrls(cached.value as JSONValue), logLines: [] });
+      }
+    }
     const result = await this.engine.call(kind, fn, args);
     this.stats.request(method, route, fn, 200);
+    if (result.status === "success" && udfKind === "query") this.queryCache.put(fn, args, result.value);
     if (result.status === "error") {
       this.stats.functionError(fn, result.code);
       const { errorMessage, errorData } = result;
@@ -398,6 +444,7 @@ class StandinServer {
       expectedSha256: digest,
       ...(dropAfterBytes === undefined ? {} : { dropAfterBytes }),
       ...(decision.uploadBytesPerSec === null ? {} : { bytesPerSec: decision.uploadBytesPerSec }),
+      ...(this.opts.uploadRequestTimeoutMs === undefined ? {} : { timeoutMs: this.opts.uploadRequestTimeoutMs }),
     });
     switch (outcome.kind) {
       case "stored":
@@ -415,6 +462,15 @@ class StandinServer {
           code: "Sha256Mismatch",
           message: `Digest header sha-256=${outcome.expected} does not match the body's sha-256=${outcome.actual}`,
         });
+      case "timedOut":
+        // As the backend's request-timeout layer answers: 408, no body; the connection closes.
+        this.stats.request(...key, 408);
+        res.writeHead(408, { Connection: "close", "Content-Length": "0" });
+        {
+          const socket = req.socket;
+          res.end(() => socket?.destroy());
+        }
+        return;
       case "dropped":
       case "aborted":
         this.stats.request(...key, outcome.kind);
@@ -538,6 +594,7 @@ class StandinServer {
   async reset(): Promise<void> {
     this.clearFaults();
     this.engine.reset();
+    this.queryCache.invalidate();
     await this.blobs.reset();
     this.stats = new StatsRecorder(this.opts.commitRingSize);
   }
@@ -582,6 +639,8 @@ class StandinServer {
       commits: (sinceMs) => this.commits(sinceMs),
       setFaults: (f) => this.setFaults(Array.isArray(f) ? f : [f]),
       setFunctionConcurrency: (limit) => this.concurrency.configure(limit),
+      setWriteLimit: (limit) => this.writes.configure(limit),
+      setQueryCache: (maxAgeMs) => this.queryCache.configure(maxAgeMs),
       clearFaults: () => this.clearFaults(),
       reset: () => this.reset(),
       runGc: (graceMs) => this.runGc(graceMs),
