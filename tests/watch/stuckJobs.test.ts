@@ -45,7 +45,9 @@ describe("stuck jobs", () => {
       expect(status.entries[0]!.detail).toContain("INTERNAL");
       const metrics = await daemon.metrics.registry.metrics();
       expect(metrics).toMatch(/^celstate_sync_stuck_jobs 1$/m);
-      expect(metrics).toMatch(/^celstate_sync_internal_errors_total [3-9]\d*$/m);
+      // At least one per attempt before it was reported stuck (more once retries went on).
+      const internal = /^celstate_sync_internal_errors_total (\d+)$/m.exec(metrics);
+      expect(Number(internal?.[1])).toBeGreaterThanOrEqual(3);
       // Still retried at the slowest pace (retry.maxMs), and job.json untouched.
       const seen = commits;
       await waitFor(() => commits > seen, { timeoutMs: 5_000, what: "a retry after it got stuck" });
