@@ -34,7 +34,9 @@ export const ERROR_CODES = {
   TOKEN_NOT_CONFIGURED: { kind: "fatal", marker: "no", text: "the deployment has no CELSTATE_SYNC_TOKEN set" },
   API_MISMATCH: { kind: "fatal", marker: "no", text: "the deployment answers, but its functions are missing or speak another API version" },
   LOCKED: { kind: "fatal", marker: "no", text: "another celstate-sync already runs on this jobs folder" },
-  JOBS_DIR_UNREADABLE: { kind: "fatal", marker: "no", text: "the jobs folder cannot be read" },
+  JOBS_DIR_UNREADABLE: { kind: "fatal", marker: "no", text: "the jobs folder does not exist or cannot be read" },
+  LOCK_UNWRITABLE: { kind: "fatal", marker: "no", text: "the instance lock cannot be created in the jobs folder (the service user may not write there)" },
+  HEALTH_PORT_UNAVAILABLE: { kind: "fatal", marker: "no", text: "the health and metrics port cannot be listened on (in use, or not allowed)" },
 
   NETWORK: { kind: "outage", marker: "no", text: "the deployment could not be reached" },
   TIMEOUT: { kind: "outage", marker: "no", text: "the deployment did not answer within the configured timeout" },

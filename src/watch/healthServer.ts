@@ -3,6 +3,7 @@
  * reconcile done and Convex reachable) and `/metrics` (Prometheus text). Bound to 127.0.0.1
  * only: it is for the host's supervisor and scraper, never for the network.
  */
+import { SyncError } from "../errors/SyncError.js";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
@@ -37,7 +38,17 @@ export async function startHealthServer(port: number, registry: Registry, state:
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === "EADDRINUSE" || e.code === "EACCES"
+          ? new SyncError(
+              "HEALTH_PORT_UNAVAILABLE",
+              `cannot listen on 127.0.0.1:${port} for health and metrics: ${e.code === "EADDRINUSE" ? "the port is in use (another celstate-sync, or another program)" : "permission denied"}; choose another --health-port / healthPort`,
+              { cause: e },
+            )
+          : e,
+      ),
+    );
     server.listen(port, "127.0.0.1", () => resolve());
   });
   return {

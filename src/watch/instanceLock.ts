@@ -52,12 +52,46 @@ async function waitForHolder(lockPath: string, graceMs: number): Promise<Holder 
   }
 }
 
+/** An errno as words: "does not exist", "permission denied", … */
+function fsProblem(e: unknown): string {
+  switch ((e as NodeJS.ErrnoException).code) {
+    case "ENOENT":
+      return "does not exist";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EROFS":
+      return "is on a read-only file system";
+    case "ENOTDIR":
+      return "is not a folder";
+    default:
+      return (e as Error).message;
+  }
+}
+
 export async function acquireInstanceLock(
   jobsDir: string,
   opts: { staleMs?: number; holderGraceMs?: number; onCompromised?: (e: Error) => void } = {},
 ): Promise<InstanceLock> {
   const lockPath = path.join(jobsDir, LOCK_NAME);
-  await mkdir(path.dirname(lockPath), { recursive: true });
+  // The jobs folder is the pipeline's: never created here (a typo in --jobs-dir would otherwise
+  // give a healthy daemon that syncs nothing).
+  let folder;
+  try {
+    folder = await stat(jobsDir);
+  } catch (e) {
+    throw new SyncError("JOBS_DIR_UNREADABLE", `the jobs folder ${jobsDir} ${fsProblem(e)} (check --jobs-dir / jobsDir)`, { cause: e });
+  }
+  if (!folder.isDirectory()) throw new SyncError("JOBS_DIR_UNREADABLE", `the jobs folder ${jobsDir} is not a folder (check --jobs-dir / jobsDir)`);
+  try {
+    await mkdir(path.dirname(lockPath), { recursive: true });
+  } catch (e) {
+    throw new SyncError(
+      "LOCK_UNWRITABLE",
+      `cannot create ${path.dirname(lockPath)}: ${fsProblem(e)}; the service user needs write access to the jobs folder (systemd: User= and ReadWritePaths=)`,
+      { cause: e },
+    );
+  }
   const options = {
     lockfilePath: lockPath,
     stale: opts.staleMs ?? 15_000,
@@ -87,7 +121,15 @@ export async function acquireInstanceLock(
         },
       };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ELOCKED") {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+        throw new SyncError(
+          "LOCK_UNWRITABLE",
+          `cannot create the instance lock ${lockPath}: ${fsProblem(e)}; the service user needs write access to the jobs folder (systemd: User= and ReadWritePaths=)`,
+          { cause: e },
+        );
+      }
+      if (code !== "ELOCKED") {
         throw new SyncError("LOCKED", `cannot lock ${jobsDir}: ${(e as Error).message}`, { cause: e });
       }
       let holder = await readHolder(lockPath);
