@@ -100,6 +100,15 @@ running (the run waits for it up to retry.maxRetryMs, then stops; nothing is mar
       progress?.stop();
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
+      // A signal sent right after the first may still be on its way: with no listener left,
+      // Node would let it kill the process before it exits with its own code (130/143).
+      const acknowledge = () => {};
+      process.on("SIGINT", acknowledge);
+      process.on("SIGTERM", acknowledge);
+      setTimeout(() => {
+        process.off("SIGINT", acknowledge);
+        process.off("SIGTERM", acknowledge);
+      }, 2_000).unref();
     }
   });
   return cmd;
