@@ -69,7 +69,7 @@ export function storedVersionUs(row: { updatedAt: number; updatedAtUs?: number }
  * The daemon's record as a row: the version from its ISO text (microseconds), checked against
  * the epoch milliseconds it also carries, which must be the same instant.
  */
-function daemonRow(record: JobRecordInput): { doc: StoredJobInput; updatedAtUs: number } {
+function daemonRow(record: JobRecordInput): StoredJobInput & { updatedAtUs: number } {
   const updatedAtUs = isoToMicros(record.updatedAtIso);
   if (updatedAtUs === null) {
     fail({
@@ -87,7 +87,7 @@ function daemonRow(record: JobRecordInput): { doc: StoredJobInput; updatedAtUs: 
       message: `updatedAt (${record.updatedAt}) is not the epoch milliseconds of updatedAtIso (${record.updatedAtIso})`,
     });
   }
-  return { doc: { ...record, updatedAtUs }, updatedAtUs };
+  return { ...record, updatedAtUs };
 }
 
 function checkLimits(doc: StoredJobInput): void {
@@ -115,17 +115,12 @@ function contentOf(row: Record<string, unknown>): string {
 type WriteResult = { outcome: UpsertOutcome; existing: Doc<"jobs"> | null };
 
 /**
- * Writes `doc` as the job's row unless the stored one is newer. Equal versions with equal
- * content are a no-op; equal versions with different content take the newer write. Every
- * stage transition a write makes lands in the timeline.
+ * Writes `doc` as the job's row unless the stored one is newer (by `updatedAtUs`). Equal
+ * versions with equal content (the record hash when both have one) are a no-op; equal versions
+ * with different content take the newer write. Every stage transition lands in the timeline.
  */
-async function writeJobRow(
-  ctx: MutationCtx,
-  doc: StoredJobInput,
-  updatedAtUs: number,
-  existing: Doc<"jobs"> | null,
-  recordHash: string | undefined,
-): Promise<WriteResult> {
+async function writeJobRow(ctx: MutationCtx, doc: StoredJobInput & { updatedAtUs: number }, existing: Doc<"jobs"> | null): Promise<WriteResult> {
+  const { updatedAtUs, recordHash } = doc;
   if (existing === null) {
     await ctx.db.insert("jobs", doc);
     await recordStageChange(ctx, null, doc, updatedAtUs);
@@ -160,10 +155,9 @@ export async function upsertJobRow(
   recordHash: string,
   sourceHash?: string,
 ): Promise<WriteResult> {
-  const { doc, updatedAtUs } = daemonRow(record);
-  const full: StoredJobInput = { ...doc, recordHash, ...(sourceHash === undefined ? {} : { sourceHash }) };
-  checkLimits(full);
-  return await writeJobRow(ctx, full, updatedAtUs, await findJob(ctx, record.jobId), recordHash);
+  const doc = { ...daemonRow(record), recordHash, ...(sourceHash === undefined ? {} : { sourceHash }) };
+  checkLimits(doc);
+  return await writeJobRow(ctx, doc, await findJob(ctx, record.jobId));
 }
 
 export type PlanUpsertInput = Omit<StoredJobInput, "createdAt" | "updatedAt" | keyof typeof syncJobFields> & {
@@ -185,9 +179,9 @@ export async function upsertPlanJobRow(ctx: MutationCtx, input: PlanUpsertInput)
   const storedUs = existing === null ? null : storedVersionUs(existing);
   if (storedUs !== null && updatedAt < Math.floor(storedUs / 1000)) return { outcome: "stale", existing };
   const updatedAtUs = storedUs !== null && updatedAt === Math.floor(storedUs / 1000) ? storedUs : updatedAt * 1000;
-  const doc: StoredJobInput = { ...input, createdAt: input.createdAt ?? existing?.createdAt ?? now, updatedAt, updatedAtUs };
+  const doc = { ...input, createdAt: input.createdAt ?? existing?.createdAt ?? now, updatedAt, updatedAtUs };
   checkLimits(doc);
-  return await writeJobRow(ctx, doc, updatedAtUs, existing, undefined);
+  return await writeJobRow(ctx, doc, existing);
 }
 
 async function requireBlob(ctx: MutationCtx, jobId: string, asset: SeedAssetInput): Promise<void> {

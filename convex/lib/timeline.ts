@@ -103,45 +103,38 @@ export async function recordStageChange(
   });
 }
 
-function checkTrace(jobId: string, trace: TraceInput): void {
-  const problem =
-    trace.events.length > MAX_TRACE_EVENTS
-      ? `expected at most ${MAX_TRACE_EVENTS} trace events, got ${trace.events.length}`
-      : trace.events.find((e) => e.dataJson !== null && new TextEncoder().encode(e.dataJson).length > MAX_TRACE_DATA_BYTES)
-        ? `a trace event's data exceeds ${MAX_TRACE_DATA_BYTES} bytes`
-        : trace.events.find((e) => e.eventType.length > MAX_TRACE_LABEL_CHARS || e.timestamp.length > MAX_TRACE_LABEL_CHARS)
-          ? `a trace event's type or timestamp exceeds ${MAX_TRACE_LABEL_CHARS} characters`
-          : null;
-  if (problem !== null) {
-    // No jobId in the data: these bounds are ours (the daemon cuts to them), not the job's fault.
-    fail({ code: "INVALID_ARGUMENT", field: "trace", message: `job ${jobId}: ${problem}` });
+function traceProblem(trace: TraceInput): string | null {
+  if (trace.events.length > MAX_TRACE_EVENTS) return `expected at most ${MAX_TRACE_EVENTS} trace events, got ${trace.events.length}`;
+  const encoder = new TextEncoder();
+  for (const e of trace.events) {
+    if (e.dataJson !== null && encoder.encode(e.dataJson).length > MAX_TRACE_DATA_BYTES) return `a trace event's data exceeds ${MAX_TRACE_DATA_BYTES} bytes`;
+    if (e.eventType.length > MAX_TRACE_LABEL_CHARS || e.timestamp.length > MAX_TRACE_LABEL_CHARS) {
+      return `a trace event's type or timestamp exceeds ${MAX_TRACE_LABEL_CHARS} characters`;
+    }
   }
+  return null;
 }
 
 /** Adds the trace's events the job does not have yet, at most MAX_TRACE_EVENTS in all. Returns how many were added. */
 export async function recordTrace(ctx: MutationCtx, jobId: string, trace: TraceInput): Promise<number> {
-  checkTrace(jobId, trace);
+  const problem = traceProblem(trace);
+  // No jobId in the data: these bounds are ours (the daemon cuts to them), not the job's fault.
+  if (problem !== null) fail({ code: "INVALID_ARGUMENT", field: "trace", message: `job ${jobId}: ${problem}` });
+  // Every trace event the job has (at most MAX_TRACE_EVENTS): the keys to skip, and the room left.
   const kept = await ctx.db
     .query("jobEvents")
     .withIndex("by_job_key", (q) => q.eq("jobId", jobId).gte("key", "trace:").lt("key", "trace;"))
     .take(MAX_TRACE_EVENTS);
-  let room = MAX_TRACE_EVENTS - kept.length;
+  const keys = new Set(kept.map((e) => e.key));
   let added = 0;
   for (const e of trace.events) {
-    if (room <= 0) break;
+    if (keys.size >= MAX_TRACE_EVENTS) break;
     const key = `trace:${e.index}:${e.timestamp}:${e.eventType}`;
+    if (keys.has(key)) continue;
     const us = isoToMicros(e.timestamp);
-    const inserted = await insertOnce(ctx, {
-      jobId,
-      kind: "trace",
-      key,
-      payload: e,
-      createdAt: us === null ? Date.now() : Math.floor(us / 1000),
-    });
-    if (inserted) {
-      added++;
-      room--;
-    }
+    await ctx.db.insert("jobEvents", { jobId, kind: "trace", key, payload: e, createdAt: us === null ? Date.now() : Math.floor(us / 1000) });
+    keys.add(key);
+    added++;
   }
   const omitted = trace.totalEvents - trace.events.length;
   if (omitted > 0) {

@@ -7,45 +7,44 @@
  * all the same makes the commit fail with STORAGE_ID_UNKNOWN, and the job's entries are dropped.
  */
 export const REUSE_MS = 60 * 60 * 1000;
-/** Entries kept in all; the oldest go first (a bound, not a cache policy: each is small). */
-const MAX_ENTRIES = 10_000;
+/** Jobs kept in all; the oldest go first (a bound, not a cache policy: each entry is small). */
+const MAX_JOBS = 1_000;
 
 type Entry = { storageId: string; atMs: number };
 
 export class UncommittedUploads {
-  private readonly entries = new Map<string, Entry>();
+  /** jobId → `<relPath>\0<sha256>` → the blob. */
+  private readonly jobs = new Map<string, Map<string, Entry>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  private static key(jobId: string, relPath: string, sha256: string): string {
-    return `${jobId}\0${relPath}\0${sha256}`;
-  }
-
   /** A blob already uploaded with these bytes for this job's file, if one is still fresh. */
   find(jobId: string, relPath: string, sha256: string): string | null {
-    const key = UncommittedUploads.key(jobId, relPath, sha256);
-    const e = this.entries.get(key);
-    if (e === undefined) return null;
-    if (this.now() - e.atMs > REUSE_MS) {
-      this.entries.delete(key);
-      return null;
-    }
+    const e = this.jobs.get(jobId)?.get(`${relPath}\0${sha256}`);
+    if (e === undefined || this.now() - e.atMs > REUSE_MS) return null;
     return e.storageId;
   }
 
   /** Remembers an upload until its commit goes through. */
   add(jobId: string, relPath: string, sha256: string, storageId: string): void {
-    this.entries.set(UncommittedUploads.key(jobId, relPath, sha256), { storageId, atMs: this.now() });
-    if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    let files = this.jobs.get(jobId);
+    if (files === undefined) {
+      files = new Map();
+      this.jobs.set(jobId, files);
+      if (this.jobs.size > MAX_JOBS) this.jobs.delete(this.jobs.keys().next().value!);
+    }
+    files.set(`${relPath}\0${sha256}`, { storageId, atMs: this.now() });
   }
 
   /** The job's commit went through, or its blobs are not to be trusted: forget them. */
   forgetJob(jobId: string): void {
-    const prefix = `${jobId}\0`;
-    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+    this.jobs.delete(jobId);
   }
 
+  /** Blobs kept, over all jobs. */
   get size(): number {
-    return this.entries.size;
+    let n = 0;
+    for (const files of this.jobs.values()) n += files.size;
+    return n;
   }
 }

@@ -71,7 +71,7 @@ export const ERROR_CODES = {
   UPLOAD_TOO_SLOW: {
     kind: "invalid-local-data",
     marker: "no",
-    text: "a file is too large to upload within uploadTimeoutMs at the rate uploads reach (Convex allows 2 minutes per upload); tried again when it changes or the daemon restarts",
+    text: "a file's upload timed out, and at the rate uploads reach it could not make it within uploadTimeoutMs or the deployment's cut (Convex allows 2 minutes); tried again when it changes or the daemon restarts",
   },
   UNSAFE_PATH: { kind: "invalid-local-data", marker: "yes", text: "a file is a symlink, not a regular file, or leads outside its job folder" },
   ASSET_MISSING: { kind: "invalid-local-data", marker: "yes", text: "a finished job lists an asset whose file does not exist" },

@@ -3,7 +3,7 @@
  * what the deployment stores (`sync:getRecord`: the plan's epoch-ms `createdAt`/`updatedAt`
  * included), then the job's timeline (`sync:timeline`) with the time spent in each stage.
  */
-import { microsToIso } from "../../convex/lib/time.js";
+import { isoToMillis, microsToIso } from "../../convex/lib/time.js";
 import type { StoredRecord, TimelineEvent } from "../remote/ConvexGateway.js";
 
 export type { StoredRecord, TimelineEvent };
@@ -49,7 +49,11 @@ function storedValue(record: StoredRecord | null, field: string): string {
 
 function sameValue(local: unknown, record: StoredRecord | null, field: string): boolean {
   if (record === null) return false;
-  if (field === "createdAt" || field === "updatedAt") return typeof record[`${field}Iso`] === "string" ? record[`${field}Iso`] === local : true;
+  if (field === "createdAt" || field === "updatedAt") {
+    // The daemon's rows keep job.json's text; the plan's only epoch ms, compared as such.
+    const iso = record[`${field}Iso`];
+    return typeof iso === "string" ? iso === local : typeof local === "string" && isoToMillis(local) === record[field];
+  }
   const stored = field === "retryAfter" && record.retryAfter === null ? undefined : record[field];
   return show(stored) === show(local);
 }

@@ -1,8 +1,9 @@
 /**
- * A file that cannot be uploaded within Convex's upload timeout at the rate uploads reach gets
- * one clear permanent error (UPLOAD_TOO_SLOW, naming the file and its size), not retries that
- * count as an outage, and no failure marker: it is not the job's data that is wrong. The
- * stand-in reads upload bodies at a fixed rate (`uploadBytesPerSec`), as a slow link would.
+ * A file whose upload timed out, and that the rate uploads reach says could not have made it in
+ * time, gets one clear permanent error (UPLOAD_TOO_SLOW, naming the file and its size), not
+ * retries that count as an outage, and no failure marker: it is not the job's data that is
+ * wrong. The stand-in reads upload bodies at a fixed rate (`uploadBytesPerSec`), as a slow link
+ * would.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -22,7 +23,7 @@ afterEach(async () => {
 const MiB = 1024 * 1024;
 
 describe("uploads within Convex's upload timeout", () => {
-  it("a file too large for the timeout at the measured rate: UPLOAD_TOO_SLOW naming file and size, no marker, never sent", async () => {
+  it("a file too large for the timeout at the measured rate: its upload times out once, then UPLOAD_TOO_SLOW naming file and size, no marker", async () => {
     h.standin.setFaults({ uploadBytesPerSec: 2 * MiB });
     const config = h.config({ uploadTimeoutMs: 1500 });
     const gateway = h.gateway(config);
@@ -37,6 +38,7 @@ describe("uploads within Convex's upload timeout", () => {
     await big.runToSuccess();
     const before = await readFile(path.join(big.dir, "job.json"), "utf8");
     const uploads = h.standin.stats().uploads;
+    const attempts = gateway.stats().byFunction.upload ?? 0;
     const second = await runBackfill({ config, gateway, log: h.log, jobIds: [big.id] });
 
     expect(second.summary.failed).toEqual([
@@ -45,8 +47,11 @@ describe("uploads within Convex's upload timeout", () => {
     const reason = second.summary.failed[0]!.reason;
     expect(reason).toMatch(new RegExp(`${big.id}/outputs/${big.name}(_mask|_debug)?\\.png is \\d+ bytes`));
     expect(reason).toContain("uploadTimeoutMs");
-    // Refused before sending: no upload of it reached the deployment, and job.json is untouched.
-    expect(h.standin.stats().uploads).toBe(uploads);
+    // Tried once, not retried as an outage: of its files only the small trace was stored (kept
+    // for the job's next attempt), none of its PNGs; job.json is untouched.
+    expect(h.standin.stats().uploads).toBe(uploads + 1);
+    // Each of its four files tried once (three PNGs and the trace): no retry after the refusal.
+    expect((gateway.stats().byFunction.upload ?? 0) - attempts).toBe(4);
     expect(await readFile(path.join(big.dir, "job.json"), "utf8")).toBe(before);
     expect(await h.getPublic(big.id)).toBeNull();
   });

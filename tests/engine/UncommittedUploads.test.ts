@@ -21,6 +21,7 @@ describe("UncommittedUploads", () => {
     expect(u.find("k", "a", "x")).toBe("s2");
     now = REUSE_MS + 1;
     expect(u.find("k", "a", "x")).toBeNull();
+    u.forgetJob("k");
     expect(u.size).toBe(0);
   });
 });
