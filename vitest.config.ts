@@ -7,6 +7,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    globalSetup: ["tests/setup/buildOnce.ts"],
     projects: [
       { extends: true, test: { name: "all", include: ["tests/**/*.test.ts"] } },
       {

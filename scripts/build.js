@@ -1,0 +1,60 @@
+// `npm run build`: bundles the TypeScript sources into dist/ with esbuild (node_modules stay
+// external; source maps beside each file):
+//   dist/celstate-sync.js  the executable (package.json `bin`): checks the Node.js version,
+//                          then loads dist/cli.js
+//   dist/cli.js            the CLI (src/cli/main.ts and everything it imports)
+// Plain JavaScript on purpose: it runs before any TypeScript loader exists. Each file is
+// written to a temporary name and renamed, so a CLI starting meanwhile never reads half a file.
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const distDir = path.join(root, "dist");
+export const OUTPUTS = ["celstate-sync.js", "cli.js"].map((f) => path.join(distDir, f));
+
+const common = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  packages: "external",
+  sourcemap: "external",
+  sourcesContent: true,
+  logLevel: "error",
+  write: false,
+  absWorkingDir: root,
+};
+
+/** src/cli/bin.ts imports "./main.js"; built, that is the sibling bundle dist/cli.js. */
+const cliAsSibling = {
+  name: "cli-as-sibling",
+  setup(build) {
+    build.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: "./cli.js", external: true }));
+  },
+};
+
+export async function build() {
+  const esbuild = await import("esbuild");
+  try {
+    const results = await Promise.all([
+      esbuild.build({ ...common, entryPoints: ["src/cli/bin.ts"], outfile: OUTPUTS[0], plugins: [cliAsSibling] }),
+      esbuild.build({ ...common, entryPoints: ["src/cli/main.ts"], outfile: OUTPUTS[1] }),
+    ]);
+    mkdirSync(distDir, { recursive: true });
+    // Source maps first, then the code that points at them.
+    const files = results.flatMap((r) => r.outputFiles).sort((a, b) => Number(b.path.endsWith(".map")) - Number(a.path.endsWith(".map")));
+    for (const file of files) {
+      const tmp = `${file.path}.${process.pid}.tmp`;
+      writeFileSync(tmp, file.contents, { mode: file.path.endsWith(".map") ? 0o644 : 0o755 });
+      renameSync(tmp, file.path);
+    }
+  } finally {
+    // esbuild keeps a service process alive for further builds; this process makes no more.
+    await esbuild.stop?.();
+  }
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await build();
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+/**
+ * The executable (`dist/celstate-sync.js` once built): checks the Node.js version before
+ * loading anything that could fail on an older one, then runs the CLI bundle next to it.
+ */
+import { unsupportedNodeMessage } from "./nodeVersion.js";
+
+const problem = unsupportedNodeMessage(process.versions.node);
+if (problem !== null) {
+  process.stderr.write(`${problem}\n`);
+  process.exitCode = 2;
+} else {
+  // Stack traces (shown for internal errors and at debug level) then name src/… lines.
+  process.setSourceMapsEnabled(true);
+  // Built, this import names dist/cli.js, the bundle of main.ts (scripts/build.js).
+  const { main } = await import("./main.js");
+  process.exitCode = await main(process.argv);
+}
