@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   JOBS_DIR_UNREADABLE: { kind: "fatal", marker: "no", text: "the jobs folder does not exist or cannot be read" },
   LOCK_UNWRITABLE: { kind: "fatal", marker: "no", text: "the instance lock cannot be created in the jobs folder (the service user may not write there)" },
   HEALTH_PORT_UNAVAILABLE: { kind: "fatal", marker: "no", text: "the health and metrics port cannot be listened on (in use, or not allowed)" },
+  NODE_TOO_OLD: { kind: "fatal", marker: "no", text: "the Node.js running celstate-sync is older than 20.19" },
 
   NETWORK: { kind: "outage", marker: "no", text: "the deployment could not be reached" },
   TIMEOUT: { kind: "outage", marker: "no", text: "the deployment did not answer within the configured timeout" },
