@@ -8,11 +8,11 @@ import { BACKFILL_DRAIN_MS, backfillExitCode, type BackfillSummary, runBackfill 
 import type { JobResult } from "../engine/SyncEngine.js";
 import { classifyError } from "../errors/classifyError.js";
 import type { SyncError } from "../errors/SyncError.js";
-import { addCommonOptions, type CommonFlags, createGateway, resolveContext } from "./context.js";
+import { addCommonOptions, addConcurrencyOption, type CommonFlags, createGateway, resolveContext } from "./context.js";
 import { listTargets } from "./listTargets.js";
 import { createProgress, formatBytes } from "./progress.js";
 
-type BackfillFlags = CommonFlags & { dryRun?: boolean; checksum?: boolean; job?: string[]; progress?: boolean };
+type BackfillFlags = CommonFlags & { dryRun?: boolean; checksum?: boolean; job?: string[]; progress?: boolean; concurrency?: string };
 
 export function printSummary(s: BackfillSummary, out: NodeJS.WritableStream = process.stdout): void {
   const lines = [
@@ -44,6 +44,7 @@ export function backfillCommand(): Command {
     .option("--job <id...>", "only these job ids")
     .option("--json", "print the summary as one JSON object on stdout (logs go to stderr)")
     .option("--no-progress", "no progress bar, even on a terminal");
+  addConcurrencyOption(cmd);
   addCommonOptions(cmd);
   cmd.addHelpText(
     "after",
@@ -57,8 +58,8 @@ running (the run waits for it up to retry.maxRetryMs, then stops; nothing is mar
 2 usage or configuration error; 130/143 stopped by SIGINT/SIGTERM (after its summary).`,
   );
   cmd.action(async (flags: BackfillFlags) => {
-    const ctx = resolveContext(flags, { checksum: flags.checksum });
-    const gateway = createGateway(ctx.config);
+    const ctx = resolveContext(flags, { checksum: flags.checksum, concurrency: flags.concurrency });
+    const gateway = createGateway(ctx);
     // Signals are taken over first, before any request: the first one stops the run (in-flight
     // work gets BACKFILL_DRAIN_MS), later ones are only acknowledged, so the summary is always
     // printed instead of the process dying mid-way.

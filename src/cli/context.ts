@@ -6,8 +6,8 @@
 import type { Command } from "commander";
 import type { Logger } from "pino";
 import { SyncError } from "../errors/SyncError.js";
+import { convexUrlAdvice } from "../config/convexUrlAdvice.js";
 import { type LoadedConfig, loadConfig } from "../config/loadConfig.js";
-import type { Config } from "../config/configSchema.js";
 import { createLogger } from "../log/createLogger.js";
 import { ConvexHttpGateway } from "../remote/ConvexHttpGateway.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
@@ -16,6 +16,7 @@ export type CommonFlags = {
   jobsDir?: string;
   convexUrl?: string;
   config?: string;
+  envFile?: string;
   logLevel?: string;
   json?: boolean;
 };
@@ -25,15 +26,26 @@ export function addCommonOptions(cmd: Command): Command {
     .option("--jobs-dir <dir>", "the pipeline's jobs/ folder (env CELSTATE_SYNC_JOBS_DIR; default ./jobs)")
     .option("--convex-url <url>", "the Convex deployment URL (env CONVEX_URL)")
     .option("--config <file>", "configuration file (default ./celstate-sync.config.json if present)")
+    .option("--env-file <file>", "read CONVEX_URL, CELSTATE_SYNC_TOKEN, … from this file too, as a systemd EnvironmentFile= (wins over the environment)")
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)");
+}
+
+/** `--concurrency`, for the commands that reconcile jobs. */
+export function addConcurrencyOption(cmd: Command): Command {
+  return cmd.option("--concurrency <n>", "jobs reconciled at once (env CELSTATE_SYNC_CONCURRENCY; default 16)");
 }
 
 export type CommandContext = LoadedConfig & { log: Logger };
 
-export function resolveContext(flags: CommonFlags, extra: Record<string, unknown> = {}): CommandContext {
+/**
+ * Resolves the configuration for a command. `settings` are its own flags by dotted key
+ * (`{ "watch.drainMs": flags.drainMs }`), as typed: they go through the same schema as the file.
+ */
+export function resolveContext(flags: CommonFlags, settings: Record<string, unknown> = {}): CommandContext {
   const loaded = loadConfig({
     ...(flags.config === undefined ? {} : { configPath: flags.config }),
-    flags: { jobsDir: flags.jobsDir, convexUrl: flags.convexUrl, logLevel: flags.logLevel, ...extra },
+    ...(flags.envFile === undefined ? {} : { envFile: flags.envFile }),
+    flags: { jobsDir: flags.jobsDir, convexUrl: flags.convexUrl, logLevel: flags.logLevel, ...settings },
   });
   const log = createLogger({
     level: loaded.config.logLevel,
@@ -44,24 +56,29 @@ export function resolveContext(flags: CommonFlags, extra: Record<string, unknown
   return { ...loaded, log };
 }
 
-export function requireConvex(config: Config): { url: string; token: string } {
+/** The deployment URL, or a CONVEX_URL_MISSING error saying where to set it. */
+export function requireConvexUrl({ config, urlLookalike }: Pick<LoadedConfig, "config" | "urlLookalike">): string {
   if (config.convexUrl === undefined) {
-    throw new SyncError(
-      "CONVEX_URL_MISSING",
-      "no Convex deployment URL: pass --convex-url, set CONVEX_URL (or put it in .env.local), or set convexUrl in celstate-sync.config.json",
-    );
+    throw new SyncError("CONVEX_URL_MISSING", `no Convex deployment URL: ${convexUrlAdvice(urlLookalike)}`);
   }
+  return config.convexUrl;
+}
+
+export function requireConvex(loaded: Pick<LoadedConfig, "config" | "urlLookalike">): { url: string; token: string } {
+  const url = requireConvexUrl(loaded);
+  const { config } = loaded;
   if (config.token === undefined) {
     throw new SyncError(
       "TOKEN_MISSING",
       "no service token: set CELSTATE_SYNC_TOKEN in the environment (or .env.local) to the value set in the deployment with `npx convex env set CELSTATE_SYNC_TOKEN … --prod`",
     );
   }
-  return { url: config.convexUrl, token: config.token };
+  return { url, token: config.token };
 }
 
-export function createGateway(config: Config): ConvexGateway {
-  const { url, token } = requireConvex(config);
+export function createGateway(loaded: Pick<LoadedConfig, "config" | "urlLookalike">): ConvexGateway {
+  const { config } = loaded;
+  const { url, token } = requireConvex(loaded);
   return new ConvexHttpGateway({
     url,
     token,

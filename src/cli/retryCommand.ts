@@ -49,7 +49,7 @@ Examples:
       throw new SyncError("CONFIG_INVALID", "name the jobs to retry, or pass --all-failed");
     }
     const ctx = resolveContext(flags);
-    const gateway = createGateway(ctx.config);
+    const gateway = createGateway(ctx);
     await checkDeployment(gateway, { attempts: 4 });
     const targets = flags.allFailed ? await listMarkedJobs(ctx.config.jobsDir) : [...new Set(jobIds)];
     for (const jobId of targets) {

@@ -99,7 +99,7 @@ Exit status: 0 every job in sync, 1 some job is not, 2 usage or configuration er
   );
   cmd.action(async (flags: StatusFlags) => {
     const ctx = resolveContext(flags);
-    const gateway = readOnlyGateway(createGateway(ctx.config));
+    const gateway = readOnlyGateway(createGateway(ctx));
     await checkDeployment(gateway);
     const jobIds = await listTargets(ctx.config.jobsDir, flags.job);
     const report = await collectStatus({ config: ctx.config, gateway, jobIds, log: ctx.log });

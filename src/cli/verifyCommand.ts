@@ -4,11 +4,10 @@
  * Lists each mismatch (job, what, expected, got); exit 1 if there is any.
  */
 import { Command } from "commander";
-import { SyncError } from "../errors/SyncError.js";
 import type { JobVerification, VerifyReport } from "../ops/verifyJobs.js";
 import { verifyExitCode, verifyJobs } from "../ops/verifyJobs.js";
 import { ConvexHttpGateway } from "../remote/ConvexHttpGateway.js";
-import { addCommonOptions, type CommonFlags, resolveContext } from "./context.js";
+import { addCommonOptions, type CommonFlags, requireConvexUrl, resolveContext } from "./context.js";
 import { listTargets } from "./listTargets.js";
 import { formatBytes } from "./progress.js";
 
@@ -60,13 +59,7 @@ Exit status: 0 everything matches, 1 some mismatch or unreadable job, 2 usage or
   );
   cmd.action(async (flags: VerifyFlags) => {
     const ctx = resolveContext(flags);
-    const url = ctx.config.convexUrl;
-    if (url === undefined) {
-      throw new SyncError(
-        "CONVEX_URL_MISSING",
-        "no Convex deployment URL: pass --convex-url, set CONVEX_URL (or put it in .env.local), or set convexUrl in celstate-sync.config.json",
-      );
-    }
+    const url = requireConvexUrl(ctx);
     // verify reads the public surface only, as the external API's clients do: jobs:getPublic
     // takes no token, so none is required (and none is sent for it).
     const gateway = new ConvexHttpGateway({

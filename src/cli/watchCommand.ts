@@ -8,17 +8,16 @@ import { Command } from "commander";
 import { FolderWatchBackend } from "../watch/FolderWatchBackend.js";
 import { acquireInstanceLock } from "../watch/instanceLock.js";
 import { WatchDaemon } from "../watch/WatchDaemon.js";
-import { addCommonOptions, type CommonFlags, createGateway, resolveContext } from "./context.js";
+import { addCommonOptions, addConcurrencyOption, type CommonFlags, createGateway, resolveContext } from "./context.js";
 
-type WatchFlags = CommonFlags & { healthPort?: string; drainMs?: string };
-
-export const DEFAULT_DRAIN_MS = 10_000;
+type WatchFlags = CommonFlags & { healthPort?: string; drainMs?: string; concurrency?: string };
 
 export function watchCommand(): Command {
   const cmd = new Command("watch")
     .description("Run the daemon: reconcile everything on disk, then mirror every change as it happens")
     .option("--health-port <port>", "serve /healthz, /readyz and /metrics on 127.0.0.1:<port> (off by default)")
-    .option("--drain-ms <ms>", `on SIGTERM, time given to in-flight work before it is abandoned (default ${DEFAULT_DRAIN_MS})`);
+    .option("--drain-ms <ms>", "on SIGTERM or SIGINT, time given to in-flight work before it is abandoned (default 10000)");
+  addConcurrencyOption(cmd);
   addCommonOptions(cmd);
   cmd.addHelpText(
     "after",
@@ -31,9 +30,9 @@ Runs until SIGTERM or SIGINT, then exits 0. Exit 2: configuration, token or lock
 See deploy/celstate-sync.service (systemd) and ecosystem.config.cjs (pm2).`,
   );
   cmd.action(async (flags: WatchFlags) => {
-    const ctx = resolveContext(flags, { healthPort: flags.healthPort === undefined ? undefined : Number(flags.healthPort) });
+    const ctx = resolveContext(flags, { healthPort: flags.healthPort, "watch.drainMs": flags.drainMs, concurrency: flags.concurrency });
     const { config, log } = ctx;
-    const gateway = createGateway(config);
+    const gateway = createGateway(ctx);
     const lock = await acquireInstanceLock(config.jobsDir, {
       onCompromised: (e) => log.error({ err: e }, "the instance lock was lost (another process took it?)"),
     });
@@ -54,7 +53,7 @@ See deploy/celstate-sync.service (systemd) and ecosystem.config.cjs (pm2).`,
       log.info({ jobsDir: config.jobsDir }, "watching");
       const why = await stopped;
       log.info({ why }, "stopping: draining in-flight work");
-      const { abandoned } = await daemon.stop(flags.drainMs === undefined ? DEFAULT_DRAIN_MS : Number(flags.drainMs));
+      const { abandoned } = await daemon.stop(config.watch.drainMs);
       log.info({ abandoned: abandoned.length }, abandoned.length ? "stopped; abandoned work is picked up at the next start" : "stopped");
       if (fatal) throw fatal;
     } finally {

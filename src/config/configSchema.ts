@@ -9,11 +9,22 @@ import { DEFAULT_ASSET_RULES } from "../local/defaultAssetRules.js";
 const ms = (what: string, def: number) =>
   z.number().int().min(0).default(def).describe(`${what} (milliseconds). Default ${def}.`);
 
-export const assetRuleSchema = z.object({
-  match: z.string().min(1).describe("Glob relative to the job folder, e.g. `outputs/*_debug.png`. First match wins."),
-  role: z.enum(["output_png", "debug_png", "mask_png", "trace_json"]),
-  contentType: z.string().min(1).describe("Content-Type stored with the blob, e.g. `image/png`."),
-});
+export const assetRuleSchema = z
+  .object({
+    match: z.string().min(1).describe("Glob relative to the job folder, e.g. `outputs/*_debug.png`. First match wins."),
+    role: z.enum(["output_png", "debug_png", "mask_png", "trace_json"]),
+    contentType: z.string().min(1).describe("Content-Type stored with the blob, e.g. `image/png`."),
+  })
+  .strict();
+
+/** A token shorter than this is refused: it is guessable, and too short to mask reliably. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Settings whose value is never shown: not by `config`, not in an error message, not in a log.
+ * Masked by key, never by searching other values for their text.
+ */
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set(["token"]);
 
 
 export const configSchema = z
@@ -22,13 +33,18 @@ export const configSchema = z
     jobsDir: z.string().min(1).default("jobs").describe("The pipeline's `jobs/` folder. Default `jobs`."),
     convexUrl: z
       .url({ protocol: /^https?$/, error: "expected an http(s) URL like https://happy-otter-123.convex.cloud" })
+      // A deployment URL carries no secret: a key pasted into it would be shown wherever the URL is.
+      .refine((u) => {
+        const url = new URL(u);
+        return url.username === "" && url.password === "" && url.search === "" && url.hash === "";
+      }, "a deployment URL has no credentials, query or fragment (like https://happy-otter-123.convex.cloud)")
       .optional()
       .describe("The Convex deployment URL (env CONVEX_URL). No default: without it the daemon exits 2."),
     token: z
       .string()
-      .min(1)
+      .min(MIN_TOKEN_LENGTH, `too short: at least ${MIN_TOKEN_LENGTH} characters (make one with \`openssl rand -hex 32\`)`)
       .optional()
-      .describe("The service token (env CELSTATE_SYNC_TOKEN). Keep it out of this file: use the environment."),
+      .describe(`The service token (env CELSTATE_SYNC_TOKEN), at least ${MIN_TOKEN_LENGTH} characters. Keep it out of this file: use the environment.`),
     // 16: a deployment on a small Convex plan runs 16 mutations at once (one commit per job in
     // flight at most), and at 25 ms a round trip 8 jobs in flight left the daemon waiting.
     concurrency: z.number().int().min(1).max(256).default(16).describe("Jobs reconciled at once. Default 16."),
@@ -55,6 +71,7 @@ export const configSchema = z
         maxAttempts: z.number().int().min(1).default(10).describe("Transient attempts before giving up. Default 10."),
         maxRetryMs: ms("Time since the first failure before giving up", 15 * 60_000),
       })
+      .strict()
       .prefault({}),
     stateBatchSize: z
       .number()
@@ -70,7 +87,9 @@ export const configSchema = z
         activeWindowMs: ms("How long a finished, in-sync job stays watched after its last change", 2 * 60_000),
         maxWatchedJobs: z.number().int().min(1).default(500).describe("Job folders watched at once. Default 500."),
         debounceMs: ms("A job is reconciled this long after its last file event, so a burst of writes syncs once", 20),
+        drainMs: ms("On SIGTERM or SIGINT, time given to in-flight work before it is abandoned and picked up at the next start", 10_000),
       })
+      .strict()
       .prefault({}),
     healthPort: z
       .number()

@@ -6,6 +6,8 @@
  */
 import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import type { Config } from "../config/configSchema.js";
+import { convexUrlAdvice } from "../config/convexUrlAdvice.js";
+import type { LoadedConfig } from "../config/loadConfig.js";
 import { classifyError } from "../errors/classifyError.js";
 import { checkDeployment } from "../remote/checkDeployment.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
@@ -35,18 +37,11 @@ function skipAfter(ids: Id[], why: string): DoctorCheck[] {
 export async function checkDeploymentHealth(
   config: Config,
   makeGateway: (url: string, token: string) => ConvexGateway,
+  urlLookalike: LoadedConfig["urlLookalike"] = null,
 ): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
   if (config.convexUrl === undefined) {
-    checks.push(
-      line(
-        "convex-url",
-        "fail",
-        "no Convex deployment URL is set",
-        "pass --convex-url, set CONVEX_URL (or put it in .env.local), or set convexUrl in celstate-sync.config.json",
-        true,
-      ),
-    );
+    checks.push(line("convex-url", "fail", "no Convex deployment URL is set", convexUrlAdvice(urlLookalike), true));
     return [...checks, ...skipAfter(["reachable", "token", "functions", "clock"], "no URL")];
   }
   checks.push(line("convex-url", "ok", config.convexUrl));

@@ -54,7 +54,7 @@ export async function runDoctor(opts: RunDoctorOptions): Promise<DoctorCheck[]> 
     opts.makeGateway ??
     ((url: string, token: string) =>
       new ConvexHttpGateway({ url, token, requestTimeoutMs: config.requestTimeoutMs, uploadTimeoutMs: config.uploadTimeoutMs }));
-  checks.push(...(await checkDeploymentHealth(config, (url, token) => readOnlyGateway(makeGateway(url, token)))));
+  checks.push(...(await checkDeploymentHealth(config, (url, token) => readOnlyGateway(makeGateway(url, token)), opts.loaded.urlLookalike)));
 
   const jobs = await checkJobsFolder(config.jobsDir);
   checks.push(jobs.check);

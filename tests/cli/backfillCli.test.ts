@@ -39,7 +39,7 @@ describe("celstate-sync backfill (the command)", () => {
   });
 
   it("backfill › without a Convex URL says so and exits 2", async () => {
-    const r = await runCli(["backfill", "--jobs-dir", h.jobsDir], { env: cleanEnv({ CELSTATE_SYNC_TOKEN: "x" }), cwd: h.jobsDir });
+    const r = await runCli(["backfill", "--jobs-dir", h.jobsDir], { env: cleanEnv({ CELSTATE_SYNC_TOKEN: h.token }), cwd: h.jobsDir });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no Convex deployment URL/);
   });

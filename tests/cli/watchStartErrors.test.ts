@@ -4,7 +4,7 @@
  * that syncs nothing, never a stack trace.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -56,5 +56,41 @@ describe("watch refuses to start on what an operator must fix", () => {
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }
+  });
+});
+
+describe("flags go through the configuration schema and are checked at start", () => {
+  it.each([
+    [["--drain-ms", "-5"], "`watch.drainMs` from --drain-ms is invalid", "got `-5`"],
+    [["--health-port", "abc"], "`healthPort` from --health-port is invalid", "got `abc`"],
+    [["--concurrency", "0"], "`concurrency` from --concurrency is invalid", "got `0`"],
+  ])("watch %j › refused at start: exit 2, one CONFIG_INVALID line showing what was typed", async (flags, names, shows) => {
+    const r = await runCli(["watch", "--jobs-dir", h.jobsDir, ...flags], { env: env(), cwd: scratch, timeoutMs: 20_000 });
+    expect(r.code).toBe(2);
+    const line = oneCodedLine(r.stderr, "CONFIG_INVALID");
+    expect(line).toContain(names);
+    expect(line).toContain(shows);
+    expect(existsSync(path.join(h.jobsDir, ".celstate-sync", "lock"))).toBe(false);
+  });
+
+  it("backfill --concurrency › is a setting like the others: used, and shown by config as a flag", async () => {
+    const r = await runCli(["backfill", "--jobs-dir", h.jobsDir, "--concurrency", "2", "--json"], { env: env(), cwd: scratch });
+    expect(r.code, r.stderr).toBe(0);
+    const shown = await runCli(["config", "--jobs-dir", h.jobsDir, "--json"], { env: cleanEnv({ CELSTATE_SYNC_CONCURRENCY: "3" }), cwd: scratch });
+    expect(JSON.parse(shown.stdout)).toMatchObject({ entries: expect.arrayContaining([{ key: "concurrency", value: 3, source: "env" }]) });
+    const bad = await runCli(["backfill", "--jobs-dir", h.jobsDir, "--concurrency", "many"], { env: env(), cwd: scratch });
+    expect(bad.code).toBe(2);
+    expect(oneCodedLine(bad.stderr, "CONFIG_INVALID")).toContain("`concurrency` from --concurrency is invalid");
+  });
+
+  it("config --env-file › reads the file as a systemd EnvironmentFile=, the token masked", async () => {
+    const envFile = path.join(scratch, "celstate-sync.env");
+    await writeFile(envFile, `CONVEX_URL=${h.standin.url}\nCELSTATE_SYNC_TOKEN=${h.token}\n`);
+    const r = await runCli(["config", "--env-file", envFile, "--json"], { env: cleanEnv(), cwd: scratch });
+    expect(r.code, r.stderr).toBe(0);
+    const view = JSON.parse(r.stdout) as { envFile: string; entries: Array<{ key: string; value?: unknown; source: string }> };
+    expect(view.envFile).toBe(envFile);
+    expect(view.entries).toEqual(expect.arrayContaining([{ key: "convexUrl", value: h.standin.url, source: "env-file" }, { key: "token", value: "***", source: "env-file" }]));
+    expect(r.stdout + r.stderr).not.toContain(h.token);
   });
 });

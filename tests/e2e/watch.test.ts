@@ -241,7 +241,7 @@ describe("watch daemon (as a process)", () => {
   });
 
   it("watch › without a Convex URL it says so and exits 2 (no fallback backend)", async () => {
-    const d = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir], { env: cleanEnv({ CELSTATE_SYNC_TOKEN: "x" }), cwd: h.jobsDir });
+    const d = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir], { env: cleanEnv({ CELSTATE_SYNC_TOKEN: h.token }), cwd: h.jobsDir });
     const exit = await d.exited;
     expect(exit.code).toBe(2);
     expect(d.stderr).toMatch(/no Convex deployment URL/);

@@ -7,7 +7,7 @@ import { checkDeploymentHealth } from "../../src/ops/checkDeploymentHealth.js";
 import { doctorExitCode } from "../../src/ops/DoctorCheck.js";
 import type { ConvexGateway } from "../../src/remote/ConvexGateway.js";
 
-const config = (over: Record<string, unknown> = {}) => configSchema.parse({ convexUrl: "http://127.0.0.1:9", token: "t0ken-value", ...over });
+const config = (over: Record<string, unknown> = {}) => configSchema.parse({ convexUrl: "http://127.0.0.1:9", token: "t0ken-value-0123456789", ...over });
 
 function gatewayAnswering(handshake: () => Promise<{ apiVersion: number; serverTimeMs: number }>): () => ConvexGateway {
   return () => ({ handshake }) as unknown as ConvexGateway;
@@ -73,7 +73,7 @@ describe("checkDeploymentHealth", () => {
     const never = () => {
       throw new Error("must not connect");
     };
-    const noUrl = await checkDeploymentHealth(configSchema.parse({ token: "t0ken-value" }), never);
+    const noUrl = await checkDeploymentHealth(configSchema.parse({ token: "t0ken-value-0123456789" }), never);
     expect(noUrl[0]).toMatchObject({ id: "convex-url", status: "fail", config: true });
     expect(doctorExitCode(noUrl)).toBe(2);
     const noToken = await checkDeploymentHealth(configSchema.parse({ convexUrl: "http://127.0.0.1:9" }), never);

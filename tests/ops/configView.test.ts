@@ -34,11 +34,10 @@ describe("configView", () => {
     expect(formatConfigView(view)).toContain(`config file: ${path.join(cwd, "celstate-sync.config.json")}`);
   });
 
-  it("configView › masks the token wherever else it appears", () => {
-    const loaded = loadConfig({ cwd, env: { CELSTATE_SYNC_TOKEN: TOKEN, CONVEX_URL: `https://x.convex.cloud/?k=${TOKEN}` } });
-    const text = formatConfigView(configView(loaded));
-    expect(text).not.toContain(TOKEN);
-    expect(text).toContain("?k=***");
+  it("configView › a deployment URL with a secret pasted into it is refused, and not shown", () => {
+    expect(() => loadConfig({ cwd, env: { CELSTATE_SYNC_TOKEN: TOKEN, CONVEX_URL: `https://x.convex.cloud/?k=${TOKEN}` } })).toThrow(
+      "`convexUrl` from the environment (CONVEX_URL) is invalid: a deployment URL has no credentials, query or fragment (like https://happy-otter-123.convex.cloud), got `https://x.convex.cloud/…`",
+    );
   });
 
   it("configView › shows settings without a value as not set", () => {

@@ -3,8 +3,8 @@
  * binary at the most verbose log level (trace), through successes, retries after injected 503s
  * and a dropped upload, a failure marker and its retry, a refused token and a configuration
  * error, and all of stdout and stderr is searched for the token and for upload-URL tokens.
- * `config` masks it wherever it came from: the environment, `.env.local`, the config file, or
- * pasted inside the deployment URL.
+ * `config` masks it wherever it came from: the environment, `.env.local` or the config file; a
+ * deployment URL with it pasted inside is refused without being printed.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -140,8 +140,13 @@ describe("the service token", () => {
       if (source === "url") env = { ...env, CELSTATE_SYNC_TOKEN: token, CONVEX_URL: `${h.standin.url}/?key=${token}` };
       const runs = [["config"], ["config", "--json"]].map(async (args) => [args, await runCli([...args, "--log-level", "trace"], { env, cwd: dir })] as const);
       for (const [args, r] of await Promise.all(runs)) {
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout).toMatch(/token/);
+        if (source === "url") {
+          expect(r.code, r.stderr).toBe(2);
+          expect(r.stderr).toMatch(/`convexUrl` from the environment \(CONVEX_URL\) is invalid: a deployment URL has no credentials, query or fragment/);
+        } else {
+          expect(r.code, r.stderr).toBe(0);
+          expect(r.stdout).toMatch(/token/);
+        }
         expect(`${r.stdout}${r.stderr}`.includes(token), `${args.join(" ")} from ${source}`).toBe(false);
       }
     } finally {
