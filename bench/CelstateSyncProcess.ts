@@ -50,22 +50,22 @@ export class CelstateSyncProcess {
       env: cleanEnv({ CONVEX_URL: target.url, CELSTATE_SYNC_TOKEN: target.token, BENCH_FS_PROBE_OUT: probeOut, ...env }),
       stdio: ["ignore", "pipe", "pipe"],
     });
-    // Keep only the tail of the output (a busy daemon logs a lot), but look at every line for
-    // errors (pino level 50 and above).
+    // Keep only the tail of the log (stderr; a busy daemon logs a lot), but look at every line
+    // for errors (pino level 50 and above).
     let partial = "";
-    this.child.stdout!.on("data", (b: Buffer) => {
+    this.child.stderr!.on("data", (b: Buffer) => {
       const text = b.toString();
-      this.stdout += text;
-      if (this.stdout.length > 1_000_000) this.stdout = this.stdout.slice(-500_000);
+      this.stderr += text;
+      if (this.stderr.length > 1_000_000) this.stderr = this.stderr.slice(-500_000);
       const lines = (partial + text).split("\n");
       partial = lines.pop() ?? "";
       for (const line of lines) {
         if (this.errorLines.length < 5 && /"level":(5|6)0/.test(line)) this.errorLines.push(line.slice(0, 500));
       }
     });
-    this.child.stderr!.on("data", (b: Buffer) => {
-      this.stderr += b.toString();
-      if (this.stderr.length > 400_000) this.stderr = this.stderr.slice(-200_000);
+    this.child.stdout!.on("data", (b: Buffer) => {
+      this.stdout += b.toString();
+      if (this.stdout.length > 400_000) this.stdout = this.stdout.slice(-200_000);
     });
     this.sampler = new ProcSampler(this.child.pid!).start();
     this.exited = new Promise((resolve) =>
@@ -98,7 +98,7 @@ export class CelstateSyncProcess {
 
   async waitForLog(text: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.stdout.includes(text)) {
+    while (!this.stderr.includes(text)) {
       if (this.child.exitCode !== null) throw new Error(`celstate-sync exited (${this.child.exitCode}) before logging "${text}": ${this.stderr.slice(-2000)}${this.stdout.slice(-2000)}`);
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for "${text}" in celstate-sync's output`);
       await new Promise((r) => setTimeout(r, 20));

@@ -7,7 +7,7 @@ import type { CelstateSyncProcess } from "./CelstateSyncProcess.js";
 /** The port from the daemon's "health and metrics on 127.0.0.1" log line. */
 export async function healthPortOf(p: CelstateSyncProcess, timeoutMs = 30_000): Promise<number> {
   await p.waitForLog("health and metrics on 127.0.0.1", timeoutMs);
-  const line = p.stdout.split("\n").find((l) => l.includes("health and metrics on 127.0.0.1")) ?? "";
+  const line = p.stderr.split("\n").find((l) => l.includes("health and metrics on 127.0.0.1")) ?? "";
   const m = /"port":(\d+)/.exec(line);
   if (!m) throw new Error(`no port in the daemon's health line: ${line}`);
   return Number(m[1]);

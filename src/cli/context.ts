@@ -47,11 +47,10 @@ export function resolveContext(flags: CommonFlags, settings: Record<string, unkn
     ...(flags.envFile === undefined ? {} : { envFile: flags.envFile }),
     flags: { jobsDir: flags.jobsDir, convexUrl: flags.convexUrl, logLevel: flags.logLevel, ...settings },
   });
+  // Logs go to stderr (pretty on a terminal): stdout carries the command's result alone.
   const log = createLogger({
     level: loaded.config.logLevel,
     secrets: loaded.config.token ? [loaded.config.token] : [],
-    // With --json, stdout carries the one JSON result: logs go to stderr.
-    ...(flags.json ? { destination: process.stderr, pretty: process.stderr.isTTY === true } : {}),
   });
   return { ...loaded, log };
 }

@@ -223,7 +223,7 @@ describe("watch daemon (as a process)", () => {
     await waitFor(() => mirrored(j), { what: "synced by the daemon process" });
     const exit = await d.stop("SIGTERM");
     expect(exit.code).toBe(0);
-    expect(d.stdout).toContain('"why":"SIGTERM"');
+    expect(d.stderr).toContain('"why":"SIGTERM"');
   });
 
   it("watch › SIGKILL mid-stream, restart: converges with nothing lost (stale lock taken over)", async () => {

@@ -33,7 +33,7 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: st
   });
 }
 
-/** A long-running child (the daemon): collects output, can wait for a log line. */
+/** A long-running child (the daemon): collects output, can wait for a log line (on stderr). */
 export class DaemonProcess {
   readonly child: ChildProcess;
   stdout = "";
@@ -49,7 +49,7 @@ export class DaemonProcess {
 
   async waitForLog(text: string, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.stdout.includes(text)) {
+    while (!this.stderr.includes(text)) {
       if (this.child.exitCode !== null) throw new Error(`daemon exited (${this.child.exitCode}) before logging "${text}": ${this.stderr}${this.stdout}`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for "${text}" in daemon output:\n${this.stdout}\n${this.stderr}`);
       await new Promise((r) => setTimeout(r, 25));

@@ -79,7 +79,7 @@ describe("crash convergence", () => {
         const exit = await last.stop("SIGTERM");
         expect(exit.code, last.stderr.slice(0, 500)).toBe(0);
       }
-      const errors = last.stdout.split("\n").filter((l) => /"level":(50|60)/.test(l));
+      const errors = last.stderr.split("\n").filter((l) => /"level":(50|60)/.test(l));
       expect(errors, "error or fatal lines in the run that converged").toEqual([]);
 
       const { code, report } = await runVerify(h, cwd);

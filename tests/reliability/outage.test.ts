@@ -85,7 +85,7 @@ describe("outage", () => {
         },
         { timeoutMs: 15_000, intervalMs: 200, what: "convergence after the outage" },
       ).catch((e: unknown) => {
-        throw new Error(`${String(e)}; behind: ${stillBehind.join(", ")}\n${daemon.stdout.slice(-4000)}`);
+        throw new Error(`${String(e)}; behind: ${stillBehind.join(", ")}\n${daemon.stderr.slice(-4000)}`);
       });
       const convergedMs = Date.now() - recoveredAt;
       const samples = await rss.stop();
@@ -101,7 +101,7 @@ describe("outage", () => {
       expect(peak - baseline).toBeLessThan(RSS_GROWTH_KIB);
 
       // No marker anywhere, and no job given up for an outage.
-      const logs = logLines(daemon.stdout);
+      const logs = logLines(daemon.stderr);
       expect(logs.filter((l) => l.code === "RETRIES_EXHAUSTED" || l.marker === "written")).toEqual([]);
       for (const j of all) expect((await readRecord(j.dir)).sync_failure, j.id).toBeUndefined();
       expect(logs.some((l) => l.backendDown === true)).toBe(true);

@@ -37,8 +37,8 @@ async function readyz(port: number): Promise<number> {
   return (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
 }
 
-function healthPort(stdout: string): number {
-  const line = logLines(stdout).find((l) => l.msg === "health and metrics on 127.0.0.1");
+function healthPort(stderr: string): number {
+  const line = logLines(stderr).find((l) => l.msg === "health and metrics on 127.0.0.1");
   if (line === undefined) throw new Error("no health port logged yet");
   return line.port as number;
 }
@@ -56,7 +56,7 @@ describe("paused deployment", () => {
       const daemon = startDaemon(h, cwd, ["--health-port", "0"]);
       try {
         await daemon.waitForLog('"msg":"health and metrics on 127.0.0.1"');
-        const port = healthPort(daemon.stdout);
+        const port = healthPort(daemon.stderr);
         await daemon.waitForLog("Convex not ready");
         const jobs = Array.from({ length: 12 }, () => new PipelineJob(h.jobsDir, { pngBytes: 6_000 }));
         await Promise.all(jobs.map((j) => j.runToSuccess(() => sleep(Math.random() * 40))));
@@ -76,7 +76,7 @@ describe("paused deployment", () => {
         await waitFor(async () => (await readyz(port)) === 200, { timeoutMs: 5_000, what: "/readyz ready" });
         expect(daemon.child.exitCode, daemon.stderr).toBeNull();
         await expectNoMarkers(jobs);
-        const logs = logLines(daemon.stdout);
+        const logs = logLines(daemon.stderr);
         expect(logs.filter((l) => l.marker === "written")).toEqual([]);
         console.info(`paused before start: ${PAUSE_MS} ms; ${jobs.length} jobs mirrored ${tookMs} ms after the resume`);
       } finally {
@@ -119,7 +119,7 @@ describe("paused deployment", () => {
         const tookMs = Date.now() - resumedAt;
         expect(daemon.child.exitCode, daemon.stderr).toBeNull();
         await expectNoMarkers(all);
-        const logs = logLines(daemon.stdout);
+        const logs = logLines(daemon.stderr);
         expect(logs.filter((l) => l.marker === "written")).toEqual([]);
         expect(logs.some((l) => l.backendDown === true)).toBe(true);
         console.info(`paused mid-run: ${PAUSE_MS} ms; ${all.length} jobs mirrored ${tookMs} ms after the resume`);

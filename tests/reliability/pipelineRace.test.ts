@@ -152,7 +152,7 @@ describe("race with the pipeline", () => {
       const exit = await daemon.stop("SIGTERM");
       expect(exit.code).toBe(0);
 
-      const lines = logLines(daemon.stdout);
+      const lines = logLines(daemon.stderr);
       const markerOutcomes = new Map<string, number>();
       for (const l of lines) {
         if (typeof l.marker === "string") markerOutcomes.set(l.marker, (markerOutcomes.get(l.marker) ?? 0) + 1);

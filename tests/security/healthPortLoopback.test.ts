@@ -50,7 +50,7 @@ beforeAll(async () => {
     cwd,
   });
   await daemon.waitForLog('"msg":"health and metrics on 127.0.0.1"', 60_000);
-  const line = daemon.stdout.split("\n").find((l) => l.includes('"msg":"health and metrics on 127.0.0.1"'))!;
+  const line = daemon.stderr.split("\n").find((l) => l.includes('"msg":"health and metrics on 127.0.0.1"'))!;
   port = (JSON.parse(line) as { port: number }).port;
 });
 afterAll(async () => {

@@ -148,12 +148,12 @@ describe("no reads outside job folders", () => {
 
     const daemon = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir, "--log-level", "info"], { env, cwd });
     await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
-    const logBefore = daemon.stdout.length;
+    const logBefore = daemon.stderr.length;
     await touchAll();
     // Every job whose files lead outside is refused again once the pipeline rewrites it (the
     // rewrite replaced the symlinked job.json itself with a file, so that job now syncs).
     const refusedAgain = () =>
-      new Set(logLines(daemon.stdout.slice(logBefore)).filter((l) => l.code === "UNSAFE_PATH").map((l) => l.jobId as string));
+      new Set(logLines(daemon.stderr.slice(logBefore)).filter((l) => l.code === "UNSAFE_PATH").map((l) => l.jobId as string));
     const expected = [jobs.pngLink!, jobs.outputsLink!, jobs.traceLink!, jobs.traceDirLink!, jobs.dotdot!].map((j) => j.id).sort();
     await waitFor(() => expected.every((id) => refusedAgain().has(id)), { timeoutMs: 20_000, what: "the daemon refused every rewritten job again" });
     expect((await daemon.stop("SIGTERM")).code).toBe(0);

@@ -67,7 +67,7 @@ describe("the service token", () => {
       h.standin.setFaults([{ status: 503, count: 2, path: "sync:getStates" }, { dropUpload: true, count: 1 }, { failCommit: true, count: 1 }]);
       const backfill = await run("backfill", ["backfill", "--jobs-dir", h.jobsDir, "--log-level", "trace"]);
       expect(backfill.code).toBe(1); // the broken job
-      expect(backfill.stdout).toMatch(/"level":20/); // debug lines (the most verbose the code writes) are in
+      expect(backfill.stderr).toMatch(/"level":20/); // debug lines (the most verbose the code writes) are in
 
       await Promise.all([
         run("status", ["status", "--jobs-dir", h.jobsDir, "--log-level", "trace"]),
