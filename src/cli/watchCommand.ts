@@ -27,7 +27,7 @@ Examples:
   $ celstate-sync watch --health-port 9464     # then: curl 127.0.0.1:9464/metrics
 
 Runs until SIGTERM or SIGINT, then exits 0. Exit 2: configuration, token or lock problem.
-See deploy/celstate-sync.service (systemd) and ecosystem.config.cjs (pm2).`,
+See deploy/celstate-sync@.service (systemd) and ecosystem.config.cjs (pm2).`,
   );
   cmd.action(async (flags: WatchFlags) => {
     const ctx = resolveContext(flags, { healthPort: flags.healthPort, "watch.drainMs": flags.drainMs, concurrency: flags.concurrency });

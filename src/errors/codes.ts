@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   LOCK_UNWRITABLE: { kind: "fatal", marker: "no", text: "the instance lock cannot be created in the jobs folder (the service user may not write there)" },
   HEALTH_PORT_UNAVAILABLE: { kind: "fatal", marker: "no", text: "the health and metrics port cannot be listened on (in use, or not allowed)" },
   NODE_TOO_OLD: { kind: "fatal", marker: "no", text: "the Node.js running celstate-sync is older than 20.19" },
+  ROOT_REQUIRED: { kind: "fatal", marker: "no", text: "doctor --as-user checks as another user, which only root can do" },
+  USER_UNKNOWN: { kind: "fatal", marker: "no", text: "the user named with doctor --as-user does not exist on this host" },
 
   NETWORK: { kind: "outage", marker: "no", text: "the deployment could not be reached" },
   TIMEOUT: { kind: "outage", marker: "no", text: "the deployment did not answer within the configured timeout" },

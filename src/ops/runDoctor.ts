@@ -6,12 +6,14 @@
 import type { LoadedConfig } from "../config/loadConfig.js";
 import { ConvexHttpGateway } from "../remote/ConvexHttpGateway.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
+import { checkAccessAs } from "./checkAccessAs.js";
 import { checkDeploymentHealth } from "./checkDeploymentHealth.js";
 import { checkInotifyLimits } from "./checkInotifyLimits.js";
 import { checkJobsFolder } from "./checkJobsFolder.js";
 import { checkMarkerSwap } from "./checkMarkerSwap.js";
 import { describeConfigSources } from "./describeConfigSources.js";
 import type { DoctorCheck } from "./DoctorCheck.js";
+import type { ServiceUser } from "./permitsAs.js";
 import { readOnlyGateway } from "./readOnlyGateway.js";
 
 export type RunDoctorOptions = {
@@ -20,6 +22,10 @@ export type RunDoctorOptions = {
   makeGateway?: (url: string, token: string) => ConvexGateway;
   platform?: NodeJS.Platform;
   procDir?: string;
+  /** `--as-user`: also check the jobs folder as this user (doctor runs as root then). */
+  asUser?: ServiceUser;
+  /** Who runs the checks (process.getuid() by default): root's probes pass where others' fail. */
+  uid?: number;
 };
 
 const LATER = [
@@ -44,7 +50,11 @@ export async function runDoctor(opts: RunDoctorOptions): Promise<DoctorCheck[]> 
         fix: "correct the setting named above (celstate-sync.config.json, the environment, .env.local/.env or the flag)",
         config: true,
       },
-      ...LATER.map(([id, title]): DoctorCheck => ({ id, title, status: "skip", detail: "no valid configuration" })),
+      ...LATER.flatMap(([id, title]) => {
+        const skip = (id: string, title: string): DoctorCheck => ({ id, title, status: "skip", detail: "no valid configuration" });
+        // The service-user line, when asked for, comes right after the jobs folder's.
+        return id === "jobs-dir" && opts.asUser ? [skip(id, title), skip("as-user", "service user")] : [skip(id, title)];
+      }),
     ];
   }
   const { config } = opts.loaded;
@@ -57,7 +67,12 @@ export async function runDoctor(opts: RunDoctorOptions): Promise<DoctorCheck[]> 
   checks.push(...(await checkDeploymentHealth(config, (url, token) => readOnlyGateway(makeGateway(url, token)), opts.loaded.urlLookalike)));
 
   const jobs = await checkJobsFolder(config.jobsDir);
+  const uid = opts.uid ?? process.getuid?.();
+  if (jobs.check.status === "ok" && uid === 0 && opts.asUser === undefined) {
+    jobs.check.detail += " (as root, who may write anywhere: add --as-user <service user> to check as the daemon's user)";
+  }
   checks.push(jobs.check);
+  if (opts.asUser !== undefined) checks.push(await serviceUserCheck(config.jobsDir, opts.asUser, jobs.jobFolders !== null));
   if (jobs.jobFolders === null) {
     checks.push({ id: "inotify", title: "inotify limits", status: "skip", detail: "the jobs folder could not be listed" });
   } else {
@@ -72,4 +87,14 @@ export async function runDoctor(opts: RunDoctorOptions): Promise<DoctorCheck[]> 
   }
   checks.push(checkMarkerSwap());
   return checks;
+}
+
+async function serviceUserCheck(jobsDir: string, user: ServiceUser, folderOk: boolean): Promise<DoctorCheck> {
+  const title = "service user";
+  if (!folderOk) return { id: "as-user", title, status: "skip", detail: "the jobs folder could not be listed" };
+  try {
+    return await checkAccessAs(jobsDir, user);
+  } catch (e) {
+    return { id: "as-user", title, status: "fail", detail: `could not check ${jobsDir} as ${user.name}: ${e instanceof Error ? e.message : String(e)}` };
+  }
 }
