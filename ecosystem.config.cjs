@@ -2,14 +2,15 @@
 // systemd unit (deploy/celstate-sync@.service); a test keeps the two in step.
 //   pm2 start ecosystem.config.cjs && pm2 save
 //   pm2 logs celstate-sync
-// Runs the installed `celstate-sync` (npm install -g), found on pm2's PATH. Put CONVEX_URL and
+// Runs the installed `celstate-sync` (npm install -g; the same path as the unit's ExecStart=: if
+// `command -v celstate-sync` says otherwise, change both). Put CONVEX_URL and
 // CELSTATE_SYNC_TOKEN in .env.local next to this file (read at start, as the working folder is
 // this file's), or in the environment pm2 is started with; never in this file.
 module.exports = {
   apps: [
     {
       name: "celstate-sync",
-      script: "celstate-sync",
+      script: "/usr/local/bin/celstate-sync",
       args: "watch --health-port 9464",
       cwd: __dirname,
       interpreter: "node",

@@ -164,7 +164,7 @@ describe("ecosystem.config.cjs (pm2) agrees with the systemd unit", () => {
     };
     expect(eco.apps).toHaveLength(1);
     const app = eco.apps[0]!;
-    expect(app.script).toBe("celstate-sync");
+    expect(app.script).toBe(last(unit, "Service", "ExecStart")!.split(/\s+/)[0]);
     expect(String(app.args).split(/\s+/)[0]).toBe("watch");
     expect(app.instances).toBe(1);
     // Exit 2 (an operator must act) is not restarted, as RestartPreventExitStatus=2.
