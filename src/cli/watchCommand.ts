@@ -34,7 +34,7 @@ See deploy/celstate-sync@.service (systemd) and ecosystem.config.cjs (pm2).`,
     const { config, log } = ctx;
     const gateway = createGateway(ctx);
     const lock = await acquireInstanceLock(config.jobsDir, {
-      onCompromised: (e) => log.error({ err: e }, "the instance lock was lost (another process took it?)"),
+      onCompromised: (e) => log.error({ err: e.message }, "the instance lock was lost (another process took it?)"),
     });
     try {
       // The daemon's start-up checks the deployment (one handshake): not ready yet is waited

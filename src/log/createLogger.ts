@@ -7,6 +7,7 @@
 import pino, { type Logger } from "pino";
 import { createRequire } from "node:module";
 import type prettyModule from "pino-pretty";
+import { errorSerializer } from "./errorSerializer.js";
 import { stderrSink } from "./stderrSink.js";
 
 /** Where log lines are written: anything with a `write` taking one whole line. */
@@ -50,7 +51,7 @@ export function createLogger(opts: LogOptions): Logger {
       base: { name: "celstate-sync" },
       redact: { paths: REDACT_PATHS, censor: "[REDACTED]" },
       hooks: { streamWrite: (s) => scrubSecrets(s, secrets) },
-      serializers: { err: pino.stdSerializers.err },
+      serializers: { err: errorSerializer(opts.level) },
     },
     destination,
   );

@@ -430,7 +430,8 @@ export class WatchDaemon {
       void this.rescan();
       return;
     }
-    this.opts.log.warn({ err: e }, "watcher error");
+    // The file system's answer (EACCES, ELOOP, …), in one line: not a bug, no stack.
+    this.opts.log.warn({ code: (e as NodeJS.ErrnoException).code, err: (e as Error).message }, "watcher error");
   }
 
   /** Stops events, drains the queue within the deadline, closes everything. */
