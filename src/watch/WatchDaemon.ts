@@ -94,19 +94,27 @@ export class WatchDaemon {
   constructor(private readonly opts: WatchDaemonOptions) {
     this.now = opts.now ?? Date.now;
     this.engine = new SyncEngine({ config: opts.config, gateway: opts.gateway, log: opts.log, mode: "watch" });
-    this.metrics = createMetrics();
+    this.metrics = createMetrics({
+      queue: () => this.engine.queue.stats(),
+      watchedJobs: () => this.active.size,
+      stuckJobs: () => this.engine.stuck.size,
+      backendUp: () => this.deploymentAnswers && !this.engine.queue.backendDown,
+      ready: () => this.ready,
+    });
     this.engine.on("result", (jobId: string, r: JobResult) => this.onResult(jobId, r));
     this.engine.on("failed", (_jobId: string, err: SyncError) => this.metrics.failures.inc({ code: err.code }));
-    this.engine.on("backend", (down: boolean) => this.metrics.backendUp.set(down ? 0 : 1));
     this.engine.on("internal", () => this.metrics.internalErrors.inc());
     this.engine.on("marker", () => this.metrics.markersWritten.inc());
+    this.engine.on("uploaded", (bytes: number) => {
+      this.metrics.filesUploaded.inc();
+      this.metrics.bytesUploaded.inc(bytes);
+    });
     this.engine.on("stuck", () => this.onStuckChanged());
     this.engine.on("unstuck", () => this.onStuckChanged());
   }
 
-  /** The metric now, the report for `status` once the list has been quiet for a moment. */
+  /** The report for `status` once the list of stuck jobs has been quiet for a moment. */
   private onStuckChanged(): void {
-    this.metrics.stuckJobs.set(this.engine.stuck.size);
     if (this.stuckWrite) return;
     this.stuckWrite = setTimeout(() => {
       this.stuckWrite = null;
@@ -169,7 +177,6 @@ export class WatchDaemon {
     await this.engine.checkAll(ids, BACKLOG_PRIORITY, this.halt.signal);
     await this.waitForAll(ids);
     this.ready = true;
-    this.metrics.ready.set(1);
     log.info({ jobs: ids.length, ms: this.now() - started, watched: this.active.size }, "start-up reconcile done; watching");
   }
 
@@ -192,13 +199,11 @@ export class WatchDaemon {
         log.warn({ code: result.error.code }, `Convex not ready yet (${result.error.describe()}); the daemon keeps running and starts syncing as soon as it answers`);
       }
       this.deploymentAnswers = false;
-      this.metrics.backendUp.set(0);
       const pause = backoffDelay(attempt, { baseMs: 500, maxMs: OUTAGE_PROBE_MAX_MS }, () => 1);
       await sleep(pause, undefined, { signal: this.halt.signal }).catch(() => undefined);
     }
     if (!this.deploymentAnswers) log.info("Convex answers: starting");
     this.deploymentAnswers = true;
-    this.metrics.backendUp.set(this.engine.queue.backendDown ? 0 : 1);
   }
 
   /** Waits until every id has a result (or the daemon stops). */
@@ -305,21 +310,15 @@ export class WatchDaemon {
       const oldest = this.active.keys().next().value as string;
       this.deactivate(oldest);
     }
-    this.metrics.watchedJobs.set(this.active.size);
   }
 
   private deactivate(jobId: string): void {
     if (!this.active.delete(jobId)) return;
     this.opts.backend.unwatchJob(path.join(this.opts.config.jobsDir, jobId));
-    this.metrics.watchedJobs.set(this.active.size);
   }
 
   private onResult(jobId: string, r: JobResult): void {
     this.metrics.reconciles.inc({ outcome: r.status });
-    const q = this.engine.queue.stats();
-    this.metrics.queueDepth.set({ state: "queued" }, q.queued);
-    this.metrics.queueDepth.set({ state: "running" }, q.running);
-    this.metrics.queueDepth.set({ state: "backing_off" }, q.backingOff);
     if (r.status === "synced" || r.status === "in-sync") {
       this.metrics.lastSuccess.set(this.now() / 1000);
       const first = this.firstDirtyAt.get(jobId);
