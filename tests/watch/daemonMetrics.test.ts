@@ -1,11 +1,14 @@
 /**
- * The daemon's metrics are true when scraped: counters move when the work happens, and gauges
- * are read at scrape time. In process, against the stand-in.
+ * The daemon's metrics are true when scraped: counters move when the work happens, gauges are
+ * read at scrape time, and `backend_up` and `/readyz` follow the deployment even while no job
+ * flows (the daemon's light probe). In process, against the stand-in, with a short probe
+ * interval so an outage shows within a second instead of the default few seconds.
  */
 import { stat, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CommitArgs, ConvexGateway } from "../../src/remote/ConvexGateway.js";
+import { SyncError } from "../../src/errors/SyncError.js";
 import { FolderWatchBackend } from "../../src/watch/FolderWatchBackend.js";
 import { WatchDaemon, type WatchDaemonOptions } from "../../src/watch/WatchDaemon.js";
 import { sampleOf } from "../helpers/metricsText.js";
@@ -21,11 +24,23 @@ afterEach(async () => {
   await h.cleanup();
 });
 
+const PROBE = { probeIntervalMs: 100, probeTimeoutMs: 1_000 };
+
 function daemonOf(over: Partial<WatchDaemonOptions> = {}): WatchDaemon {
-  return new WatchDaemon({ config: h.config({ healthPort: 0 }), gateway: h.gateway(), backend: new FolderWatchBackend(), log: h.log, ...over });
+  return new WatchDaemon({ config: h.config({ healthPort: 0 }), gateway: h.gateway(), backend: new FolderWatchBackend(), log: h.log, ...PROBE, ...over });
 }
 
 const scrape = (d: WatchDaemon) => d.metrics.registry.metrics();
+
+async function readyz(port: number): Promise<number> {
+  return (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
+}
+
+/** Handshakes the stand-in answered (any status): the probe's requests. */
+function handshakes(): number {
+  const byStatus = h.standin.stats().requests["POST /api/query sync:handshake"] ?? {};
+  return Object.values(byStatus).reduce((a, b) => a + b, 0);
+}
 
 async function filesOf(j: PipelineJob): Promise<Array<{ name: string; size: number }>> {
   const out = await Promise.all(
@@ -125,6 +140,77 @@ describe("WatchDaemon › metrics", () => {
         expect(text, name).toMatch(new RegExp(`^${name} `, "m"));
       }
       expect(text).not.toMatch(/celstate_sync_process_/);
+    } finally {
+      await daemon.stop(1_000);
+    }
+  });
+});
+
+describe("WatchDaemon › backend_up and /readyz without jobs", () => {
+  it("probe › an idle daemon shows an outage and its end, though no job changes", async () => {
+    const daemon = daemonOf();
+    try {
+      const { healthPort } = await daemon.start();
+      await daemon.whenReady();
+      await waitFor(async () => (await readyz(healthPort!)) === 200, { what: "ready" });
+      expect(sampleOf(await scrape(daemon), "celstate_sync_backend_up")).toBe(1);
+
+      h.standin.setFaults({ paused: true });
+      await waitFor(async () => (await readyz(healthPort!)) === 503, { timeoutMs: 5_000, what: "/readyz 503 during the outage" });
+      expect(sampleOf(await scrape(daemon), "celstate_sync_backend_up")).toBe(0);
+      expect(await (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).text()).toContain("Convex unreachable");
+
+      h.standin.clearFaults();
+      await waitFor(async () => (await readyz(healthPort!)) === 200, { timeoutMs: 5_000, what: "/readyz 200 after the outage" });
+      expect(sampleOf(await scrape(daemon), "celstate_sync_backend_up")).toBe(1);
+      expect(daemon.engine.fatal).toBeNull();
+    } finally {
+      await daemon.stop(1_000);
+    }
+  });
+
+  it("probe › a daemon started during an outage is never up or ready until the deployment answers", async () => {
+    h.standin.setFaults({ paused: true });
+    const daemon = daemonOf();
+    try {
+      const { healthPort } = await daemon.start();
+      expect(sampleOf(await scrape(daemon), "celstate_sync_backend_up")).toBe(0);
+      const seen = handshakes();
+      await waitFor(() => handshakes() >= seen + 3, { what: "three probes during the outage" });
+      expect(await readyz(healthPort!)).toBe(503);
+      expect(sampleOf(await scrape(daemon), "celstate_sync_backend_up")).toBe(0);
+
+      h.standin.clearFaults();
+      await waitFor(async () => (await readyz(healthPort!)) === 200, { timeoutMs: 10_000, what: "ready after the outage" });
+      expect(sampleOf(await scrape(daemon), "celstate_sync_backend_up")).toBe(1);
+    } finally {
+      await daemon.stop(1_000);
+    }
+  });
+
+  it("probe › a refusal answered to the probe neither stops the daemon nor marks a job; the deployment counts as answering", async () => {
+    const j = new PipelineJob(h.jobsDir, { pngBytes: 2_000 });
+    await j.runToSuccess();
+    const real = h.gateway();
+    let refuse = false;
+    let refused = 0;
+    const gateway = Object.assign(Object.create(real) as ConvexGateway, {
+      handshake: async () => {
+        if (!refuse) return await real.handshake();
+        refused++;
+        throw new SyncError("API_MISMATCH", "the deployment speaks sync API v0 (a deploy under way)");
+      },
+    });
+    const daemon = daemonOf({ gateway });
+    try {
+      const { healthPort } = await daemon.start();
+      await daemon.whenReady();
+      refuse = true;
+      await waitFor(() => refused >= 3, { what: "three refused probes" });
+      expect(daemon.engine.fatal).toBeNull();
+      expect(await readyz(healthPort!)).toBe(200);
+      expect(sampleOf(await scrape(daemon), "celstate_sync_backend_up")).toBe(1);
+      expect(sampleOf(await scrape(daemon), "celstate_sync_markers_written_total")).toBe(0);
     } finally {
       await daemon.stop(1_000);
     }
