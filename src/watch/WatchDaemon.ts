@@ -153,14 +153,18 @@ export class WatchDaemon {
     return this.backendAnswers === true;
   }
 
+  /** A look of the light probe; a change is logged once the start-up (which logs its own) is done. */
   private onProbe(answers: boolean, result: ProbeResult | null): void {
     const { log } = this.opts;
     if (this.backendAnswers !== answers && this.ready) {
       if (answers) log.info("the deployment answers again");
-      else log.warn({ code: result?.answers === false ? result.error.code : "TIMEOUT" }, result?.answers === false ? `the deployment does not answer (${result.error.describe()})` : "the deployment does not answer (no reply in time)");
+      else if (result?.answers === false) log.warn({ code: result.error.code }, `the deployment does not answer (${result.error.describe()})`);
+      else log.warn({ code: "TIMEOUT" }, "the deployment does not answer (no reply within the probe's timeout)");
     }
     const refusal = result?.answers === true ? result.refusal : undefined;
-    if (refusal && !this.probeRefused) log.warn({ code: refusal.code }, `the deployment refuses the daemon's check (${refusal.describe()}); jobs' own calls decide whether that stops the daemon`);
+    if (refusal && !this.probeRefused) {
+      log.warn({ code: refusal.code }, `the deployment refuses the daemon's check (${refusal.describe()}); jobs' own calls decide whether that stops the daemon`);
+    }
     this.probeRefused = refusal !== undefined;
     this.backendAnswers = answers;
   }
