@@ -6,7 +6,9 @@
  *
  * Calls are shared: every job asking at once waits for one handshake, and an answer is reused
  * for `reuseMs`. A handshake the deployment answers with a refusal (a wrong token, other
- * functions deployed) is not an outage: `onFatal` is told, and the deployment counts as answering.
+ * functions deployed) is not an outage: the deployment counts as answering, and `onFatal` is
+ * told, unless the caller only observes (`reportFatal: false`: the daemon's periodic probe,
+ * which must never end the daemon).
  */
 import { classifyError } from "../errors/classifyError.js";
 import type { SyncError } from "../errors/SyncError.js";
@@ -21,8 +23,8 @@ export type DeploymentProbeOptions = {
   now?: () => number;
 };
 
-/** `info` when the handshake succeeded (a refusal also counts as answering, without it). */
-export type ProbeResult = { answers: true; info?: DeploymentInfo } | { answers: false; error: SyncError };
+/** `info` when the handshake succeeded; a refusal also counts as answering, with `refusal`. */
+export type ProbeResult = { answers: true; info?: DeploymentInfo; refusal?: SyncError } | { answers: false; error: SyncError };
 
 export class DeploymentProbe {
   private inFlight: Promise<ProbeResult> | null = null;
@@ -38,11 +40,16 @@ export class DeploymentProbe {
     return this.last?.result ?? null;
   }
 
-  async check(): Promise<ProbeResult> {
+  async check(opts: { reportFatal?: boolean } = {}): Promise<ProbeResult> {
     const reuse = this.opts.reuseMs ?? 1_000;
-    if (this.last !== null && this.now() - this.last.at < reuse) return this.last.result;
-    this.inFlight ??= this.run().finally(() => (this.inFlight = null));
-    return await this.inFlight;
+    let result: ProbeResult;
+    if (this.last !== null && this.now() - this.last.at < reuse) result = this.last.result;
+    else {
+      this.inFlight ??= this.run().finally(() => (this.inFlight = null));
+      result = await this.inFlight;
+    }
+    if (result.answers && result.refusal && opts.reportFatal !== false) this.opts.onFatal?.(result.refusal);
+    return result;
   }
 
   private async run(): Promise<ProbeResult> {
@@ -51,8 +58,7 @@ export class DeploymentProbe {
       result = { answers: true, info: await checkDeployment(this.opts.gateway) };
     } catch (e) {
       const error = classifyError(e);
-      if (error.kind === "fatal") this.opts.onFatal?.(error);
-      result = error.kind === "outage" ? { answers: false, error } : { answers: true };
+      result = error.kind === "outage" ? { answers: false, error } : error.kind === "fatal" ? { answers: true, refusal: error } : { answers: true };
     }
     this.last = { at: this.now(), result };
     return result;

@@ -266,6 +266,7 @@ export class SyncEngine extends EventEmitter {
       settleMs: this.opts.config.settleMs,
       plan: this.plan,
       dryRun: this.opts.dryRun ?? false,
+      onUploaded: (bytes) => this.emit("uploaded", bytes),
       log,
     };
   }

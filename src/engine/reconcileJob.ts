@@ -37,6 +37,8 @@ export type ReconcileDeps = {
   settleMs: number;
   plan: PlanOptions;
   dryRun?: boolean;
+  /** Told of each file once its bytes are stored (a later failed commit does not undo it). */
+  onUploaded?: (bytes: number) => void;
   now?: () => number;
   log?: Logger;
 };
@@ -317,6 +319,7 @@ export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: 
           signal,
         );
         bytes += file.size;
+        deps.onUploaded?.(file.size);
         deps.uncommitted?.add(jobId, file.relPath, sha256, storageId);
         assets.push(assetRow(file, sha256, storageId));
       } finally {

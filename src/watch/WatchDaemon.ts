@@ -14,6 +14,9 @@
  *   queues only those whose fingerprint moved since their last reconcile.
  * - Hitting the inotify limit is said loudly (with the sysctl to raise it) and the watchers
  *   fall back to polling instead of silently missing changes.
+ * - `backend_up` and `/readyz` say what the last look at the deployment saw: the light probe's
+ *   (every BACKEND_PROBE_INTERVAL_MS, jobs or none), the start-up's, or the queue's when a job
+ *   meets an outage; the latest look wins. Before the first answer the deployment is not up.
  * - Shutdown: stop events, drain the queue within a deadline, release the lock. Nothing is
  *   lost: the next start reconciles from disk.
  */
@@ -26,9 +29,11 @@ import { listJobIds } from "../local/listJobIds.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import { backoffDelay } from "../engine/backoff.js";
 import { OUTAGE_PROBE_MAX_MS, SyncEngine, type JobResult } from "../engine/SyncEngine.js";
+import type { ProbeResult } from "../engine/DeploymentProbe.js";
 import type { SyncError } from "../errors/SyncError.js";
 import { createMetrics, type DaemonMetrics } from "./metrics.js";
 import { type HealthServer, startHealthServer } from "./healthServer.js";
+import { ReachabilityProbe } from "./ReachabilityProbe.js";
 import { writeStuckReport } from "./stuckReport.js";
 import type { WatchEvent, WatcherBackend } from "./WatcherBackend.js";
 
@@ -40,6 +45,22 @@ export const WATCH_SETTLE_MS = 300;
 export const DEBOUNCE_MAX_WAIT_MS = 250;
 /** The stuck-jobs report is rewritten at most this often (jobs tend to get stuck together). */
 export const STUCK_REPORT_DELAY_MS = 1_000;
+/**
+ * Pause between two looks of the light probe (one handshake query each). With
+ * BACKEND_PROBE_TIMEOUT_MS it bounds how late `backend_up` and `/readyz` show an outage of an
+ * idle daemon: at most 5 + 5 s, and 1 s more for an answer the engine's DeploymentProbe reuses,
+ * inside the 15 s an operator's alert and a supervisor's readiness check can count on; and the
+ * same 5 s as OUTAGE_PROBE_MAX_MS, so a resumed deployment shows as soon as the queue notices
+ * it. The cost: 12 small queries a minute, about 17,000 a day, which a deployment's function-call
+ * quota should allow for.
+ */
+export const BACKEND_PROBE_INTERVAL_MS = 5_000;
+/**
+ * A look that has not answered within this counts as not answering. A healthy handshake takes
+ * tens of milliseconds; one that drops packets would otherwise hold the verdict for a whole
+ * `requestTimeoutMs` (30 s by default).
+ */
+export const BACKEND_PROBE_TIMEOUT_MS = 5_000;
 
 export type WatchDaemonOptions = {
   config: Config;
@@ -47,6 +68,10 @@ export type WatchDaemonOptions = {
   backend: WatcherBackend;
   log: Logger;
   now?: () => number;
+  /** The light probe's pause (tests shorten it). Default BACKEND_PROBE_INTERVAL_MS. */
+  probeIntervalMs?: number;
+  /** Default BACKEND_PROBE_TIMEOUT_MS. */
+  probeTimeoutMs?: number;
 };
 
 type Active = { lastActivity: number };
@@ -82,8 +107,11 @@ export class WatchDaemon {
   private stopping = false;
   /** Aborted by `stop`: ends every wait of the start-up. */
   private readonly halt = new AbortController();
-  /** False while the start-up waits for a deployment that does not answer yet. */
-  private deploymentAnswers = true;
+  /** What the latest look at the deployment saw; null until the first one answers or fails. */
+  private backendAnswers: boolean | null = null;
+  /** The probe saw a refusal (said once per streak). */
+  private probeRefused = false;
+  private readonly probe: ReachabilityProbe;
   private sweepTimer: NodeJS.Timeout | null = null;
   private stuckWrite: NodeJS.Timeout | null = null;
   private rescanTimer: NodeJS.Timeout | null = null;
@@ -94,19 +122,55 @@ export class WatchDaemon {
   constructor(private readonly opts: WatchDaemonOptions) {
     this.now = opts.now ?? Date.now;
     this.engine = new SyncEngine({ config: opts.config, gateway: opts.gateway, log: opts.log, mode: "watch" });
-    this.metrics = createMetrics();
+    this.metrics = createMetrics({
+      queue: () => this.engine.queue.stats(),
+      watchedJobs: () => this.active.size,
+      stuckJobs: () => this.engine.stuck.size,
+      backendUp: () => this.backendUp,
+      ready: () => this.ready,
+    });
+    this.probe = new ReachabilityProbe({
+      check: () => this.engine.deployment.check({ reportFatal: false }),
+      intervalMs: opts.probeIntervalMs ?? BACKEND_PROBE_INTERVAL_MS,
+      timeoutMs: opts.probeTimeoutMs ?? BACKEND_PROBE_TIMEOUT_MS,
+      onLook: (answers, result) => this.onProbe(answers, result),
+    });
     this.engine.on("result", (jobId: string, r: JobResult) => this.onResult(jobId, r));
     this.engine.on("failed", (_jobId: string, err: SyncError) => this.metrics.failures.inc({ code: err.code }));
-    this.engine.on("backend", (down: boolean) => this.metrics.backendUp.set(down ? 0 : 1));
+    this.engine.on("backend", (down: boolean) => (this.backendAnswers = !down));
     this.engine.on("internal", () => this.metrics.internalErrors.inc());
     this.engine.on("marker", () => this.metrics.markersWritten.inc());
+    this.engine.on("uploaded", (bytes: number) => {
+      this.metrics.filesUploaded.inc();
+      this.metrics.bytesUploaded.inc(bytes);
+    });
     this.engine.on("stuck", () => this.onStuckChanged());
     this.engine.on("unstuck", () => this.onStuckChanged());
   }
 
-  /** The metric now, the report for `status` once the list has been quiet for a moment. */
+  /** The deployment answered its latest look (`backend_up`, the second half of `/readyz`). */
+  get backendUp(): boolean {
+    return this.backendAnswers === true;
+  }
+
+  /** A look of the light probe; a change is logged once the start-up (which logs its own) is done. */
+  private onProbe(answers: boolean, result: ProbeResult | null): void {
+    const { log } = this.opts;
+    if (this.backendAnswers !== answers && this.ready) {
+      if (answers) log.info("the deployment answers again");
+      else if (result?.answers === false) log.warn({ code: result.error.code }, `the deployment does not answer (${result.error.describe()})`);
+      else log.warn({ code: "TIMEOUT" }, "the deployment does not answer (no reply within the probe's timeout)");
+    }
+    const refusal = result?.answers === true ? result.refusal : undefined;
+    if (refusal && !this.probeRefused) {
+      log.warn({ code: refusal.code }, `the deployment refuses the daemon's check (${refusal.describe()}); jobs' own calls decide whether that stops the daemon`);
+    }
+    this.probeRefused = refusal !== undefined;
+    this.backendAnswers = answers;
+  }
+
+  /** The report for `status` once the list of stuck jobs has been quiet for a moment. */
   private onStuckChanged(): void {
-    this.metrics.stuckJobs.set(this.engine.stuck.size);
     if (this.stuckWrite) return;
     this.stuckWrite = setTimeout(() => {
       this.stuckWrite = null;
@@ -137,7 +201,7 @@ export class WatchDaemon {
     if (config.healthPort !== undefined) {
       this.health = await startHealthServer(config.healthPort, this.metrics.registry, {
         ready: () => this.ready,
-        backendUp: () => this.deploymentAnswers && !this.engine.queue.backendDown,
+        backendUp: () => this.backendUp,
       });
       log.info({ port: this.health.port }, "health and metrics on 127.0.0.1");
     }
@@ -149,6 +213,7 @@ export class WatchDaemon {
     if (config.watch.rescanIntervalMs > 0) {
       this.rescanTimer = setInterval(() => void this.rescan(), config.watch.rescanIntervalMs);
     }
+    this.probe.start();
     this.startupDone = this.startup();
     return { healthPort: this.health?.port ?? null };
   }
@@ -169,7 +234,6 @@ export class WatchDaemon {
     await this.engine.checkAll(ids, BACKLOG_PRIORITY, this.halt.signal);
     await this.waitForAll(ids);
     this.ready = true;
-    this.metrics.ready.set(1);
     log.info({ jobs: ids.length, ms: this.now() - started, watched: this.active.size }, "start-up reconcile done; watching");
   }
 
@@ -181,24 +245,23 @@ export class WatchDaemon {
    */
   private async untilDeploymentAnswers(): Promise<void> {
     const { log } = this.opts;
+    let waited = false;
     for (let attempt = 1; !this.stopping; attempt++) {
       const result = await this.engine.deployment.check();
+      this.backendAnswers = result.answers;
       if (result.answers) {
         const { info } = result;
         if (info) log.info({ convexUrl: this.opts.config.convexUrl, apiVersion: info.apiVersion, clockSkewMs: Math.round(info.clockSkewMs) }, "deployment ok");
         break;
       }
-      if (this.deploymentAnswers) {
+      if (!waited) {
         log.warn({ code: result.error.code }, `Convex not ready yet (${result.error.describe()}); the daemon keeps running and starts syncing as soon as it answers`);
       }
-      this.deploymentAnswers = false;
-      this.metrics.backendUp.set(0);
+      waited = true;
       const pause = backoffDelay(attempt, { baseMs: 500, maxMs: OUTAGE_PROBE_MAX_MS }, () => 1);
       await sleep(pause, undefined, { signal: this.halt.signal }).catch(() => undefined);
     }
-    if (!this.deploymentAnswers) log.info("Convex answers: starting");
-    this.deploymentAnswers = true;
-    this.metrics.backendUp.set(this.engine.queue.backendDown ? 0 : 1);
+    if (waited) log.info("Convex answers: starting");
   }
 
   /** Waits until every id has a result (or the daemon stops). */
@@ -305,21 +368,15 @@ export class WatchDaemon {
       const oldest = this.active.keys().next().value as string;
       this.deactivate(oldest);
     }
-    this.metrics.watchedJobs.set(this.active.size);
   }
 
   private deactivate(jobId: string): void {
     if (!this.active.delete(jobId)) return;
     this.opts.backend.unwatchJob(path.join(this.opts.config.jobsDir, jobId));
-    this.metrics.watchedJobs.set(this.active.size);
   }
 
   private onResult(jobId: string, r: JobResult): void {
     this.metrics.reconciles.inc({ outcome: r.status });
-    const q = this.engine.queue.stats();
-    this.metrics.queueDepth.set({ state: "queued" }, q.queued);
-    this.metrics.queueDepth.set({ state: "running" }, q.running);
-    this.metrics.queueDepth.set({ state: "backing_off" }, q.backingOff);
     if (r.status === "synced" || r.status === "in-sync") {
       this.metrics.lastSuccess.set(this.now() / 1000);
       const first = this.firstDirtyAt.get(jobId);
@@ -439,6 +496,7 @@ export class WatchDaemon {
     if (this.stopping) return { abandoned: [] };
     this.stopping = true;
     this.halt.abort();
+    this.probe.stop();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     for (const { timer } of this.debounced.values()) clearTimeout(timer);
