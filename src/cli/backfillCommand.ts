@@ -11,12 +11,13 @@ import type { SyncError } from "../errors/SyncError.js";
 import { addCommonOptions, addConcurrencyOption, type CommonFlags, createGateway, resolveContext } from "./context.js";
 import { listTargets } from "./listTargets.js";
 import { createProgress, formatBytes } from "./progress.js";
+import { plural } from "../text/plural.js";
 
 type BackfillFlags = CommonFlags & { dryRun?: boolean; checksum?: boolean; job?: string[]; progress?: boolean; concurrency?: string };
 
 export function printSummary(s: BackfillSummary, out: NodeJS.WritableStream = process.stdout): void {
   const lines = [
-    `${s.dryRun ? "dry run: " : ""}${s.jobs} jobs in ${(s.durationMs / 1000).toFixed(1)}s`,
+    `${s.dryRun ? "dry run: " : ""}${plural(s.jobs, "job", "jobs")} in ${(s.durationMs / 1000).toFixed(1)}s`,
     `  in sync already   ${s.inSync}`,
     s.dryRun ? `  would sync        ${s.wouldSync}` : `  synced now        ${s.syncedNow}`,
     `  failed            ${s.failed.length}`,

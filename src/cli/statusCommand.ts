@@ -14,6 +14,7 @@ import type { AssetRule } from "../local/types.js";
 import { checkDeployment } from "../remote/checkDeployment.js";
 import { addCommonOptions, type CommonFlags, createGateway, resolveContext } from "./context.js";
 import { listTargets } from "./listTargets.js";
+import { plural } from "../text/plural.js";
 
 type StatusFlags = CommonFlags & { job?: string[]; all?: boolean };
 
@@ -42,7 +43,7 @@ export function shownEntries(report: StatusReport, everything: boolean): JobStat
 export function formatStatus(report: StatusReport, everything: boolean): string {
   const c = report.counts;
   const lines = [
-    `${report.jobs} job${report.jobs === 1 ? "" : "s"}`,
+    plural(report.jobs, "job", "jobs"),
     `  in sync      ${c["in-sync"]}`,
     `  pending      ${c.pending}`,
     `  failed       ${c.failed}`,

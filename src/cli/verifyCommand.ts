@@ -10,6 +10,7 @@ import { ConvexHttpGateway } from "../remote/ConvexHttpGateway.js";
 import { addCommonOptions, type CommonFlags, requireConvexUrl, resolveContext } from "./context.js";
 import { listTargets } from "./listTargets.js";
 import { formatBytes } from "./progress.js";
+import { plural } from "../text/plural.js";
 
 type VerifyFlags = CommonFlags & { job?: string[] };
 
@@ -30,7 +31,7 @@ export function formatVerify(report: VerifyReport): string {
   const c = report.counts;
   const files = report.results.reduce((n, r) => n + r.assetsChecked, 0);
   const lines = [
-    `verified ${report.jobs} job${report.jobs === 1 ? "" : "s"}: ${c.ok} ok, ${c.mismatch} with mismatches, ${c.parked} parked, ${c.unreadable} unreadable` +
+    `verified ${plural(report.jobs, "job", "jobs")}: ${c.ok} ok, ${c.mismatch} with mismatches, ${c.parked} parked, ${c.unreadable} unreadable` +
       ` (${files} asset${files === 1 ? "" : "s"} downloaded, ${formatBytes(report.bytesDownloaded)})`,
   ];
   for (const r of report.results) lines.push(...jobLines(r));

@@ -28,6 +28,7 @@ import { RemoteStateBatcher } from "./RemoteStateBatcher.js";
 import { UncommittedUploads } from "./UncommittedUploads.js";
 import { UploadUrlPool } from "./UploadUrlPool.js";
 import { WorkQueue, type WorkResult } from "./WorkQueue.js";
+import { plural } from "../text/plural.js";
 
 export type EngineMode = "backfill" | "watch";
 
@@ -410,7 +411,7 @@ export class SyncEngine extends EventEmitter {
     this.streaks.delete(jobId);
     const log = this.opts.log.child({ jobId });
     if (streak?.notOwn !== false) {
-      const err = new SyncError("STUCK", `still failing after ${attempts} attempts (not a problem of the job's data; no marker); last error: ${last.describe()}`, {
+      const err = new SyncError("STUCK", `still failing after ${plural(attempts, "attempt", "attempts")} (not a problem of the job's data; no marker); last error: ${last.describe()}`, {
         jobId,
         cause: last,
       });
@@ -421,7 +422,7 @@ export class SyncEngine extends EventEmitter {
       if (this.opts.mode === "watch") this.queue.addAfter(jobId, this.opts.config.retry.maxMs);
       return;
     }
-    const err = new SyncError("RETRIES_EXHAUSTED", `gave up after ${attempts} attempts; last error: ${last.describe()}`, {
+    const err = new SyncError("RETRIES_EXHAUSTED", `gave up after ${plural(attempts, "attempt", "attempts")}; last error: ${last.describe()}`, {
       jobId,
       cause: last,
     });

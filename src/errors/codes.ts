@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   HEALTH_PORT_UNAVAILABLE: { kind: "fatal", marker: "no", text: "the health and metrics port cannot be listened on (in use, or not allowed)" },
   NODE_TOO_OLD: { kind: "fatal", marker: "no", text: "the Node.js running celstate-sync is older than 20.19" },
   ROOT_REQUIRED: { kind: "fatal", marker: "no", text: "doctor --as-user checks as another user, which only root can do" },
+  NO_SUCH_JOB: { kind: "fatal", marker: "no", text: "a job named on the command line has no folder in the jobs folder" },
   USER_UNKNOWN: { kind: "fatal", marker: "no", text: "the user named with doctor --as-user does not exist on this host" },
 
   NETWORK: { kind: "outage", marker: "no", text: "the deployment could not be reached" },

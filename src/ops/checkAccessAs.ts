@@ -19,6 +19,7 @@ import { LOCK_NAME } from "../watch/instanceLock.js";
 import type { DoctorCheck } from "./DoctorCheck.js";
 import { mapLimit } from "./mapLimit.js";
 import { mayReplaceIn, permitsAs, type ServiceUser } from "./permitsAs.js";
+import { plural } from "../text/plural.js";
 
 const SHOWN = 3;
 
@@ -98,10 +99,10 @@ export async function checkAccessAs(jobsDir: string, user: ServiceUser): Promise
   const problems = (await mapLimit(ids, 32, (id) => jobProblem(real, id, user))).filter((p): p is string => p !== null);
   if (problems.length > 0) {
     const more = problems.length > SHOWN ? `; and ${problems.length - SHOWN} more` : "";
-    return result("fail", `${problems.length} of ${ids.length} job folders are not ${user.name}'s to sync: ${problems.slice(0, SHOWN).join("; ")}${more}`);
+    return result("fail", `${problems.length} of ${plural(ids.length, "job folder", "job folders")} ${problems.length === 1 ? "is" : "are"} not ${user.name}'s to sync: ${problems.slice(0, SHOWN).join("; ")}${more}`);
   }
   return result(
     "ok",
-    `${who} can enter ${jobsDir}, create the instance lock in it and write failure markers in ${ids.length} job folder${ids.length === 1 ? "" : "s"}`,
+    `${who} can enter ${jobsDir}, create the instance lock in it and write failure markers in ${plural(ids.length, "job folder", "job folders")}`,
   );
 }

@@ -9,6 +9,7 @@ import { stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { listJobIds } from "../local/listJobIds.js";
 import type { DoctorCheck } from "./DoctorCheck.js";
+import { plural } from "../text/plural.js";
 
 export const DOCTOR_PROBE_PREFIX = ".celstate-sync-doctor-";
 
@@ -51,7 +52,7 @@ export async function checkJobsFolder(jobsDir: string): Promise<{ check: DoctorC
     return fail(`created ${probe} but could not remove it (${reason(e)})`, "check the folder's permissions (sticky bit, ACLs)");
   }
   return {
-    check: { id: "jobs-dir", title, status: "ok", detail: `${jobsDir} exists, readable and writable; ${jobFolders} job folder${jobFolders === 1 ? "" : "s"}` },
+    check: { id: "jobs-dir", title, status: "ok", detail: `${jobsDir} exists, readable and writable; ${plural(jobFolders, "job folder", "job folders")}` },
     jobFolders,
   };
 }

@@ -5,6 +5,7 @@
  */
 import { isoToMillis, microsToIso } from "../../convex/lib/time.js";
 import type { StoredRecord, TimelineEvent } from "../remote/ConvexGateway.js";
+import { plural } from "../text/plural.js";
 
 export type { StoredRecord, TimelineEvent };
 export type StageSpan = { status: string; progressStage: string | null; at: number; ms: number | null };
@@ -112,7 +113,7 @@ export function formatJobDetail(d: JobDetail): string {
   for (const s of d.stages) {
     lines.push(`    ${new Date(s.at).toISOString()}  ${`${s.status} / ${s.progressStage ?? "-"}`.padEnd(36)} ${duration(s.ms)}`.trimEnd());
   }
-  lines.push(`  timeline (${d.timeline.length} events)`);
+  lines.push(`  timeline (${plural(d.timeline.length, "event", "events")})`);
   for (const e of d.timeline) lines.push(`    ${new Date(e.createdAt).toISOString()}  ${e.kind.padEnd(15)} ${eventSummary(e)}`.trimEnd());
   return `${lines.join("\n")}\n`;
 }
