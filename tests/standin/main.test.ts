@@ -49,6 +49,27 @@ describe("main", () => {
     expect(await exit).toBe(0);
   });
 
+  test("main › `npm run standin` stopped with SIGTERM leaves no stand-in behind", async () => {
+    const npm = spawn("npm", ["run", "-s", "standin", "--", "--port", "0"], { cwd: ROOT, env: { ...process.env, CELSTATE_SYNC_TOKEN: TOKEN } });
+    let out = "";
+    npm.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    npm.stderr.on("data", () => {});
+    const npmExit = new Promise<void>((resolve) => npm.on("exit", () => resolve()));
+    let url: string | undefined;
+    try {
+      await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(out), "the listening line", 30_000);
+      url = out.split("\n").find((l) => l.startsWith("listening on "))!.slice("listening on ".length);
+      npm.kill("SIGTERM");
+      await npmExit;
+      // The stand-in itself is gone: its port refuses connections.
+      const served = async () => fetch(`${url}/version`).then(() => true, () => false);
+      await waitFor(async () => !(await served()), "the stand-in to stop with npm", 10_000);
+    } finally {
+      if (npm.exitCode === null) npm.kill("SIGKILL");
+      if (url !== undefined) spawn("pkill", ["-f", `tests/standin/main.ts --port 0`]).on("error", () => undefined);
+    }
+  });
+
   test("main › refuses a malformed option with exit code 2", async () => {
     const { exit } = start(["--port", "-5"]);
     expect(await exit).toBe(2);
