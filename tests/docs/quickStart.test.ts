@@ -46,7 +46,7 @@ describe("the README's quick start", () => {
         ...setup,
         "trap 'kill %1' EXIT",
         // Ctrl-C after a few seconds of watching: SIGINT drains and exits 0.
-        `timeout --signal=INT 8 ${watchLine}`,
+        `timeout --preserve-status --signal=INT 8 ${watchLine}`,
       ].join("\n");
       const r = await bash(script, clone);
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
