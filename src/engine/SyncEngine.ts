@@ -13,6 +13,7 @@
  */
 import path from "node:path";
 import { EventEmitter, once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { classifyError, isOutage } from "../errors/classifyError.js";
 import { type ErrorCode, markerRuleOf } from "../errors/codes.js";
@@ -23,6 +24,7 @@ import type { ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
 import type { Config } from "../config/configSchema.js";
 import type { PlanOptions } from "./planJob.js";
 import { type ReconcileDeps, reconcileJob, type ReconcileOutcome, settledIfInSync } from "./reconcileJob.js";
+import { backoffDelay } from "./backoff.js";
 import { DeploymentProbe } from "./DeploymentProbe.js";
 import { RemoteStateBatcher } from "./RemoteStateBatcher.js";
 import { UncommittedUploads } from "./UncommittedUploads.js";
@@ -49,6 +51,9 @@ export const CHANGED_DURING_RERUN_MS = 25;
  * mirrored within 10 s of the resume), at the cost of one light request per 5 s meanwhile.
  */
 export const OUTAGE_PROBE_MAX_MS = 5_000;
+
+/** Tries of publishing a marked record when the deployment refuses it for now (OCC, 429). */
+const PUBLISH_MARKED_ATTEMPTS = 4;
 
 /** Distinct unexpected errors whose stack is logged; past it they are only counted. */
 const MAX_LOGGED_INTERNAL = 100;
@@ -432,13 +437,22 @@ export class SyncEngine extends EventEmitter {
   /**
    * A marked job reads "failed" in job.json; the public view must say so at once, not when
    * the next event comes (a backfill has none). One more reconcile does it: it plans the job
-   * parked and commits its record alone. Its own failure is left to the next look at the job.
+   * parked and commits its record alone. A refusal that may pass (an OCC conflict, a 429) is
+   * tried again a few times, with backoff; any other failure is left to the next look at the job.
    */
   private async publishMarked(jobId: string, log: Logger): Promise<void> {
-    try {
-      await reconcileJob(this.reconcileDeps(log), jobId);
-    } catch (e) {
-      log.debug({ err: (e as Error).message }, "the marked record was not published yet");
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await reconcileJob(this.reconcileDeps(log), jobId);
+        return;
+      } catch (e) {
+        const err = classifyError(e, { jobId });
+        if (err.kind !== "transient" || attempt >= PUBLISH_MARKED_ATTEMPTS) {
+          log.debug({ err: err.message }, "the marked record was not published yet");
+          return;
+        }
+        await sleep(backoffDelay(attempt, this.opts.config.retry));
+      }
     }
   }
 

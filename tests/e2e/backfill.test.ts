@@ -265,6 +265,17 @@ describe("backfill (end to end against the stand-in)", () => {
     await expectMirrored(j);
   });
 
+  it("backfill › the marked record is published even when the deployment refuses its first commit for now (OCC)", async () => {
+    const j = new PipelineJob(h.jobsDir);
+    await j.runToSuccess();
+    await rm(path.join(j.dir, "outputs", `${j.name}_debug.png`));
+    // The job fails before any commit: the first sync:commit is the marked record's.
+    h.standin.setFaults({ path: "sync:commit", occ: true, count: 1 });
+    const { summary } = await backfill();
+    expect(summary.failed[0]).toMatchObject({ code: "ASSET_MISSING", marker: "written" });
+    expect(await h.getPublicRaw(j.id)).toMatchObject({ jobId: j.id, status: "failed" });
+  });
+
   it("backfill › a settled job missing a listed asset fails with a marker naming the file", async () => {
     const j = new PipelineJob(h.jobsDir);
     await j.runToSuccess();
