@@ -1,4 +1,5 @@
-import { readdir, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -31,6 +32,21 @@ async function closedPort(): Promise<number> {
 }
 
 describe("celstate-sync doctor (against the stand-in)", () => {
+  it("doctor --env-file › reads the URL and the token from the file the systemd unit reads, as the unit does", async () => {
+    await new PipelineJob(h.jobsDir).runToSuccess();
+    const etc = await mkdtemp(path.join(tmpdir(), "celstate-etc-"));
+    try {
+      const envFile = path.join(etc, "celstate-sync.env");
+      await writeFile(envFile, `CONVEX_URL=${h.standin.url}\nCELSTATE_SYNC_TOKEN=${h.token}\n`, { mode: 0o600 });
+      const r = await runCli(["doctor", "--env-file", envFile, "--jobs-dir", h.jobsDir, "--json"], { env: cleanEnv(), cwd: etc });
+      expect(r.code, r.stderr).toBe(0);
+      expect(statuses(JSON.parse(r.stdout) as DoctorJson)).toMatchObject({ config: "ok", "convex-url": "ok", reachable: "ok", token: "ok", functions: "ok" });
+      expect(r.stdout + r.stderr).not.toContain(h.token);
+    } finally {
+      await rm(etc, { recursive: true, force: true });
+    }
+  });
+
   it("doctor › against a working stand-in every check passes (exit 0) and no probe file is left", async () => {
     await new PipelineJob(h.jobsDir).runToSuccess();
     const r = await runMain(["doctor", "--jobs-dir", h.jobsDir, "--convex-url", h.standin.url, "--json"]);
