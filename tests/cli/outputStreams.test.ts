@@ -82,7 +82,7 @@ describe("every command: the result on stdout, the logs on stderr", () => {
     const r = await run("retry", j.id);
     expect(r.code, r.stderr).toBe(0);
     noLogLines(r.stdout);
-    expect(r.stdout).toMatch(/^1 jobs in \d+\.\ds\n {2}in sync already {3}0\n {2}synced now {8}1\n/);
+    expect(r.stdout).toMatch(/^1 job in \d+\.\ds\n {2}in sync already {3}0\n {2}synced now {8}1\n/);
     const logs = logLines(r.stderr);
     expect(logs.filter((l) => l.msg === "failure marker cleared" && l.jobId === j.id)).toHaveLength(1);
     expect(logs.filter((l) => l.msg === "synced" && l.jobId === j.id)).toHaveLength(1);
