@@ -84,7 +84,8 @@ export const commit = mutation({
     /** The job's trace events for its timeline (bounded by the daemon; lib/timeline.ts). */
     trace: v.optional(traceInput),
   },
-  returns: v.object({ outcome: commitOutcome, assetsChanged: v.number(), assetsRemoved: v.number() }),
+  /** `state`: what the deployment holds for the job after this commit (the stored, newer one when stale). */
+  returns: v.object({ outcome: commitOutcome, assetsChanged: v.number(), assetsRemoved: v.number(), state: v.union(v.null(), remoteJobState) }),
   handler: async (ctx, { serviceToken, job, recordHash, sourceHash, assets, removeFilenames = [], trace }) => {
     await requireServiceToken(serviceToken);
     if (assets.length > MAX_COMMIT_ASSETS) {
@@ -102,7 +103,7 @@ export const commit = mutation({
         if (row?.storageId !== a.storageId) await deleteBlobIfUnreferenced(ctx, a.storageId);
       }
       await recordBookkeeping(ctx, job.jobId, "stale_ignored", { updatedAt: job.updatedAtIso });
-      return { outcome, assetsChanged: 0, assetsRemoved: 0 };
+      return { outcome, assetsChanged: 0, assetsRemoved: 0, state: await syncStateOf(ctx, job.jobId) };
     }
     let assetsChanged = 0;
     for (const a of assets) {
@@ -135,8 +136,8 @@ export const commit = mutation({
     }
     if (outcome !== "unchanged") await recordBookkeeping(ctx, job.jobId, outcome, { updatedAt: job.updatedAtIso });
     if (trace !== undefined) await recordTrace(ctx, job.jobId, trace);
-    await refreshSyncState(ctx, job.jobId);
-    return { outcome, assetsChanged, assetsRemoved };
+    const state = await refreshSyncState(ctx, job.jobId);
+    return { outcome, assetsChanged, assetsRemoved, state };
   },
 });
 

@@ -9,5 +9,7 @@
  * v4: the plan's types: `createdAt`/`updatedAt` are epoch milliseconds (the ISO text travels
  *     as `createdAtIso`/`updatedAtIso`), remote states carry only `updatedAtUs`, `sync:commit`
  *     takes the job's trace events, and `sync:timeline` / `sync:getRecord` exist.
+ * v5: `sync:commit` returns the state the deployment now holds for the job (`state`), so the
+ *     daemon is told the result of its commit instead of working it out.
  */
-export const API_VERSION = 4;
+export const API_VERSION = 5;

@@ -340,19 +340,20 @@ async function findSyncState(ctx: QueryCtx, jobId: string): Promise<Doc<"jobSync
  * Rewrites the job's `jobSyncStates` row from `jobs` and `jobAssets`. Every mutation that
  * changes either calls it last; it writes nothing when the state did not change.
  */
-export async function refreshSyncState(ctx: MutationCtx, jobId: string): Promise<void> {
+export async function refreshSyncState(ctx: MutationCtx, jobId: string): Promise<RemoteJobState | null> {
   const state = await remoteStateOf(ctx, jobId);
   const stored = await findSyncState(ctx, jobId);
   if (state === null) {
     if (stored !== null) await ctx.db.delete(stored._id);
-    return;
+    return null;
   }
   if (stored === null) {
     await ctx.db.insert("jobSyncStates", state);
-    return;
+    return state;
   }
   const { _id, _creationTime, ...current } = stored;
   if (!sameState(current, state)) await ctx.db.replace(_id, state);
+  return state;
 }
 
 /**

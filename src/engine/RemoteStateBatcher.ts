@@ -8,7 +8,7 @@
  * A prefetched state may be a moment old. That is safe: commits are idempotent and monotonic,
  * so an old view can cost a redundant upload but never a wrong write.
  *
- * After a commit the engine `remember`s the state it just wrote, so the job's next reconcile
+ * After a commit the engine `remember`s the state the deployment answered with, so the job's next reconcile
  * (the pipeline's next stage, a moment later) needs no query either. Those entries are used
  * once too, and only the newest `MAX_REMEMBERED` are kept.
  */
@@ -82,9 +82,9 @@ export class RemoteStateBatcher {
   }
 
   /** Keeps the state a commit just wrote for the job's next `get`. */
-  remember(state: RemoteJobState): void {
-    this.prefetched.delete(state.jobId);
-    this.prefetched.set(state.jobId, state);
+  remember(jobId: string, state: RemoteJobState | null): void {
+    this.prefetched.delete(jobId);
+    this.prefetched.set(jobId, state);
     while (this.prefetched.size > MAX_REMEMBERED + this.batchSize * 4) {
       this.prefetched.delete(this.prefetched.keys().next().value as string);
     }

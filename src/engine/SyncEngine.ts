@@ -22,8 +22,8 @@ import { writeFailureMarker } from "../local/failureMarker.js";
 import type { AssetRule } from "../local/types.js";
 import type { ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
 import type { Config } from "../config/configSchema.js";
-import type { PlanOptions } from "./planJob.js";
-import { type ReconcileDeps, reconcileJob, type ReconcileOutcome, settledIfInSync } from "./reconcileJob.js";
+import type { PlanOptions, SyncPlan } from "./planJob.js";
+import { finalIfInSync, type ReconcileDeps, reconcileJob, type ReconcileOutcome } from "./reconcileJob.js";
 import { backoffDelay } from "./backoff.js";
 import { DeploymentProbe } from "./DeploymentProbe.js";
 import { RemoteStateBatcher } from "./RemoteStateBatcher.js";
@@ -69,25 +69,36 @@ export type JobResult =
   | {
       status: "in-sync" | "synced" | "parked" | "remote-ahead" | "gone" | "would-sync";
       detail?: string;
-      settled?: boolean;
+      /** The job's status is final (succeeded or failed). */
+      final?: boolean;
       /** In sync because job.json's bytes and every file's stat matched the deployment's (not parsed). */
       byFingerprint?: boolean;
     }
-  | { status: "pending"; detail: string; settled?: boolean }
+  | { status: "pending"; detail: string; final?: boolean }
   /** Retried past the limits for errors that are not the job's own: reported, still retried, never marked. */
-  | { status: "stuck"; code: ErrorCode; detail: string; settled?: boolean }
-  | { status: "failed"; code: ErrorCode; detail: string; marker: string; settled?: boolean };
+  | { status: "stuck"; code: ErrorCode; detail: string; final?: boolean }
+  | { status: "failed"; code: ErrorCode; detail: string; marker: string; final?: boolean };
 
 /**
  * The in-sync results, shared: a history of 50,000 jobs holds 50,000 results, and nearly all
  * of them are one of these four. Frozen, so no holder can change another's.
  */
-const IN_SYNC_RESULTS = [false, true].flatMap((settled) =>
-  [false, true].map((byFingerprint): JobResult => Object.freeze({ status: "in-sync", settled, ...(byFingerprint ? { byFingerprint } : {}) })),
+const IN_SYNC_RESULTS = [false, true].flatMap((final) =>
+  [false, true].map((byFingerprint): JobResult => Object.freeze({ status: "in-sync", final, ...(byFingerprint ? { byFingerprint } : {}) })),
 );
 
-function inSyncResult(settled: boolean, byFingerprint: boolean): JobResult {
-  return IN_SYNC_RESULTS[(settled ? 2 : 0) + (byFingerprint ? 1 : 0)]!;
+function inSyncResult(final: boolean, byFingerprint: boolean): JobResult {
+  return IN_SYNC_RESULTS[(final ? 2 : 0) + (byFingerprint ? 1 : 0)]!;
+}
+
+/** What a dry run would do for a job, in one line (`backfill --dry-run`). */
+function describeSyncPlan(p: SyncPlan): string {
+  return [
+    p.recordChanged ? "commit record" : "commit assets",
+    ...p.uploads.map((u) => `upload ${u.file.relPath} (${u.file.size} bytes)`),
+    ...p.metadataUpdates.map((m) => `refresh ${m.file.relPath}`),
+    ...p.removes.map((r) => `remove ${r}`),
+  ].join("; ");
 }
 
 export type EngineTotals = {
@@ -140,7 +151,7 @@ export class SyncEngine extends EventEmitter {
     super();
     const { config, gateway } = opts;
     this.rules = config.assets as readonly AssetRule[];
-    this.plan = { checksum: config.checksum, prune: config.prune };
+    this.plan = { checksum: config.checksum, prune: config.prune, settleMs: config.settleMs };
     this.states = new RemoteStateBatcher(gateway, config.stateBatchSize);
     this.urls = new UploadUrlPool(gateway);
     this.deployment = new DeploymentProbe({ gateway, onFatal: (e) => this.setFatal(e) });
@@ -185,7 +196,7 @@ export class SyncEngine extends EventEmitter {
   /**
    * The fast lane of a pass over many jobs, given their states just read: each job the queue
    * owes nothing whose job.json bytes and file stats match its state is recorded in sync there
-   * and then (`settledIfInSync`); the others keep their state for their reconcile and are
+   * and then (`finalIfInSync`); the others keep their state for their reconcile and are
    * returned, for the queue. A history of in-sync jobs is thus checked without a queue entry, a
    * promise or a log line per job, and no state outlives the batch it came in: the pass is
    * faster, and the heap keeps nothing per job but its result.
@@ -195,15 +206,15 @@ export class SyncEngine extends EventEmitter {
     const rest: string[] = [];
     ids.forEach((jobId, k) => {
       const remote = states[k] ?? null;
-      const settled = this.queue.isBusy(jobId) ? null : settledIfInSync(deps, jobId, remote);
-      if (settled === null) {
+      const final = this.queue.isBusy(jobId) ? null : finalIfInSync(deps, jobId, remote);
+      if (final === null) {
         this.states.keep(jobId, remote);
         rest.push(jobId);
         return;
       }
       this.totals.reconciles++;
       this.totals.lastSuccessAt = Date.now();
-      this.record(jobId, inSyncResult(settled, true));
+      this.record(jobId, inSyncResult(final, true));
     });
     return rest;
   }
@@ -286,75 +297,77 @@ export class SyncEngine extends EventEmitter {
     } catch (raw) {
       return await this.onError(jobId, raw, attempt, log);
     }
-    if (outcome.kind !== "settling") this.endStreak(jobId);
+    if (outcome.plan.kind !== "wait") this.endStreak(jobId);
     return this.onOutcome(jobId, outcome, log);
   }
 
-  private onOutcome(jobId: string, outcome: ReconcileOutcome, log: Logger): WorkResult {
-    if (outcome.kind !== "settling") this.settlingSince.delete(jobId);
-    switch (outcome.kind) {
-      case "settling": {
-        const since = this.settlingSince.get(jobId) ?? Date.now();
-        this.settlingSince.set(jobId, since);
-        const waited = Date.now() - since;
-        if (this.opts.mode === "backfill" && waited > this.opts.config.settleWaitMs) {
-          const file = `${jobId}/${outcome.file}`;
-          const reason = outcome.reason ?? "is still being written or has not appeared";
-          this.record(jobId, { status: "pending", detail: `job ${jobId}, file ${file}: ${reason}`, settled: outcome.settled });
-          log.warn({ file, reason }, "job still settling: left for the next run");
+  private onOutcome(jobId: string, { plan, applied }: ReconcileOutcome, log: Logger): WorkResult {
+    if (plan.kind !== "wait") this.settlingSince.delete(jobId);
+    switch (plan.kind) {
+      case "wait":
+        return this.onWait(jobId, plan, log);
+      case "sync": {
+        if (applied === null) {
+          // A dry run. Storing only the fingerprint changes nothing a reader could see: in sync.
+          if (!plan.fingerprintOnly) {
+            this.record(jobId, { status: "would-sync", final: plan.final, detail: describeSyncPlan(plan) });
+            return { kind: "done" };
+          }
+          if (plan.deferred !== null) return this.onWait(jobId, { ...plan.deferred, final: plan.final }, log);
+          this.record(jobId, inSyncResult(plan.final, false));
           return { kind: "done" };
         }
-        // A file that never finishes (its writer died mid-write) must not cost a reconcile and
-        // a remote state query every 100 ms for as long as the daemon runs: the wait grows with
-        // the time already waited, up to retry.maxMs.
-        const cap = Math.max(outcome.afterMs, this.opts.config.retry.maxMs);
-        return { kind: "wait", afterMs: Math.min(cap, Math.max(outcome.afterMs, Math.round(waited / 4))) };
-      }
-      case "synced": {
         this.totals.commits++;
-        this.totals.filesUploaded += outcome.uploaded;
-        this.totals.bytesUploaded += outcome.bytes;
+        this.totals.filesUploaded += applied.uploaded;
+        this.totals.bytesUploaded += applied.bytes;
         this.totals.lastSuccessAt = Date.now();
-        this.record(jobId, { status: "synced", detail: outcome.commit.outcome, settled: outcome.settled });
+        this.record(jobId, { status: "synced", detail: applied.commit.outcome, final: plan.final });
         log.info(
-          { outcome: outcome.commit.outcome, uploads: outcome.uploaded, bytes: outcome.bytes },
-          outcome.commit.outcome === "stale" ? "remote already newer" : "synced",
+          { outcome: applied.commit.outcome, uploads: applied.uploaded, bytes: applied.bytes },
+          applied.commit.outcome === "stale" ? "remote already newer" : "synced",
         );
         // The pipeline moved on while we committed: level-triggered, so just run again (after
         // a beat, so that a burst of rewrites lands as one more commit, not one per write).
         // A file left out of the commit because it was still being written: once it is ready.
-        const again = Math.min(outcome.changedDuring ? CHANGED_DURING_RERUN_MS : Infinity, outcome.deferredMs ?? Infinity);
+        const again = Math.min(applied.changedDuring ? CHANGED_DURING_RERUN_MS : Infinity, plan.deferred?.afterMs ?? Infinity);
         return again === Infinity ? { kind: "done" } : { kind: "wait", afterMs: again };
       }
       case "in-sync":
         this.totals.lastSuccessAt = Date.now();
-        this.record(jobId, inSyncResult(outcome.settled, outcome.via === "fingerprint"));
+        this.record(jobId, inSyncResult(plan.final, plan.via === "fingerprint"));
         return { kind: "done" };
-      case "would-sync": {
-        const p = outcome.plan;
-        this.record(jobId, {
-          status: "would-sync",
-          settled: outcome.settled,
-          detail: [
-            p.recordChanged ? "commit record" : "commit assets",
-            ...p.uploads.map((u) => `upload ${u.file.relPath} (${u.file.size} bytes)`),
-            ...p.metadataUpdates.map((m) => `refresh ${m.file.relPath}`),
-            ...p.removes.map((r) => `remove ${r}`),
-          ].join("; "),
-        });
-        return { kind: "done" };
-      }
       case "parked":
-        this.record(jobId, { status: "parked", detail: outcome.reason, settled: outcome.settled });
+        this.record(jobId, { status: "parked", detail: plan.reason, final: plan.final });
         return { kind: "done" };
       case "remote-ahead":
-        this.record(jobId, { status: "remote-ahead", detail: `remote updated_at ${outcome.remoteUpdatedAt}`, settled: outcome.settled });
-        log.warn({ remoteUpdatedAt: outcome.remoteUpdatedAt }, "remote record is newer than job.json: left alone");
+        this.record(jobId, { status: "remote-ahead", detail: `remote updated_at ${plan.remoteUpdatedAt}`, final: plan.final });
+        log.warn({ remoteUpdatedAt: plan.remoteUpdatedAt }, "remote record is newer than job.json: left alone");
         return { kind: "done" };
       case "gone":
         this.record(jobId, { status: "gone" });
         return { kind: "done" };
+      case "fail":
+        // reconcileJob raises it as the job's own error (onError marks it); never reached.
+        throw new SyncError(plan.code, plan.message, { jobId, file: plan.file });
     }
+  }
+
+  /** A file still being written, or a listed asset not there yet: look again, later each time. */
+  private onWait(jobId: string, wait: { file: string; reason: string; afterMs: number; final: boolean }, log: Logger): WorkResult {
+    const since = this.settlingSince.get(jobId) ?? Date.now();
+    this.settlingSince.set(jobId, since);
+    const waited = Date.now() - since;
+    if (this.opts.mode === "backfill" && waited > this.opts.config.settleWaitMs) {
+      const file = `${jobId}/${wait.file}`;
+      this.record(jobId, { status: "pending", detail: `job ${jobId}, file ${file}: ${wait.reason}`, final: wait.final });
+      log.warn({ file, reason: wait.reason }, "job still settling: left for the next run");
+      return { kind: "done" };
+    }
+    // A file that never finishes (its writer died mid-write) must not cost a reconcile and
+    // a remote state query every 100 ms for as long as the daemon runs: the wait grows with
+    // the time already waited, up to retry.maxMs.
+    const cap = Math.max(wait.afterMs, this.opts.config.retry.maxMs);
+    return { kind: "wait", afterMs: Math.min(cap, Math.max(wait.afterMs, Math.round(waited / 4))) };
   }
 
   private async onError(jobId: string, raw: unknown, attempt: number, log: Logger): Promise<WorkResult> {

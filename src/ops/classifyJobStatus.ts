@@ -14,10 +14,11 @@
  *   a settled job missing a listed asset, an unsafe or unreadable file, a remote record newer
  *   than job.json (another writer, or a clock step).
  */
-import type { ReconcileOutcome } from "../engine/reconcileJob.js";
+import type { JobPlan } from "../engine/planJob.js";
 import type { ErrorCode } from "../errors/codes.js";
 import { classifyError } from "../errors/classifyError.js";
-import type { SyncError } from "../errors/SyncError.js";
+import { SyncError } from "../errors/SyncError.js";
+import { plural as pluralForm } from "../text/plural.js";
 
 export const JOB_STATES = ["in-sync", "pending", "failed", "stuck", "unreadable", "problem"] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -37,15 +38,19 @@ export type JobStatusEntry = {
 const UNREADABLE: ReadonlySet<ErrorCode> = new Set(["JOB_JSON_UNPARSABLE", "JOB_JSON_INVALID", "JOB_ID_MISMATCH", "VALUE_LIMIT"]);
 
 function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
+  return pluralForm(n, word, `${word}s`);
 }
 
-export function describeOutcome(jobId: string, outcome: ReconcileOutcome): JobStatusEntry {
-  switch (outcome.kind) {
+/** A job's plan (observe + plan, nothing applied), as `status` reports it. */
+export function describePlan(jobId: string, plan: JobPlan): JobStatusEntry {
+  switch (plan.kind) {
     case "in-sync":
       return { jobId, state: "in-sync", detail: "in sync" };
-    case "would-sync": {
-      const { plan } = outcome;
+    case "sync": {
+      // Storing only the fingerprint changes nothing a reader could see.
+      if (plan.fingerprintOnly) {
+        return plan.deferred === null ? { jobId, state: "in-sync", detail: "in sync" } : settling(jobId, plan.deferred.file);
+      }
       const parts: string[] = [];
       if (plan.uploads.length > 0) {
         parts.push(`upload ${plural(plan.uploads.length, "file")} (${plan.uploads.map((u) => u.file.relPath).join(", ")})`);
@@ -55,22 +60,25 @@ export function describeOutcome(jobId: string, outcome: ReconcileOutcome): JobSt
       if (plan.recordChanged) parts.push("commit the record");
       return { jobId, state: "pending", detail: `would ${parts.join(", ") || "commit"}` };
     }
-    case "settling":
-      return { jobId, state: "pending", detail: `settling: ${outcome.file} is still being written`, file: `${jobId}/${outcome.file}` };
+    case "wait":
+      return settling(jobId, plan.file);
     case "parked":
-      return { jobId, state: "failed", detail: `failure marker: ${outcome.reason}`, file: `${jobId}/job.json` };
+      return { jobId, state: "failed", detail: `failure marker: ${plan.reason}`, file: `${jobId}/job.json` };
     case "remote-ahead":
       return {
         jobId,
         state: "problem",
-        detail: `the remote record (updated_at ${outcome.remoteUpdatedAt}) is newer than job.json; the daemon leaves it alone`,
+        detail: `the remote record (updated_at ${plan.remoteUpdatedAt}) is newer than job.json; the daemon leaves it alone`,
       };
+    case "fail":
+      return describeError(jobId, new SyncError(plan.code, plan.message, { jobId, file: plan.file }));
     case "gone":
       return { jobId, state: "unreadable", detail: "the job folder does not exist", file: jobId };
-    case "synced":
-      // Only a reconcile that is not a dry run commits; status never runs one.
-      return { jobId, state: "pending", detail: "was synced while status looked at it" };
   }
+}
+
+function settling(jobId: string, file: string): JobStatusEntry {
+  return { jobId, state: "pending", detail: `settling: ${file} is still being written`, file: `${jobId}/${file}` };
 }
 
 /**

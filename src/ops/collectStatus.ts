@@ -1,19 +1,19 @@
 /**
- * `status` as a function: for each job, a dry-run reconcile (the engine's own observe → plan,
- * so "in sync" means what the daemon means: the planner has nothing to do) against remote state
- * read in batches. Files are only stat'ed unless size or mtime differ from the remote row, then
- * hashed, exactly as the planner asks. Nothing is written anywhere: the gateway is read-only
- * and the reconcile runs with `dryRun`, which returns before any upload or commit.
+ * `status` as a function: for each job, the engine's own observe → plan (so "in sync" means
+ * what the daemon means: the planner has nothing to do) against remote state read in batches,
+ * and nothing applied. Files are only stat'ed unless size or mtime differ from the remote row,
+ * then hashed, exactly as the planner asks. Nothing is written anywhere: no upload or commit
+ * is ever made, and the gateway is read-only besides.
  */
 import type { Logger } from "pino";
 import type { Config } from "../config/configSchema.js";
-import { reconcileJob, type ReconcileDeps } from "../engine/reconcileJob.js";
+import { type ObserveDeps, observeJob } from "../engine/observeJob.js";
+import { planJob } from "../engine/planJob.js";
 import { RemoteStateBatcher } from "../engine/RemoteStateBatcher.js";
-import { UploadUrlPool } from "../engine/UploadUrlPool.js";
 import { classifyError } from "../errors/classifyError.js";
 import type { AssetRule } from "../local/types.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
-import { describeError, describeOutcome, isRunWideError, JOB_STATES, type JobState, type JobStatusEntry } from "./classifyJobStatus.js";
+import { describeError, describePlan, isRunWideError, JOB_STATES, type JobState, type JobStatusEntry } from "./classifyJobStatus.js";
 import { mapLimit } from "./mapLimit.js";
 import { readStuckReport } from "../watch/stuckReport.js";
 import { readOnlyGateway } from "./readOnlyGateway.js";
@@ -40,19 +40,13 @@ export async function collectStatus(opts: CollectStatusOptions): Promise<StatusR
   const gateway = readOnlyGateway(opts.gateway);
   const before = gateway.stats().requests;
   const states = new RemoteStateBatcher(gateway, config.stateBatchSize);
-  const deps: ReconcileDeps = {
+  const deps: ObserveDeps = {
     jobsDir: config.jobsDir,
     rules: config.assets as readonly AssetRule[],
-    gateway,
     states,
-    // Never asked for: a dry run returns before uploading (and the gateway would refuse).
-    urls: new UploadUrlPool(gateway),
-    acquireBytes: async () => () => undefined,
     settleMs: config.settleMs,
-    plan: { checksum: config.checksum, prune: config.prune },
-    dryRun: true,
+    plan: { checksum: config.checksum, prune: config.prune, settleMs: config.settleMs },
     ...(opts.now ? { now: opts.now } : {}),
-    ...(opts.log ? { log: opts.log } : {}),
   };
 
   const entries: JobStatusEntry[] = [];
@@ -66,7 +60,7 @@ export async function collectStatus(opts: CollectStatusOptions): Promise<StatusR
     }
     const done = await mapLimit(ids, config.concurrency, async (jobId) => {
       try {
-        return describeOutcome(jobId, await reconcileJob(deps, jobId));
+        return describePlan(jobId, planJob(await observeJob(deps, jobId), deps.plan));
       } catch (e) {
         if (isRunWideError(e)) throw classifyError(e, { jobId });
         opts.log?.debug({ jobId, err: e }, "status: job not in sync");

@@ -24,6 +24,8 @@ export type CommitResult = {
   outcome: "created" | "updated" | "unchanged" | "stale";
   assetsChanged: number;
   assetsRemoved: number;
+  /** What the deployment holds for the job now: this commit's result, or the newer record when stale. */
+  state: RemoteJobState | null;
 };
 
 export type UploadBody = {

@@ -390,7 +390,7 @@ export class WatchDaemon {
     }
     // Jobs the pipeline is still working on stay watched; so do jobs that changed recently
     // (the trace lands after the final record).
-    if (r.settled === false) this.activate(jobId);
+    if (r.final === false) this.activate(jobId);
     else if (!this.active.has(jobId) && this.ready === false) {
       // start-up: a settled job that was written recently may still get its trace
       if (this.recentlyChanged(jobId)) this.activate(jobId);
@@ -425,7 +425,7 @@ export class WatchDaemon {
       const r = this.engine.results.get(jobId);
       const busy = this.engine.queue.isBusy(jobId);
       if (busy) continue;
-      if (r === undefined || r.status === "pending" || r.settled === false) continue;
+      if (r === undefined || r.status === "pending" || r.final === false) continue;
       this.deactivate(jobId);
     }
   }

@@ -75,7 +75,11 @@ async function upload(t: ConvexHarness, filenames: string[], tag: string): Promi
 async function committedProcessing(t: ConvexHarness) {
   const rows = await upload(t, [PNG, MASK, DEBUG, TRACE], "A");
   const result = await commit(t, { job: processing.job, recordHash: processing.recordHash, assets: Object.values(rows) });
-  expect(result).toEqual({ outcome: "created", assetsChanged: 4, assetsRemoved: 0 });
+  expect(result).toMatchObject({ outcome: "created", assetsChanged: 4, assetsRemoved: 0 });
+  // The state the commit answers with is the one `sync:getStates` serves from now on.
+  const [stored] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [processing.job.jobId] });
+  expect(result.state).toEqual(stored);
+  expect(result.state?.assets).toHaveLength(4);
   return rows;
 }
 
@@ -141,7 +145,7 @@ describe("sync:commit", () => {
     const c = { job: succeeded.job, recordHash: succeeded.recordHash, assets: Object.values(rows), removeFilenames: ["gone.png"] };
     await commit(t, c);
     const before = await snapshotTables(t);
-    expect(await commit(t, c)).toEqual({ outcome: "unchanged", assetsChanged: 0, assetsRemoved: 0 });
+    expect(await commit(t, c)).toMatchObject({ outcome: "unchanged", assetsChanged: 0, assetsRemoved: 0 });
     expect(await snapshotTables(t)).toEqual(before);
   });
 
@@ -154,7 +158,7 @@ describe("sync:commit", () => {
     expect(state).toMatchObject({ sourceHash: "bytes-1", status: "succeeded" });
 
     const events = await eventKinds(t);
-    expect(await commit(t, { ...c, sourceHash: "bytes-2" })).toEqual({ outcome: "unchanged", assetsChanged: 0, assetsRemoved: 0 });
+    expect(await commit(t, { ...c, sourceHash: "bytes-2" })).toMatchObject({ outcome: "unchanged", assetsChanged: 0, assetsRemoved: 0 });
     [state] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId] });
     expect(state!.sourceHash).toBe("bytes-2");
     expect(await eventKinds(t)).toEqual(events);
@@ -171,7 +175,7 @@ describe("sync:commit", () => {
     const a = await committedProcessing(t);
     const b = await upload(t, [DEBUG], "B");
     const result = await commit(t, { ...rec(succeeded), assets: [a[PNG]!, a[MASK]!, b[DEBUG]!] });
-    expect(result).toEqual({ outcome: "updated", assetsChanged: 1, assetsRemoved: 0 });
+    expect(result).toMatchObject({ outcome: "updated", assetsChanged: 1, assetsRemoved: 0 });
     expect(await blobExists(t, a[DEBUG]!.storageId)).toBe(false);
     expect(await blobExists(t, b[DEBUG]!.storageId)).toBe(true);
     for (const f of [PNG, MASK, TRACE]) expect(await blobExists(t, a[f]!.storageId)).toBe(true);
@@ -186,7 +190,7 @@ describe("sync:commit", () => {
     const a = await committedProcessing(t);
     const b = await upload(t, [PNG], "B");
     const result = await commit(t, { ...rec(processing), assets: [b[PNG]!] });
-    expect(result).toEqual({ outcome: "unchanged", assetsChanged: 1, assetsRemoved: 0 });
+    expect(result).toMatchObject({ outcome: "unchanged", assetsChanged: 1, assetsRemoved: 0 });
     expect(await blobExists(t, a[PNG]!.storageId)).toBe(false);
     expect(await assetRow(t, PNG)).toMatchObject({ storageId: b[PNG]!.storageId });
   });
@@ -207,7 +211,11 @@ describe("sync:commit", () => {
       ],
       removeFilenames: [MASK],
     });
-    expect(result).toEqual({ outcome: "stale", assetsChanged: 0, assetsRemoved: 0 });
+    expect(result).toMatchObject({ outcome: "stale", assetsChanged: 0, assetsRemoved: 0 });
+    // The daemon is told what the deployment holds: the newer record, not the stale commit's.
+    const [stored] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [succeeded.job.jobId] });
+    expect(result.state).toEqual(stored);
+    expect(result.state?.status).toBe("succeeded");
     expect(await blobExists(t, fresh[PNG]!.storageId)).toBe(false);
     expect(await blobExists(t, fresh[DEBUG]!.storageId)).toBe(false);
     for (const f of [PNG, MASK, DEBUG]) expect(await blobExists(t, rowsA[f]!.storageId)).toBe(true);
@@ -232,7 +240,7 @@ describe("sync:commit", () => {
       assets: [],
       removeFilenames: [MASK, TRACE, PNG, "never-existed.png"],
     });
-    expect(result).toEqual({ outcome: "updated", assetsChanged: 0, assetsRemoved: 2 });
+    expect(result).toMatchObject({ outcome: "updated", assetsChanged: 0, assetsRemoved: 2 });
     expect(await assetRow(t, MASK)).toBeNull();
     expect(await assetRow(t, TRACE)).toBeNull();
     expect(await blobExists(t, a[MASK]!.storageId)).toBe(false);
@@ -266,14 +274,14 @@ describe("sync:commit", () => {
     expect(data.message).toContain("257");
     expect(data.message).toContain(jobId);
     expect(await snapshotTables(t)).toEqual(before);
-    expect(await commit(t, { ...rec(queued), assets: rows.slice(0, 256) })).toEqual({ outcome: "created", assetsChanged: 256, assetsRemoved: 0 });
+    expect(await commit(t, { ...rec(queued), assets: rows.slice(0, 256) })).toMatchObject({ outcome: "created", assetsChanged: 256, assetsRemoved: 0 });
     const [state] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId] });
     expect(state!.assets).toHaveLength(256);
   });
 
   test("sync:commit › a queued record (component null) commits with no assets", async () => {
     const t = newConvexTest();
-    expect(await commit(t, { ...rec(queued), assets: [] })).toEqual({ outcome: "created", assetsChanged: 0, assetsRemoved: 0 });
+    expect(await commit(t, { ...rec(queued), assets: [] })).toMatchObject({ outcome: "created", assetsChanged: 0, assetsRemoved: 0 });
     expect(await t.query(api.jobs.getPublic, { jobId })).toEqual({ jobId, status: "queued", error: null, component: null });
   });
 });

@@ -55,14 +55,14 @@ describe("RemoteStateBatcher", () => {
     const g = fakeGateway();
     const b = new RemoteStateBatcher(g, 2);
     const committed = { ...state("a"), recordHash: "committed" };
-    b.remember(committed);
+    b.remember("a", committed);
     expect(await b.get("a")).toEqual(committed);
     expect(g.calls).toEqual([]);
     expect(await b.get("a")).toEqual(state("a"));
     expect(g.calls).toEqual([["a"]]);
 
     const cap = MAX_REMEMBERED + 2 * 4;
-    for (let i = 0; i <= cap; i++) b.remember(state(`j${i}`));
+    for (let i = 0; i <= cap; i++) b.remember(`j${i}`, state(`j${i}`));
     g.calls.length = 0;
     await b.get("j0"); // the oldest went first
     await b.get(`j${cap}`);

@@ -49,7 +49,7 @@ describe("SyncEngine.checkAll", () => {
     await e.queue.onIdle();
     expect(getStatesCalls() - reads).toBe(Math.ceil(ids.length / BATCH));
     expect(e.queue.stats().done).toBe(0);
-    for (const id of ids) expect(e.results.get(id), id).toEqual({ status: "in-sync", settled: true, byFingerprint: true });
+    for (const id of ids) expect(e.results.get(id), id).toEqual({ status: "in-sync", final: true, byFingerprint: true });
     await e.close(1_000);
   });
 

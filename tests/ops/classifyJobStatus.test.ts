@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { ReconcileOutcome } from "../../src/engine/reconcileJob.js";
+import type { JobPlan, SyncPlan } from "../../src/engine/planJob.js";
 import { HttpStatusError } from "../../src/errors/classifyError.js";
 import { SyncError } from "../../src/errors/SyncError.js";
 import type { LocalFile } from "../../src/local/types.js";
-import { describeError, describeOutcome, isRunWideError } from "../../src/ops/classifyJobStatus.js";
+import { describeError, describePlan, isRunWideError } from "../../src/ops/classifyJobStatus.js";
 
 const ID = "job-1";
 const file: LocalFile = {
@@ -16,23 +16,31 @@ const file: LocalFile = {
   ino: 1,
   contentType: "image/png",
 };
-const sync = (over: Partial<Extract<ReconcileOutcome, { kind: "would-sync" }>["plan"]> = {}): ReconcileOutcome => ({
-  kind: "would-sync",
-  settled: true,
-  plan: { kind: "sync", jobId: ID, recordChanged: false, fingerprintOnly: false, uploads: [], metadataUpdates: [], removes: [], ...over },
+const sync = (over: Partial<SyncPlan> = {}): JobPlan => ({
+  kind: "sync",
+  final: true,
+  recordChanged: false,
+  fingerprintOnly: false,
+  uploads: [],
+  metadataUpdates: [],
+  removes: [],
+  deferred: null,
+  ...over,
 });
 
-describe("describeOutcome", () => {
-  it.each<{ name: string; outcome: ReconcileOutcome; state: string; detail: RegExp }>([
-    { name: "in-sync is in sync", outcome: { kind: "in-sync", via: "plan", settled: true }, state: "in-sync", detail: /in sync/ },
-    { name: "an upload is pending and names the file", outcome: sync({ uploads: [{ file, sha256: "x" }] }), state: "pending", detail: /upload 1 file \(outputs\/frame\.png\)/ },
-    { name: "a record change is pending", outcome: sync({ recordChanged: true }), state: "pending", detail: /commit the record/ },
-    { name: "a settling file is pending", outcome: { kind: "settling", file: "outputs/frame.png", afterMs: 100, settled: false }, state: "pending", detail: /settling: outputs\/frame\.png/ },
-    { name: "a marker is failed", outcome: { kind: "parked", reason: "oversize", settled: true }, state: "failed", detail: /failure marker: oversize/ },
-    { name: "a newer remote record is a problem", outcome: { kind: "remote-ahead", remoteUpdatedAt: "2027-01-01T00:00:00+00:00", settled: true }, state: "problem", detail: /newer than job\.json/ },
-    { name: "a vanished folder is unreadable", outcome: { kind: "gone" }, state: "unreadable", detail: /does not exist/ },
-  ])("describeOutcome › $name", ({ outcome, state, detail }) => {
-    const e = describeOutcome(ID, outcome);
+describe("describePlan", () => {
+  it.each<{ name: string; plan: JobPlan; state: string; detail: RegExp }>([
+    { name: "in-sync is in sync", plan: { kind: "in-sync", via: "plan", final: true }, state: "in-sync", detail: /in sync/ },
+    { name: "an upload is pending and names the file", plan: sync({ uploads: [{ file, sha256: "x" }] }), state: "pending", detail: /upload 1 file \(outputs\/frame\.png\)/ },
+    { name: "a record change is pending", plan: sync({ recordChanged: true }), state: "pending", detail: /commit the record/ },
+    { name: "only a new fingerprint is in sync", plan: sync({ fingerprintOnly: true }), state: "in-sync", detail: /in sync/ },
+    { name: "a settling file is pending", plan: { kind: "wait", file: "outputs/frame.png", reason: "too fresh", afterMs: 100, final: false }, state: "pending", detail: /settling: outputs\/frame\.png/ },
+    { name: "a marker is failed", plan: { kind: "parked", reason: "oversize", publishRecord: false, final: true }, state: "failed", detail: /failure marker: oversize/ },
+    { name: "a newer remote record is a problem", plan: { kind: "remote-ahead", remoteUpdatedAt: "2027-01-01T00:00:00+00:00", final: true }, state: "problem", detail: /newer than job\.json/ },
+    { name: "a final job missing a listed asset is a problem", plan: { kind: "fail", code: "ASSET_MISSING", file: `${ID}/outputs/frame.png`, message: "lists frame.png", final: true }, state: "problem", detail: /lists frame\.png \(ASSET_MISSING\)/ },
+    { name: "a vanished folder is unreadable", plan: { kind: "gone" }, state: "unreadable", detail: /does not exist/ },
+  ])("describePlan › $name", ({ plan, state, detail }) => {
+    const e = describePlan(ID, plan);
     expect(e.state).toBe(state);
     expect(e.detail).toMatch(detail);
     expect(e.jobId).toBe(ID);

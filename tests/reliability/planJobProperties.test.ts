@@ -10,7 +10,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isoToMicros, isoToMillis } from "../../convex/lib/time.js";
+import type { Observation } from "../../src/engine/observeJob.js";
 import { filesNeedingHash, type JobPlan, planJob, type PlanOptions } from "../../src/engine/planJob.js";
+import type { JobSource } from "../../src/local/readJob.js";
 import type { AssetRole, LocalFile, LocalJob } from "../../src/local/types.js";
 import type { RemoteJobState } from "../../src/remote/ConvexGateway.js";
 
@@ -52,7 +54,7 @@ const scenario = fc.record({
     }),
     { nil: null },
   ),
-  opts: fc.record({ checksum: fc.boolean(), prune: fc.boolean() }),
+  opts: fc.record({ checksum: fc.boolean(), prune: fc.boolean(), settleMs: fc.constant(100) }),
 });
 type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 
@@ -160,6 +162,14 @@ function applyCommit(remote: RemoteJobState | null, job: LocalJob, plan: Extract
   return { jobId: JOB_ID, updatedAtUs, recordHash: job.recordHash, sourceHash: job.sourceHash, status: job.record.status, assets: [...rows.values()] };
 }
 
+/** The planner on one observation of `job` against `remote`, with these hashes known (every file ready). */
+function planOf(job: LocalJob, remote: RemoteJobState | null, hashes: Map<string, string>, opts: PlanOptions): JobPlan {
+  const readiness = new Map([...hashes].map(([relPath, sha256]) => [relPath, { ready: true as const, sha256 }]));
+  // The planner reads job.json's bytes only through `storedCopyMatches`, never in `planJob`.
+  const observation: Observation = { kind: "job", jobId: job.jobId, source: {} as unknown as JobSource, files: job.files, remote, local: job, readiness };
+  return planJob(observation, opts);
+}
+
 describe("planJob properties", () => {
   it("planJob › applying a plan once with a commit that behaves like sync:commit converges: the next plan is in-sync", () => {
     let syncs = 0;
@@ -167,17 +177,21 @@ describe("planJob properties", () => {
       fc.property(scenario, (s) => {
         const { job, shaOf } = buildLocal(s);
         const remote = buildRemote(s);
-        const plan = planJob(job, remote, hashesFor(job, remote, s.opts, shaOf), s.opts);
+        const plan = planOf(job, remote, hashesFor(job, remote, s.opts, shaOf), s.opts);
         switch (plan.kind) {
           case "remote-ahead":
             expect(remote!.updatedAtUs).toBeGreaterThan(isoToMicros(job.record.updatedAtIso)!);
             return;
-          case "waiting":
-          case "missing-asset":
-            expect(job.files.map((f) => f.filename)).not.toContain(plan.filename);
-            expect(job.listed).toContain(plan.filename);
-            expect(plan.kind).toBe(job.settled ? "missing-asset" : "waiting");
+          case "wait":
+          case "fail": {
+            const filename = plan.file.split("/").pop()!;
+            expect(job.files.map((f) => f.filename)).not.toContain(filename);
+            expect(job.listed).toContain(filename);
+            expect(plan.kind).toBe(job.settled ? "fail" : "wait");
             return;
+          }
+          case "gone":
+            throw new Error("the folder was there");
           case "parked":
             throw new Error("no marker was given");
           case "in-sync":
@@ -191,8 +205,8 @@ describe("planJob properties", () => {
         for (const u of plan.uploads) expect(rows.get(u.file.filename)?.sha256).not.toBe(u.sha256);
         for (const m of plan.metadataUpdates) expect(rows.get(m.file.filename)?.sha256).toBe(m.sha256);
         const after = applyCommit(remote, job, plan);
-        const again = planJob(job, after, hashesFor(job, after, s.opts, shaOf), s.opts);
-        expect(again, JSON.stringify({ plan, after })).toEqual({ kind: "in-sync", jobId: JOB_ID });
+        const again = planOf(job, after, hashesFor(job, after, s.opts, shaOf), s.opts);
+        expect(again, JSON.stringify({ plan, after })).toEqual({ kind: "in-sync", via: "plan", final: job.settled });
       }),
       { numRuns: 3_000 },
     );
@@ -214,13 +228,13 @@ describe("planJob properties", () => {
         );
         const { job, shaOf } = buildLocal(s);
         const remote = buildRemote(s);
-        const plan = planJob(job, remote, hashesFor(job, remote, s.opts, shaOf), s.opts);
+        const plan = planOf(job, remote, hashesFor(job, remote, s.opts, shaOf), s.opts);
         if (plan.kind !== "sync") return;
         const after = applyCommit(remote, job, plan);
         // Without --checksum, a converged job needs no hashing at all: stat alone recognises it.
         expect(filesNeedingHash(job, after, { ...s.opts, checksum: false })).toEqual([]);
-        for (const opts of [{ checksum: true, prune: true }, { checksum: false, prune: false }, { checksum: true, prune: false }]) {
-          const p = planJob(job, after, hashesFor(job, after, opts, shaOf), opts);
+        for (const opts of [{ checksum: true, prune: true }, { checksum: false, prune: false }, { checksum: true, prune: false }].map((o) => ({ ...o, settleMs: 100 }))) {
+          const p = planOf(job, after, hashesFor(job, after, opts, shaOf), opts);
           if (opts.prune && !s.opts.prune) {
             // Pruning may still want to remove rows that the non-pruning apply left behind.
             expect(["in-sync", "sync"]).toContain(p.kind);
