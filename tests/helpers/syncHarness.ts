@@ -92,18 +92,4 @@ export async function download(url: string): Promise<{ bytes: Buffer; contentTyp
   return { bytes: Buffer.from(await res.arrayBuffer()), contentType: res.headers.get("content-type") };
 }
 
-/** Polls until `check` returns a truthy value or the timeout passes (no fixed sleeps). */
-export async function waitFor<T>(check: () => Promise<T> | T, { timeoutMs = 10_000, intervalMs = 25, what = "condition" } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+export { waitFor } from "./waitFor.js";

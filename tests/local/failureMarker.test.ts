@@ -7,7 +7,8 @@ import { DEFAULT_ASSET_RULES } from "../../src/local/defaultAssetRules.js";
 import { clearFailureMarker, pythonUtcTimestamp, writeFailureMarker } from "../../src/local/failureMarker.js";
 import { parsePythonJson, stringifyPythonJson } from "../../src/local/pythonJson.js";
 import { readLocalJob } from "../../src/local/readJob.js";
-import { useTempJobsDir, waitFor } from "./tempJobsDir.js";
+import { waitFor } from "../helpers/waitFor.js";
+import { useTempJobsDir } from "./tempJobsDir.js";
 
 const jobsDir = useTempJobsDir();
 const SAMPLES = path.resolve(import.meta.dirname, "../fixtures/samples");
@@ -333,7 +334,7 @@ describe("writeFailureMarker › compare-and-swap", () => {
       });
       outcomes[o] = (outcomes[o] ?? 0) + 1;
     }
-    await waitFor(() => writerDone);
+    await waitFor(() => writerDone, { intervalMs: 5, what: "the writer to finish" });
 
     const final = checkFile();
     expect(violations).toEqual([]);

@@ -17,11 +17,3 @@ export function useTempJobsDir(): () => string {
   });
   return () => dir;
 }
-
-export async function waitFor(check: () => boolean | Promise<boolean>, { timeoutMs = 5000, everyMs = 5 } = {}): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`waitFor: condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { api } from "../../convex/_generated/api.js";
 import type { FaultSpec } from "./FaultInjector.js";
 import { startStandin, type Standin } from "./StandinServer.js";
-import { commitRecord, jobRecord, sha256Base64, TOKEN, waitFor } from "./standinTestKit.js";
+import { commitRecord, jobRecord, sha256Base64, TOKEN } from "./standinTestKit.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 let s: Standin;
 let client: ConvexHttpClient;
@@ -108,17 +109,17 @@ describe("StandinServer › faults", () => {
     await waitFor(async () => {
       const r = await outcome(fetch(`${s.url}/_standin/stats`));
       return r !== "ok" && causeCode(r) === "ECONNREFUSED";
-    }, "the port refuses connections");
-    await waitFor(async () => (await outcome(handshake())) === "ok", "the port accepts connections again");
+    }, { what: "the port refuses connections" });
+    await waitFor(async () => (await outcome(handshake())) === "ok", { what: "the port accepts connections again" });
     expect(await outcome(client.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...jobRecord("after-outage") }))).toBe("ok");
   });
 
   test("StandinServer › clearing faults in process ends a listener outage at once", async () => {
     s.setFaults({ refuse: true, durationMs: 60_000 });
     // A pooled keep-alive connection may first fail as a reset socket; then the port refuses.
-    await waitFor(async () => causeCode(await outcome(fetch(`${s.url}/_standin/stats`))) === "ECONNREFUSED", "the port refuses connections");
+    await waitFor(async () => causeCode(await outcome(fetch(`${s.url}/_standin/stats`))) === "ECONNREFUSED", { what: "the port refuses connections" });
     s.clearFaults();
-    await waitFor(async () => (await outcome(handshake())) === "ok", "the port accepts connections again");
+    await waitFor(async () => (await outcome(handshake())) === "ok", { what: "the port accepts connections again" });
   });
 
   test("StandinServer › refuse on one function path resets only those calls", async () => {
@@ -154,7 +155,7 @@ describe("StandinServer › faults", () => {
     const err = await outcome(send());
     expect(err).toBeInstanceOf(TypeError);
     // The client may see the reset before the server has finished counting it.
-    await waitFor(async () => s.stats().requests["POST /api/storage/upload "]?.dropped === 1, "the dropped upload is counted");
+    await waitFor(async () => s.stats().requests["POST /api/storage/upload "]?.dropped === 1, { what: "the dropped upload is counted" });
     expect(s.stats().blobs.count).toBe(0);
     expect(s.stats().requests["POST /api/storage/upload "]).toEqual({ dropped: 1 });
     const ok = await send();
@@ -165,7 +166,7 @@ describe("StandinServer › faults", () => {
   test("StandinServer › a duration fault ends by itself, and DELETE clears every fault", async () => {
     s.setFaults({ status: 503, durationMs: 1000, path: "sync:handshake" });
     expect(await outcome(handshake())).toBeInstanceOf(Error);
-    await waitFor(async () => (await outcome(handshake())) === "ok", "the duration fault ends");
+    await waitFor(async () => (await outcome(handshake())) === "ok", { what: "the duration fault ends" });
 
     await postFaults([{ status: 500 }, { latencyMs: 5 }]);
     expect(await outcome(handshake())).toBeInstanceOf(Error);

@@ -9,7 +9,8 @@ import { ConvexHttpClient } from "convex/browser";
 import { ConvexError } from "convex/values";
 import { afterEach, describe, expect, test } from "vitest";
 import { api } from "../../convex/_generated/api.js";
-import { TOKEN, waitFor } from "./standinTestKit.js";
+import { TOKEN } from "./standinTestKit.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 let child: ChildProcessWithoutNullStreams | undefined;
@@ -35,7 +36,7 @@ function start(args: string[]): { proc: ChildProcessWithoutNullStreams; out: () 
 describe("main", () => {
   test("main › prints the listening line for --port 0, serves the functions, exits 0 on SIGTERM", async () => {
     const { proc, out, exit } = start(["--port", "0"]);
-    await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(out()), "the listening line", 20_000);
+    await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(out()), { what: "the listening line", timeoutMs: 20_000 });
     const line = out().split("\n").find((l) => l.startsWith("listening on "))!;
     expect(line).toMatch(/^listening on http:\/\/127\.0\.0\.1:[1-9]\d*$/);
     const url = line.slice("listening on ".length);
@@ -57,13 +58,13 @@ describe("main", () => {
     const npmExit = new Promise<void>((resolve) => npm.on("exit", () => resolve()));
     let url: string | undefined;
     try {
-      await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(out), "the listening line", 30_000);
+      await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(out), { what: "the listening line", timeoutMs: 30_000 });
       url = out.split("\n").find((l) => l.startsWith("listening on "))!.slice("listening on ".length);
       npm.kill("SIGTERM");
       await npmExit;
       // The stand-in itself is gone: its port refuses connections.
       const served = async () => fetch(`${url}/version`).then(() => true, () => false);
-      await waitFor(async () => !(await served()), "the stand-in to stop with npm", 10_000);
+      await waitFor(async () => !(await served()), { what: "the stand-in to stop with npm", timeoutMs: 10_000 });
     } finally {
       if (npm.exitCode === null) npm.kill("SIGKILL");
       if (url !== undefined) spawn("pkill", ["-f", `tests/standin/main.ts --port 0`]).on("error", () => undefined);
