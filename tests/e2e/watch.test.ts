@@ -186,8 +186,9 @@ describe("watch daemon (fake watcher backend)", () => {
     // The trace folder appears and is reported; the reconcile it causes finds nothing new. The
     // file then written into it raises no event (its folder's watch was not in place yet).
     await mkdir(path.join(j.dir, "trace"));
+    const reconciles = daemon.engine.totals.reconciles;
     backend.emit({ kind: "addDir", path: path.join(j.dir, "trace") });
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => daemon.engine.totals.reconciles > reconciles && !daemon.engine.queue.isBusy(j.id), { what: "the reconcile the new folder causes" });
     await j.trace();
     await waitFor(() => mirrored(j), { what: "trace synced by the follow-up look", timeoutMs: 5_000 });
     await daemon.stop(1_000);
