@@ -37,7 +37,7 @@ export function renderConsole(r: ScenarioResult): string {
   return out.join("\n");
 }
 
-function escape(text: string): string {
+function escapeCell(text: string): string {
   return text.replace(/\|/g, "\\|");
 }
 
@@ -79,7 +79,7 @@ export function renderMarkdown(input: ReportInput): string {
     for (const metric of r.metrics) {
       if (metric.goal === undefined) continue;
       const c = cell(metric);
-      out.push(`| ${r.title} | ${escape(metric.goal.text)} (${escape(metric.label)}) | ${c.median}${c.range ? ` (${c.range})` : ""} | ${c.verdict} |`);
+      out.push(`| ${r.title} | ${escapeCell(metric.goal.text)} (${escapeCell(metric.label)}) | ${c.median}${c.range ? ` (${c.range})` : ""} | ${c.verdict} |`);
     }
   }
   const failed = results.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `${r.title}: ${c.name}`));
@@ -92,11 +92,11 @@ export function renderMarkdown(input: ReportInput): string {
     out.push("| metric | median | min–max | goal | |", "| --- | ---: | ---: | --- | --- |");
     for (const metric of r.metrics) {
       const c = cell(metric);
-      out.push(`| ${escape(metric.label)} | ${c.median} | ${c.range} | ${escape(c.goal)} | ${c.verdict} |`);
+      out.push(`| ${escapeCell(metric.label)} | ${c.median} | ${c.range} | ${escapeCell(c.goal)} | ${c.verdict} |`);
     }
     out.push("");
     out.push("Checks:", "");
-    for (const c of r.checks) out.push(`- ${c.ok ? PASS : FAIL} ${escape(c.name)} — ${escape(c.detail)}`);
+    for (const c of r.checks) out.push(`- ${c.ok ? PASS : FAIL} ${escapeCell(c.name)} — ${escapeCell(c.detail)}`);
     out.push("");
     for (const n of r.notes) out.push(`> ${n}`, "");
     const load = r.loadAverage ? `; load average ${r.loadAverage.start.toFixed(2)} at its start, ${r.loadAverage.end.toFixed(2)} at its end` : "";

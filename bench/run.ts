@@ -26,19 +26,23 @@ async function analysis(): Promise<string> {
   return await readFile(path.join(REPO, "bench", "analysis.md"), "utf8").catch(() => "");
 }
 
+function parseOptions() {
+  return parseArgs({
+    options: {
+      scenario: { type: "string" },
+      runs: { type: "string" },
+      quick: { type: "boolean" },
+      out: { type: "string" },
+      "report-from": { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+}
+
 async function main(): Promise<number> {
-  let values;
+  let values: ReturnType<typeof parseOptions>["values"];
   try {
-    ({ values } = parseArgs({
-      options: {
-        scenario: { type: "string" },
-        runs: { type: "string" },
-        quick: { type: "boolean" },
-        out: { type: "string" },
-        "report-from": { type: "string" },
-        help: { type: "boolean" },
-      },
-    }));
+    ({ values } = parseOptions());
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
     return 2;

@@ -31,11 +31,11 @@ const jsPath = new URL("api.js", GENERATED);
 const js = readFileSync(jsPath, "utf8");
 writeFileSync(
   jsPath,
-  js
+  `${js
     .replace('import { anyApi } from "convex/server";', 'import { anyApi, componentsGeneric } from "convex/server";')
-    .trimEnd() + "\nexport const components = componentsGeneric();\n",
+    .trimEnd()}\nexport const components = componentsGeneric();\n`,
 );
 const dtsPath = new URL("api.d.ts", GENERATED);
 const lines = components.map(({ name, pkg }) => `  ${name}: import("${pkg}/_generated/component.js").ComponentApi<"${name}">;`);
-writeFileSync(dtsPath, readFileSync(dtsPath, "utf8").trimEnd() + `\n\nexport declare const components: {\n${lines.join("\n")}\n};\n`);
+writeFileSync(dtsPath, `${readFileSync(dtsPath, "utf8").trimEnd()}\n\nexport declare const components: {\n${lines.join("\n")}\n};\n`);
 console.log(`codegen: components ${components.map((c) => c.name).join(", ") || "(none)"}`);

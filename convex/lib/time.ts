@@ -47,7 +47,7 @@ export function isoToMicros(iso: string): number | null {
   d.setUTCFullYear(year, month - 1, day);
   d.setUTCHours(hour, minute, second, 0);
   const ms = d.getTime() - offset * 60_000;
-  const micros = Number(((m[7] ?? "") + "000000").slice(0, 6));
+  const micros = Number((`${m[7] ?? ""}000000`).slice(0, 6));
   return ms * 1000 + micros;
 }
 

@@ -152,7 +152,7 @@ export function editTopLevel(obj: TopLevelObject, edit: TopLevelEdit): TopLevelO
     .map((m) => (set.has(m.key) ? { ...m, valueText: set.get(m.key) as string } : m));
   const present = new Set(original.map((m) => m.key));
   // Separators for appended keys: copied from the file, or Python's indent=2 layout.
-  const later = original.find((m, n) => n > 0);
+  const later = original.find((_m, n) => n > 0);
   const indent = original.length === 0 ? 2 : topLevelIndent(obj);
   const sep = later?.sep ?? (indent === null ? ", " : `,\n${" ".repeat(indent)}`);
   const colon = original[0]?.colon ?? ": ";

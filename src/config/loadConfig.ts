@@ -112,7 +112,8 @@ function setAt(target: Record<string, unknown>, key: string, value: unknown): vo
   let o = target;
   for (const p of parts.slice(0, -1)) {
     const next = o[p];
-    o = (next !== null && typeof next === "object" && !Array.isArray(next) ? next : (o[p] = {})) as Record<string, unknown>;
+    if (next === null || typeof next !== "object" || Array.isArray(next)) o[p] = {};
+    o = o[p] as Record<string, unknown>;
   }
   o[parts.at(-1)!] = value;
 }

@@ -50,7 +50,9 @@ export class RemoteStateBatcher {
     for (let i = 0; i < jobIds.length; i += this.batchSize) {
       const ids = jobIds.slice(i, i + this.batchSize);
       const states = await this.read(ids);
-      ids.forEach((id, k) => this.keep(id, states[k] ?? null));
+      ids.forEach((id, k) => {
+        this.keep(id, states[k] ?? null);
+      });
     }
   }
 
@@ -105,8 +107,14 @@ export class RemoteStateBatcher {
     if (batch.length === 0) return;
     const ids = batch.map(([id]) => id);
     this.read(ids).then(
-      (states) => batch.forEach(([, ws], k) => ws.forEach((w) => w.resolve(states[k] ?? null))),
-      (e: unknown) => batch.forEach(([, ws]) => ws.forEach((w) => w.reject(e))),
+      (states) => {
+        batch.forEach(([, ws], k) => {
+          for (const w of ws) w.resolve(states[k] ?? null);
+        });
+      },
+      (e: unknown) => {
+        for (const [, ws] of batch) for (const w of ws) w.reject(e);
+      },
     );
   }
 }

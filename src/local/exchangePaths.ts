@@ -21,7 +21,10 @@ let loaded: Loaded | undefined;
 
 function load(): Loaded {
   if (loaded !== undefined) return loaded;
-  if (process.platform !== "linux") return (loaded = { unavailable: `renameat2 is Linux-only (this is ${process.platform})` });
+  if (process.platform !== "linux") {
+    loaded = { unavailable: `renameat2 is Linux-only (this is ${process.platform})` };
+    return loaded;
+  }
   try {
     const koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
     const libc = koffi.load("libc.so.6");

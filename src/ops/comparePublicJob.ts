@@ -95,7 +95,9 @@ function compareValue(expected: unknown, got: unknown, path: string, out: Collec
       out.add(path, `an array of ${expected.length}`, `an array of ${got.length}`);
       return;
     }
-    expected.forEach((v, i) => compareValue(v, got[i], join(path, i), out));
+    expected.forEach((v, i) => {
+      compareValue(v, got[i], join(path, i), out);
+    });
     return;
   }
   if (!Object.is(expected, got)) out.add(path, show(expected), show(got));
@@ -135,7 +137,9 @@ function scanForLeaks(value: unknown, path: string, jobsDir: string | undefined,
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((v, i) => scanForLeaks(v, join(path, i), jobsDir, out));
+    value.forEach((v, i) => {
+      scanForLeaks(v, join(path, i), jobsDir, out);
+    });
     return;
   }
   if (!isObject(value)) return;

@@ -6,6 +6,7 @@
  * longer alive on this host is taken over at once, and a lock left without its holder file (a
  * kill between taking the lock and writing the pid) after a short grace.
  */
+import type { Stats } from "node:fs";
 import { mkdir, readFile, rename, rm, rmdir, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
@@ -76,7 +77,7 @@ export async function acquireInstanceLock(
   const lockPath = path.join(jobsDir, LOCK_NAME);
   // The jobs folder is the pipeline's: never created here (a typo in --jobs-dir would otherwise
   // give a healthy daemon that syncs nothing).
-  let folder;
+  let folder: Stats;
   try {
     folder = await stat(jobsDir);
   } catch (e) {

@@ -60,6 +60,7 @@ const summaryLines = (bad: string) => [
  */
 function screensBetweenEntries(raw: string): string[][] {
   const starts = [...raw.matchAll(/\[\d\d:\d\d:\d\d\.\d{3}\] /g)].map((m) => m.index);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences are what this test reads
   return starts.map((i) => renderScreen(raw.slice(0, i).replace(/(\x1b\[[0-9;?]*[@-~]|\r)+$/, "")));
 }
 
@@ -87,7 +88,9 @@ describe("backfill on a terminal", () => {
     const expected = summaryLines(bad);
     const after = screen.slice(barAt + 1);
     expect(after.length, why).toBe(expected.length);
-    after.forEach((l, i) => expect(l, why).toMatch(expected[i]!));
+    after.forEach((l, i) => {
+      expect(l, why).toMatch(expected[i]!);
+    });
 
     // Every log entry starts its own line above the bar: three jobs synced, one unparsable.
     const logs = screen.slice(0, barAt);
@@ -115,7 +118,9 @@ describe("backfill on a terminal", () => {
     const expected = summaryLines(bad);
     const lines = stdout.trimEnd().split("\n");
     expect(lines.length, stdout).toBe(expected.length);
-    lines.forEach((l, i) => expect(l, stdout).toMatch(expected[i]!));
+    lines.forEach((l, i) => {
+      expect(l, stdout).toMatch(expected[i]!);
+    });
 
     // On the terminal, stderr: the bar, in its last state, under the log lines; no summary.
     expect(screen.at(-1), why).toMatch(BAR);

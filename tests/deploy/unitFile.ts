@@ -22,7 +22,8 @@ export function parseUnitFile(text: string): UnitFile {
     const eq = line.indexOf("=");
     if (section === undefined || eq < 0) throw new Error(`not a unit file line: ${raw}`);
     const key = line.slice(0, eq).trim();
-    (section[key] ??= []).push(line.slice(eq + 1).trim());
+    section[key] ??= [];
+    section[key].push(line.slice(eq + 1).trim());
   }
   return unit;
 }

@@ -35,8 +35,14 @@ describe("ByteBudget", () => {
     const budget = new ByteBudget(100);
     const releaseFirst = await budget.acquire(50);
     const order: string[] = [];
-    const large = budget.acquire(80).then((r) => (order.push("large"), r));
-    const small = budget.acquire(10).then((r) => (order.push("small"), r));
+    const large = budget.acquire(80).then((r) => {
+      order.push("large");
+      return r;
+    });
+    const small = budget.acquire(10).then((r) => {
+      order.push("small");
+      return r;
+    });
     // 10 would fit next to 50, but the 80 ahead of it is waiting.
     expect(await settled(small)).toBe(false);
     releaseFirst();

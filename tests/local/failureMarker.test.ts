@@ -8,6 +8,11 @@ import { clearFailureMarker, pythonUtcTimestamp, writeFailureMarker } from "../.
 import { parsePythonJson, stringifyPythonJson } from "../../src/local/pythonJson.js";
 import { readLocalJob } from "../../src/local/readJob.js";
 import { waitFor } from "../helpers/waitFor.js";
+
+/** job.json as a test reads it back: the pipeline's fields and the marker, loosely typed. */
+type MarkedRecord = Record<string, unknown> & {
+  sync_failure: { previous: Record<string, unknown> & { progress_stage: unknown }; [key: string]: unknown };
+};
 import { useTempJobsDir } from "./tempJobsDir.js";
 
 const jobsDir = useTempJobsDir();
@@ -98,7 +103,7 @@ describe("writeFailureMarker", () => {
     await jobFrom(sample("04-succeeded"));
     await writeFailureMarker(dir(), ID, input);
     expect(await writeFailureMarker(dir(), ID, { reason: "other", attempts: 5, retryable: true, now: NOW })).toBe("written");
-    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as Record<string, any>;
+    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as MarkedRecord;
     expect(raw.error).toBe(`[TraceID: ${ID}] Convex sync failed: other`);
     expect(raw.sync_failure).toMatchObject({
       attempts: 5,
@@ -115,7 +120,7 @@ describe("writeFailureMarker", () => {
     const carried = parsePythonJson(await readFile(jobJson(), "utf8")) as Record<string, unknown>;
     await jobFrom(stringifyPythonJson({ ...carried, status: "succeeded", progress_stage: "completed", error: null }));
     expect(await writeFailureMarker(dir(), ID, input)).toBe("written");
-    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as Record<string, any>;
+    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as MarkedRecord;
     expect(raw.sync_failure.previous).toEqual({ status: "succeeded", progress_stage: "completed", error: null, component: null });
   });
 
@@ -123,7 +128,7 @@ describe("writeFailureMarker", () => {
     await jobFrom(sample("05-failed-rate-limit"));
     await writeFailureMarker(dir(), ID, input);
     await writeFailureMarker(dir(), ID, { ...input, reason: "second" });
-    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as Record<string, any>;
+    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as MarkedRecord;
     expect(raw.sync_failure.previous).toEqual({
       status: "failed",
       progress_stage: "error",
@@ -151,7 +156,7 @@ describe("writeFailureMarker", () => {
   it("writeFailureMarker › updated_at moves past a stored updated_at that is ahead of the clock", async () => {
     await jobFrom(sample("02-running").replace(/"updated_at": "[^"]+"/, '"updated_at": "2030-05-06T07:08:09.999999+00:00"'));
     await writeFailureMarker(dir(), ID, input);
-    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as Record<string, any>;
+    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as MarkedRecord;
     expect(raw.updated_at).toBe("2030-05-06T07:08:10.000000+00:00");
     expect(raw.sync_failure.at).toBe(raw.updated_at);
   });
@@ -216,7 +221,7 @@ describe("writeFailureMarker › compare-and-swap", () => {
     });
     expect(outcome).toBe("written");
     expect(attempts).toEqual([1, 2]);
-    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as Record<string, any>;
+    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as MarkedRecord;
     expect(raw.seq).toBe(1);
     expect(raw.sync_failure.previous).toEqual({ status: "running", progress_stage: "stage_1", error: null, component: null });
     expect(await leftovers()).toEqual([]);
@@ -229,7 +234,7 @@ describe("writeFailureMarker › compare-and-swap", () => {
       hooks: { beforeRename: (attempt) => (attempt === 1 ? pipelineUpdate(7) : undefined) },
     });
     expect(outcome).toBe("written");
-    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as Record<string, any>;
+    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as MarkedRecord;
     expect(raw.seq).toBe(7);
     expect(raw.sync_failure.previous.progress_stage).toBe("stage_7");
   });
@@ -247,7 +252,7 @@ describe("writeFailureMarker › compare-and-swap", () => {
       },
     });
     expect(outcome).toBe("written");
-    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as Record<string, any>;
+    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as MarkedRecord;
     expect(raw.sync_failure.previous.progress_stage).toBe("generating_paxxes");
   });
 
@@ -278,7 +283,7 @@ describe("writeFailureMarker › compare-and-swap", () => {
       hooks: { beforeRecheck: () => pipelineUpdate(++seq) },
     });
     expect(outcome).toBe("raced-gave-up");
-    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as Record<string, any>;
+    const raw = parsePythonJson(await readFile(jobJson(), "utf8")) as MarkedRecord;
     expect(raw.seq).toBe(3);
     expect(raw.sync_failure).toBeUndefined();
     expect(await leftovers()).toEqual([]);
@@ -300,7 +305,8 @@ describe("writeFailureMarker › compare-and-swap", () => {
     // retry), now and then a longer pause like the pipeline's between stages (they get through).
     let rnd = 12345;
     const pause = () => {
-      const r = (rnd = (rnd * 1103515245 + 12345) & 0x7fffffff) % 10;
+      rnd = (rnd * 1103515245 + 12345) & 0x7fffffff;
+      const r = rnd % 10;
       return r < 5 ? r : 40;
     };
     const stopAt = Date.now() + 1000;
@@ -330,7 +336,11 @@ describe("writeFailureMarker › compare-and-swap", () => {
         reason: `reason ${i++ % 2}`,
         attempts: i,
         retryable: true,
-        hooks: { beforeRecheck: (attempt) => void (retried += attempt > 1 ? 1 : 0) },
+        hooks: {
+          beforeRecheck: (attempt) => {
+            if (attempt > 1) retried++;
+          },
+        },
       });
       outcomes[o] = (outcomes[o] ?? 0) + 1;
     }
@@ -340,7 +350,7 @@ describe("writeFailureMarker › compare-and-swap", () => {
     expect(violations).toEqual([]);
     // Either the writer's last write, or a marker built on exactly that write.
     if (final.sync_failure !== undefined) {
-      expect((final.sync_failure as any).previous.progress_stage).toBe(`stage_${lastSeq}`);
+      expect((final.sync_failure as MarkedRecord["sync_failure"]).previous.progress_stage).toBe(`stage_${lastSeq}`);
     } else {
       expect(final.progress_stage).toBe(`stage_${lastSeq}`);
     }
@@ -372,7 +382,7 @@ describe("clearFailureMarker", () => {
     await jobFrom(text);
     await writeFailureMarker(dir(), ID, input);
     expect(await readFile(jobJson(), "utf8")).toContain('"progress_stage": "error"');
-    const marker = (parsePythonJson(await readFile(jobJson(), "utf8")) as Record<string, any>).sync_failure;
+    const marker = (parsePythonJson(await readFile(jobJson(), "utf8")) as MarkedRecord).sync_failure;
     expect(Object.keys(marker.previous)).toEqual(["status", "error", "component"]);
     await clearFailureMarker(dir(), ID, new Date("2028-01-01T00:00:00Z"));
     expect(await readFile(jobJson(), "utf8")).toBe(text.replace(/"updated_at": "[^"]+"/, '"updated_at": "2028-01-01T00:00:00.000000+00:00"'));

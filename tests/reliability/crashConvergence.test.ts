@@ -13,8 +13,8 @@ import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js"
 import type { DaemonProcess } from "../helpers/runCli.js";
 import { notMirrored, runVerify, sleep, startDaemon, writeDaemonConfig } from "./reliabilityKit.js";
 
-export const CRASH_JOBS = 300;
-export const CRASH_KILLS = 30;
+const CRASH_JOBS = 300;
+const CRASH_KILLS = 30;
 
 let h: Harness;
 let cwd: string;

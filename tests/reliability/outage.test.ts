@@ -14,12 +14,12 @@ import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
 import { logLines, notMirrored, readRecord, runVerify, sampleRss, sleep, standinEnv, startDaemon, writeDaemonConfig } from "./reliabilityKit.js";
 
-export const REFUSE_MS = 6_000;
-export const UNAVAILABLE_MS = 4_000;
-export const MAX_ATTEMPTS = 3;
+const REFUSE_MS = 6_000;
+const UNAVAILABLE_MS = 4_000;
+const MAX_ATTEMPTS = 3;
 /** Peak resident memory allowed during the outage, and growth over the pre-outage level. */
-export const RSS_CEILING_KIB = 400 * 1024;
-export const RSS_GROWTH_KIB = 100 * 1024;
+const RSS_CEILING_KIB = 400 * 1024;
+const RSS_GROWTH_KIB = 100 * 1024;
 
 let h: Harness;
 let cwd: string;

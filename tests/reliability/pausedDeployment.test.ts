@@ -14,9 +14,9 @@ import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js"
 import { logLines, notMirrored, readRecord, sleep, startDaemon, writeDaemonConfig } from "./reliabilityKit.js";
 
 /** Long enough for several doublings of the probe's pause (0.5, 1, 2, 4, then 5 s capped). */
-export const PAUSE_MS = 9_000;
+const PAUSE_MS = 9_000;
 /** The goal: everything mirrored within this time of the resume. */
-export const RESUMED_WITHIN_MS = 10_000;
+const RESUMED_WITHIN_MS = 10_000;
 
 let h: Harness;
 let cwd: string;

@@ -18,8 +18,8 @@ import { nextIso, PipelineJob } from "../helpers/pipelineWriter.js";
 import { createHarness, type Harness } from "../helpers/syncHarness.js";
 import { logLines, sleep, startDaemon, writeDaemonConfig } from "./reliabilityKit.js";
 
-export const WRITES_PER_SECOND = 100;
-export const RACE_SECONDS = 5;
+const WRITES_PER_SECOND = 100;
+const RACE_SECONDS = 5;
 
 let h: Harness;
 let cwd: string;

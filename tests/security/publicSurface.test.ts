@@ -53,7 +53,9 @@ async function rawGetPublic(jobId: string): Promise<{ text: string; value: unkno
 }
 
 function keysDeep(v: unknown, out = new Set<string>()): Set<string> {
-  if (Array.isArray(v)) v.forEach((x) => keysDeep(x, out));
+  if (Array.isArray(v)) {
+    for (const x of v) keysDeep(x, out);
+  }
   else if (v !== null && typeof v === "object") {
     for (const [k, x] of Object.entries(v)) {
       out.add(k);

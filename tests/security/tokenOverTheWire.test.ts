@@ -172,7 +172,7 @@ describe("token over the wire", () => {
 
   it("upload URLs › an upload to a made-up or stripped upload URL is refused and stores nothing", async () => {
     const before = h.standin.stats();
-    for (const query of ["?token=" + randomBytes(24).toString("base64url"), "", "?token="]) {
+    for (const query of [`?token=${randomBytes(24).toString("base64url")}`, "", "?token="]) {
       const res = await fetch(`${h.standin.url}/api/storage/upload${query}`, { method: "POST", headers: { "Content-Type": "image/png" }, body: Buffer.from("not allowed") });
       expect(res.status, query).toBe(401);
     }

@@ -47,7 +47,7 @@ const handshake = () => client.query(api.sync.handshake, { serviceToken: TOKEN }
 
 /** The error code of a failed fetch (`ECONNREFUSED`, `UND_ERR_SOCKET`, …). */
 function causeCode(e: unknown): string | undefined {
-  return ((e as { cause?: { code?: string } }).cause ?? {}).code;
+  return (e as { cause?: { code?: string } }).cause?.code;
 }
 
 describe("StandinServer › faults", () => {

@@ -550,7 +550,7 @@ class StandinServer {
           return sendJson(res, 400, { code: "BadTable", message: "Expected ?table=<name> (a table of the schema, or _storage)" });
         }
         res.writeHead(200, { "Content-Type": "application/x-ndjson" });
-        res.end(this.engine.exportTable(table).map((d) => JSON.stringify(d) + "\n").join(""));
+        res.end(this.engine.exportTable(table).map((d) => `${JSON.stringify(d)}\n`).join(""));
         return;
       }
       case "POST /_standin/reset":

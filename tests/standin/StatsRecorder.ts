@@ -37,7 +37,10 @@ export class StatsRecorder {
   request(method: string, route: string, functionPath: string, status: number | string): void {
     const key = `${method} ${route} ${functionPath}`;
     let byStatus = this.requests.get(key);
-    if (byStatus === undefined) this.requests.set(key, (byStatus = new Map()));
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      this.requests.set(key, byStatus);
+    }
     const s = String(status);
     byStatus.set(s, (byStatus.get(s) ?? 0) + 1);
   }
@@ -48,7 +51,10 @@ export class StatsRecorder {
 
   functionError(path: string, code: string): void {
     let byCode = this.functionErrors.get(path);
-    if (byCode === undefined) this.functionErrors.set(path, (byCode = new Map()));
+    if (byCode === undefined) {
+      byCode = new Map();
+      this.functionErrors.set(path, byCode);
+    }
     byCode.set(code, (byCode.get(code) ?? 0) + 1);
   }
 

@@ -17,7 +17,7 @@ function intOption(name: string, text: string | undefined, fallback: number): nu
 }
 
 async function main(): Promise<number> {
-  let options;
+  let options: { port: number; latencyMs: number; uploadDir?: string };
   try {
     const { values } = parseArgs({
       options: {
