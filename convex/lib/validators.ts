@@ -3,6 +3,7 @@
  * record as Convex stores it (the camelCase mirror of JobRecord.v1).
  */
 import { v } from "convex/values";
+import { ASSET_ROLES } from "./roles.js";
 
 /**
  * The service token argument of every token-checked function. Optional on purpose: a call
@@ -19,12 +20,7 @@ export const jobStatus = v.union(
   v.literal("failed"),
 );
 
-export const assetRole = v.union(
-  v.literal("output_png"),
-  v.literal("debug_png"),
-  v.literal("mask_png"),
-  v.literal("trace_json"),
-);
+export const assetRole = v.union(...ASSET_ROLES.map((role) => v.literal(role)));
 
 /**
  * The plan's `jobs` fields, typed as the plan typed them (the pipeline's earlier in-process

@@ -11,7 +11,6 @@ import { reconcileJob, type ReconcileDeps } from "../engine/reconcileJob.js";
 import { RemoteStateBatcher } from "../engine/RemoteStateBatcher.js";
 import { UploadUrlPool } from "../engine/UploadUrlPool.js";
 import { classifyError } from "../errors/classifyError.js";
-import type { AssetRule } from "../local/types.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import { describeError, describeOutcome, isRunWideError, JOB_STATES, type JobState, type JobStatusEntry } from "./classifyJobStatus.js";
 import { mapLimit } from "./mapLimit.js";
@@ -42,7 +41,7 @@ export async function collectStatus(opts: CollectStatusOptions): Promise<StatusR
   const states = new RemoteStateBatcher(gateway, config.stateBatchSize);
   const deps: ReconcileDeps = {
     jobsDir: config.jobsDir,
-    rules: config.assets as readonly AssetRule[],
+    rules: config.assets,
     gateway,
     states,
     // Never asked for: a dry run returns before uploading (and the gateway would refuse).
