@@ -23,6 +23,15 @@ export const jobStatus = v.union(
 export const assetRole = v.union(...ASSET_ROLES.map((role) => v.literal(role)));
 
 /**
+ * What a record write did: `sync:commit` and the plan's `jobs:upsert` both answer with it.
+ * `stale`: the stored record is newer, nothing was written.
+ */
+export const commitOutcome = v.union(v.literal("created"), v.literal("updated"), v.literal("unchanged"), v.literal("stale"));
+
+/** `sync:commit`'s answer: the outcome for the record and how many asset rows changed. */
+export const commitResult = v.object({ outcome: commitOutcome, assetsChanged: v.number(), assetsRemoved: v.number() });
+
+/**
  * The plan's `jobs` fields, typed as the plan typed them (the pipeline's earlier in-process
  * client wrote them): `createdAt`/`updatedAt` are epoch milliseconds, `status` a string, and an
  * absent optional value may be stored as `null`. A deployment holding plan-written rows must
