@@ -1,3 +1,9 @@
+/**
+ * The guarded read primitive on its own, with a guard that records which step failed: no
+ * symlink followed, no FIFO blocking the open, the descriptor left open for the caller, chunks
+ * handed over in order, and a file that grows while read refused. The readers built on it
+ * (job.json, assets, hashing) have their own suites.
+ */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { appendFileSync, closeSync, fstatSync, symlinkSync, writeFileSync, type Stats } from "node:fs";
