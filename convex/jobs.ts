@@ -10,7 +10,7 @@ import { withAssetUrls } from "./lib/componentText.js";
 import { publicError } from "./lib/publicError.js";
 import { stringifyPythonJson } from "./lib/pythonJsonText.js";
 import { recordBookkeeping } from "./lib/timeline.js";
-import { planUpsertFields, serviceTokenArg } from "./lib/validators.js";
+import { commitOutcome, planUpsertFields, serviceTokenArg } from "./lib/validators.js";
 
 /**
  * The plan's record upsert, one record at a time, in the plan's shape: epoch-ms `createdAt` /
@@ -20,9 +20,7 @@ import { planUpsertFields, serviceTokenArg } from "./lib/validators.js";
  */
 export const upsert = mutation({
   args: { serviceToken: serviceTokenArg, ...planUpsertFields },
-  returns: v.object({
-    outcome: v.union(v.literal("created"), v.literal("updated"), v.literal("unchanged"), v.literal("stale")),
-  }),
+  returns: v.object({ outcome: commitOutcome }),
   handler: async (ctx, { serviceToken, ...record }) => {
     await requireServiceToken(serviceToken);
     const { outcome } = await upsertPlanJobRow(ctx, record);

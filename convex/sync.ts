@@ -21,7 +21,7 @@ import {
   upsertJobRow,
 } from "./lib/jobStore.js";
 import { listTimeline, recordBookkeeping, recordTrace, timelineEvent, traceInput } from "./lib/timeline.js";
-import { assetInput, jobRecord, planJobFields, remoteJobState, serviceTokenArg, syncJobFields } from "./lib/validators.js";
+import { assetInput, commitResult, jobRecord, planJobFields, remoteJobState, serviceTokenArg, syncJobFields } from "./lib/validators.js";
 
 export const MAX_STATE_BATCH = 128;
 /** A commit carries at most every asset a job may have (see MAX_ASSETS_PER_JOB). */
@@ -61,13 +61,6 @@ export const getStates = query({
   },
 });
 
-const commitOutcome = v.union(
-  v.literal("created"),
-  v.literal("updated"),
-  v.literal("unchanged"),
-  v.literal("stale"),
-);
-
 /**
  * Upserts a job record and its changed asset rows in one transaction, so a reader never sees
  * a component whose assets have no URL. Idempotent: replaying the same commit changes nothing.
@@ -84,8 +77,7 @@ export const commit = mutation({
     /** The job's trace events for its timeline (bounded by the daemon; lib/timeline.ts). */
     trace: v.optional(traceInput),
   },
-  /** `state`: what the deployment holds for the job after this commit (the stored, newer one when stale). */
-  returns: v.object({ outcome: commitOutcome, assetsChanged: v.number(), assetsRemoved: v.number(), state: v.union(v.null(), remoteJobState) }),
+  returns: commitResult,
   handler: async (ctx, { serviceToken, job, recordHash, sourceHash, assets, removeFilenames = [], trace }) => {
     await requireServiceToken(serviceToken);
     if (assets.length > MAX_COMMIT_ASSETS) {

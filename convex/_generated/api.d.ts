@@ -25,6 +25,7 @@ import type * as lib_jobStore from "../lib/jobStore.js";
 import type * as lib_limits from "../lib/limits.js";
 import type * as lib_publicError from "../lib/publicError.js";
 import type * as lib_pythonJsonText from "../lib/pythonJsonText.js";
+import type * as lib_roles from "../lib/roles.js";
 import type * as lib_time from "../lib/time.js";
 import type * as lib_timeline from "../lib/timeline.js";
 import type * as lib_topLevelMembers from "../lib/topLevelMembers.js";
@@ -53,6 +54,7 @@ declare const fullApi: ApiFromModules<{
   "lib/limits": typeof lib_limits;
   "lib/publicError": typeof lib_publicError;
   "lib/pythonJsonText": typeof lib_pythonJsonText;
+  "lib/roles": typeof lib_roles;
   "lib/time": typeof lib_time;
   "lib/timeline": typeof lib_timeline;
   "lib/topLevelMembers": typeof lib_topLevelMembers;

@@ -12,7 +12,7 @@ import { fail } from "./errors.js";
 import { findDocumentProblem } from "./limits.js";
 import { recordStageChange } from "./timeline.js";
 import { isoToMicros } from "./time.js";
-import type { assetInput, jobRecord, remoteJobState, syncJobFields } from "./validators.js";
+import type { assetInput, commitOutcome, commitResult, jobRecord, remoteJobState, syncJobFields } from "./validators.js";
 
 export type JobRecordInput = Infer<typeof jobRecord>;
 export type AssetInput = Infer<typeof assetInput>;
@@ -23,7 +23,8 @@ export type SeedAssetInput = Omit<AssetInput, "role" | "sha256" | "sourceMtimeMs
   sourceMtimeMs?: number;
 };
 
-export type UpsertOutcome = "created" | "updated" | "unchanged" | "stale";
+export type CommitOutcome = Infer<typeof commitOutcome>;
+export type CommitResult = Infer<typeof commitResult>;
 
 export async function findJob(ctx: QueryCtx, jobId: string): Promise<Doc<"jobs"> | null> {
   return await ctx.db
@@ -112,7 +113,7 @@ function contentOf(row: Record<string, unknown>): string {
   );
 }
 
-type WriteResult = { outcome: UpsertOutcome; existing: Doc<"jobs"> | null };
+type WriteResult = { outcome: CommitOutcome; existing: Doc<"jobs"> | null };
 
 /**
  * Writes `doc` as the job's row unless the stored one is newer (by `updatedAtUs`). Equal

@@ -3,6 +3,7 @@
  * record as Convex stores it (the camelCase mirror of JobRecord.v1).
  */
 import { v } from "convex/values";
+import { ASSET_ROLES } from "./roles.js";
 
 /**
  * The service token argument of every token-checked function. Optional on purpose: a call
@@ -19,12 +20,13 @@ export const jobStatus = v.union(
   v.literal("failed"),
 );
 
-export const assetRole = v.union(
-  v.literal("output_png"),
-  v.literal("debug_png"),
-  v.literal("mask_png"),
-  v.literal("trace_json"),
-);
+export const assetRole = v.union(...ASSET_ROLES.map((role) => v.literal(role)));
+
+/**
+ * What a record write did: `sync:commit` and the plan's `jobs:upsert` both answer with it.
+ * `stale`: the stored record is newer, nothing was written.
+ */
+export const commitOutcome = v.union(v.literal("created"), v.literal("updated"), v.literal("unchanged"), v.literal("stale"));
 
 /**
  * The plan's `jobs` fields, typed as the plan typed them (the pipeline's earlier in-process
@@ -172,3 +174,15 @@ export const remoteJobStateFields = {
 };
 
 export const remoteJobState = v.object(remoteJobStateFields);
+
+/**
+ * What `sync:commit` answers: the outcome, the asset rows it changed and removed, and the state
+ * the deployment now holds for the job (the stored, newer one when the commit was stale), so the
+ * daemon is told its commit's result instead of working it out.
+ */
+export const commitResult = v.object({
+  outcome: commitOutcome,
+  assetsChanged: v.number(),
+  assetsRemoved: v.number(),
+  state: v.union(v.null(), remoteJobState),
+});

@@ -107,7 +107,7 @@ Exit status: 0 every job in sync, 1 some job is not, 2 usage or configuration er
     const named = flags.job !== undefined && flags.job.length > 0;
     const everything = flags.all === true || named;
     const details: JobDetail[] = [];
-    if (named) for (const jobId of jobIds) details.push(await jobDetail(gateway, ctx.config.jobsDir, ctx.config.assets as readonly AssetRule[], jobId));
+    if (named) for (const jobId of jobIds) details.push(await jobDetail(gateway, ctx.config.jobsDir, ctx.config.assets, jobId));
     if (flags.json) {
       const { entries: _all, ...rest } = report;
       process.stdout.write(`${JSON.stringify({ ...rest, entries: shownEntries(report, everything), ...(named ? { details } : {}) })}\n`);

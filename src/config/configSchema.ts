@@ -4,6 +4,7 @@
  * The JSON Schema for `celstate-sync.config.json` is generated from this.
  */
 import { z } from "zod";
+import { ASSET_ROLES } from "../../convex/lib/roles.js";
 import { DEFAULT_ASSET_RULES } from "../local/defaultAssetRules.js";
 
 const ms = (what: string, def: number) =>
@@ -12,7 +13,7 @@ const ms = (what: string, def: number) =>
 export const assetRuleSchema = z
   .object({
     match: z.string().min(1).describe("Glob relative to the job folder, e.g. `outputs/*_debug.png`. First match wins."),
-    role: z.enum(["output_png", "debug_png", "mask_png", "trace_json"]),
+    role: z.enum(ASSET_ROLES),
     contentType: z.string().min(1).describe("Content-Type stored with the blob, e.g. `image/png`."),
   })
   .strict();

@@ -150,7 +150,7 @@ export class SyncEngine extends EventEmitter {
   constructor(private readonly opts: EngineOptions) {
     super();
     const { config, gateway } = opts;
-    this.rules = config.assets as readonly AssetRule[];
+    this.rules = config.assets;
     this.plan = { checksum: config.checksum, prune: config.prune, settleMs: config.settleMs };
     this.states = new RemoteStateBatcher(gateway, config.stateBatchSize);
     this.urls = new UploadUrlPool(gateway);

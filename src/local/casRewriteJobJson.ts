@@ -31,7 +31,7 @@
  * and an in-place writer (not the pipeline) is caught by the size/mtime/bytes checks.
  */
 import { randomBytes } from "node:crypto";
-import { linkSync, lstatSync, readdirSync, renameSync, type Stats, unlinkSync } from "node:fs";
+import { closeSync, linkSync, lstatSync, readdirSync, renameSync, type Stats, unlinkSync } from "node:fs";
 import { open, unlink } from "node:fs/promises";
 import path from "node:path";
 import { SyncError } from "../errors/SyncError.js";
@@ -39,7 +39,7 @@ import { assertJobId } from "./assertJobId.js";
 import { isPipelineTempName } from "./defaultAssetRules.js";
 import { errnoOf, fsError } from "./fsError.js";
 import { exchangePaths } from "./exchangePaths.js";
-import { decodeJobJson, jobJsonRelPath, openJobJson, type JobJsonSnapshot } from "./openJobJson.js";
+import { decodeJobJson, type JobJsonRead, jobJsonRelPath, type JobJsonSnapshot, openJobJsonSync, readJobJsonSync } from "./openJobJson.js";
 import { parsePythonJson } from "./pythonJson.js";
 
 export const CAS_TEMP_PREFIX = ".celstate-sync-";
@@ -88,20 +88,17 @@ async function writeTemp(tmpPath: string, text: string, like: Stats, where: { jo
 }
 
 /** True if job.json is still exactly the file of the snapshot (identity and bytes). */
-async function stillSame(jobDir: string, jobId: string, snap: JobJsonSnapshot): Promise<boolean> {
-  let again: JobJsonSnapshot;
+function stillSame(jobDir: string, jobId: string, snap: JobJsonSnapshot): boolean {
+  let again: JobJsonRead;
   try {
-    again = await openJobJson(jobDir, jobId);
+    // The snapshot's descriptor is still open, so its inode number cannot have been reused.
+    again = readJobJsonSync(jobDir, jobId);
   } catch (e) {
     // Gone or being written: not the same; the next round reports it properly.
     if (e instanceof SyncError && (e.code === "JOB_VANISHED" || e.code === "FILE_CHANGED")) return false;
     throw e;
   }
-  try {
-    return sameIdentity(again.stat, snap.stat) && again.bytes.equals(snap.bytes);
-  } finally {
-    await again.handle.close().catch(() => undefined);
-  }
+  return sameIdentity(again.stat, snap.stat) && again.bytes.equals(snap.bytes);
 }
 
 /** A pipeline temp file younger than this is a write in progress; older ones are crash leftovers. */
@@ -227,7 +224,7 @@ export async function casRewriteJobJson<T extends string>(
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     let snap: JobJsonSnapshot;
     try {
-      snap = await openJobJson(jobDir, jobId);
+      snap = openJobJsonSync(jobDir, jobId);
     } catch (e) {
       // Caught mid-write by an in-place writer: just look again.
       if (e instanceof SyncError && e.code === "FILE_CHANGED") continue;
@@ -251,7 +248,7 @@ export async function casRewriteJobJson<T extends string>(
       await writeTemp(tmpPath, decision.write, snap.stat, where);
       try {
         await hooks.beforeRecheck?.(attempt);
-        if (!(await stillSame(jobDir, jobId, snap))) continue;
+        if (!stillSame(jobDir, jobId, snap)) continue;
         await hooks.beforeRename?.(attempt);
         // The last look and the rename are synchronous on purpose: back to back on this
         // thread, with no event-loop turn and no wait for a busy libuv pool (hashing uploads
@@ -272,7 +269,7 @@ export async function casRewriteJobJson<T extends string>(
         });
       }
     } finally {
-      await snap.handle.close().catch(() => undefined);
+      closeSync(snap.fd);
     }
   }
   return "raced-gave-up";

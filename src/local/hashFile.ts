@@ -6,10 +6,9 @@
  * bytes read come back as `tail`, so a PNG's trailer is checked without opening it again.
  */
 import { createHash } from "node:crypto";
-import path from "node:path";
-import { SyncError } from "../errors/SyncError.js";
-import { fsError } from "./fsError.js";
-import { assertFileUnchanged, openAssetHandle, readAssetSync, sameAsListed } from "./openAssetFile.js";
+import { closeSync } from "node:fs";
+import { readGuardedChunks } from "./guardedRead.js";
+import { assertFileUnchangedSync, openAssetSync, readAssetSync } from "./openAssetFile.js";
 import type { LocalFile } from "./types.js";
 
 export const HASH_CHUNK_BYTES = 1024 * 1024;
@@ -51,37 +50,23 @@ export async function hashFile(
     const sha256 = createHash("sha256").update(data).digest("hex");
     return { sha256, bytes: data.length, tail: Buffer.from(data.subarray(Math.max(0, data.length - TAIL_BYTES))), data };
   }
-  const jobId = path.basename(jobDir);
-  const where = { jobId, file: `${jobId}/${file.relPath}` };
-  const handle = await openAssetHandle(jobDir, file);
+  // Too big to read whole without holding up the event loop: the same guarded descriptor, read
+  // in chunks asynchronously (one byte past the listed size fits, so a file that grew is seen).
+  const open = openAssetSync(jobDir, file, "hashed");
   const hash = createHash("sha256");
-  // One byte past the listed size fits, so a file that grew is noticed.
-  const buf = Buffer.allocUnsafe(Math.min(options.chunkBytes ?? HASH_CHUNK_BYTES, file.size + 1));
   let tail = Buffer.alloc(0);
   let bytes = 0;
   try {
-    for (;;) {
-      // Read one byte past the listed size at most: more means the file grew.
-      const want = Math.min(buf.length, file.size + 1 - bytes);
-      if (want <= 0) break;
-      const { bytesRead } = await handle.read(buf, 0, want, bytes);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
+    await readGuardedChunks(open, options.chunkBytes ?? HASH_CHUNK_BYTES, async (chunk, total) => {
       hash.update(chunk);
-      tail = Buffer.from(bytesRead >= TAIL_BYTES ? chunk.subarray(bytesRead - TAIL_BYTES) : Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES));
-      bytes += bytesRead;
-      await options.onProgress?.(bytes);
-    }
-    const after = await handle.stat();
-    if (bytes !== file.size || !sameAsListed(after, file)) {
-      throw new SyncError("FILE_CHANGED", "changed while it was being hashed", where);
-    }
-  } catch (e) {
-    throw fsError(e, { ...where, action: "hashing the asset" });
+      tail = Buffer.from(chunk.length >= TAIL_BYTES ? chunk.subarray(chunk.length - TAIL_BYTES) : Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES));
+      bytes = total;
+      await options.onProgress?.(total);
+    });
   } finally {
-    await handle.close().catch(() => undefined);
+    closeSync(open.fd);
   }
   // The descriptor proves the inode did not change; the path must still lead to it too.
-  await assertFileUnchanged(jobDir, file);
+  assertFileUnchangedSync(jobDir, file);
   return { sha256: hash.digest("hex"), bytes, tail };
 }

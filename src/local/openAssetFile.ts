@@ -1,15 +1,15 @@
 /**
- * Opens an asset file for upload exactly as it was listed: never through a symlink (the file
- * itself or a folder on the way), and only if it is still the same regular file with the same
- * size and mtime. A file that moved on since it was listed is FILE_CHANGED (transient): the
- * next reconcile lists it afresh.
+ * Opens an asset file exactly as it was listed, through the guarded read (guardedRead.ts):
+ * never through a symlink (the file itself or a folder on the way), and only while it is still
+ * the same regular file with the same size and mtime. A file that moved on since it was listed
+ * is FILE_CHANGED (transient): the next reconcile lists it afresh. After a read, the path must
+ * still lead to the listed file (`assertFileUnchangedSync`), not only the descriptor.
  */
-import { closeSync, createReadStream, fstatSync, lstatSync, openSync, type ReadStream, type Stats } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { closeSync, createReadStream, lstatSync, type ReadStream, type Stats } from "node:fs";
 import path from "node:path";
 import { SyncError } from "../errors/SyncError.js";
 import { errnoOf, fsError } from "./fsError.js";
-import { readAtMostSync, SAFE_READ_FLAGS } from "./openJobJson.js";
+import { type GuardedFile, openGuarded, readGuarded, type ReadGuard } from "./guardedRead.js";
 import type { LocalFile } from "./types.js";
 
 type Where = { jobId: string; file: string };
@@ -60,42 +60,41 @@ function checkPath(jobDir: string, file: LocalFile, where: Where): string {
   return path.join(jobDir, file.relPath);
 }
 
-function openFailed(e: unknown, where: Where): SyncError {
-  if (errnoOf(e) === "ENOENT") return changed(where, "disappeared since it was listed");
-  if (errnoOf(e) === "ELOOP") return new SyncError("UNSAFE_PATH", "became a symlink since it was listed", { ...where, cause: e });
-  return fsError(e, { ...where, action: "opening the asset" });
+/** What is done with the asset, as its errors say it: it changed while it was being read, or hashed. */
+export type AssetUse = "read" | "hashed";
+
+function assetGuard(file: LocalFile, where: Where, use: AssetUse): ReadGuard {
+  return {
+    accept(st) {
+      if (!sameAsListed(st, file)) throw changed(where, describeChange(st, file));
+    },
+    fail(e, opening) {
+      if (!opening) return fsError(e, { ...where, action: use === "read" ? "reading the asset" : "hashing the asset" });
+      if (errnoOf(e) === "ENOENT") return changed(where, "disappeared since it was listed");
+      if (errnoOf(e) === "ELOOP") return new SyncError("UNSAFE_PATH", "became a symlink since it was listed", { ...where, cause: e });
+      return fsError(e, { ...where, action: "opening the asset" });
+    },
+    changed: () => changed(where, `changed while it was being ${use}`),
+  };
 }
 
-/** An open handle on the listed file, verified by fstat. The caller owns (closes) it. */
-export async function openAssetHandle(jobDir: string, file: LocalFile): Promise<FileHandle> {
+/** The listed file, open and verified by fstat, to read through `readGuardedChunks`. The caller closes it. */
+export function openAssetSync(jobDir: string, file: LocalFile, use: AssetUse = "read"): GuardedFile {
   const where = whereOf(jobDir, file);
-  const abs = checkPath(jobDir, file, where);
-  let handle: FileHandle;
-  try {
-    handle = await open(abs, SAFE_READ_FLAGS);
-  } catch (e) {
-    throw openFailed(e, where);
-  }
-  try {
-    const st = await handle.stat();
-    if (!sameAsListed(st, file)) throw changed(where, describeChange(st, file));
-    return handle;
-  } catch (e) {
-    await handle.close().catch(() => undefined);
-    throw fsError(e, { ...where, action: "fstat of the asset" });
-  }
+  return openGuarded(checkPath(jobDir, file, where), assetGuard(file, where, use));
 }
 
 /**
  * A stream of exactly the listed bytes (`size` of them) from the verified descriptor; it closes
- * the descriptor when it ends or is destroyed. Call `assertFileUnchanged` after the upload to
- * know the bytes were not rewritten underneath.
+ * the descriptor when it ends or is destroyed. Call `assertFileUnchangedSync` after the upload
+ * to know the bytes were not rewritten underneath. Async so that a refusal arrives as a
+ * rejection, like every other failure of an upload's body.
  */
 export async function openAssetStream(jobDir: string, file: LocalFile): Promise<ReadStream> {
-  const handle = await openAssetHandle(jobDir, file);
+  const { fd } = openAssetSync(jobDir, file);
   // `end` is inclusive and must be >= 0; an empty file simply has nothing to read.
   return createReadStream(file.absPath, {
-    fd: handle,
+    fd,
     start: 0,
     ...(file.size > 0 ? { end: file.size - 1 } : {}),
     // Whole small files in one read, large ones in 1 MiB reads (the byte budget bounds how many).
@@ -104,42 +103,20 @@ export async function openAssetStream(jobDir: string, file: LocalFile): Promise<
 }
 
 /**
- * The whole listed file in one synchronous read, with the same guarantees as
- * `openAssetHandle` plus a read: never through a symlink, from a descriptor verified to be the
- * listed file before and after, and the path checked to still lead to it. For small files only
- * (the caller decides): the read blocks the event loop for as long as it takes.
+ * The whole listed file in one synchronous read: from a descriptor verified to be the listed
+ * file before and after, and the path checked to still lead to it. For bounded files only (the
+ * caller decides): the read blocks the event loop for as long as it takes.
  */
 export function readAssetSync(jobDir: string, file: LocalFile): Buffer {
   const where = whereOf(jobDir, file);
-  const abs = checkPath(jobDir, file, where);
-  let fd: number;
-  try {
-    fd = openSync(abs, SAFE_READ_FLAGS);
-  } catch (e) {
-    throw openFailed(e, where);
-  }
-  let data: Buffer;
-  try {
-    const st = fstatSync(fd);
-    if (!sameAsListed(st, file)) throw changed(where, describeChange(st, file));
-    data = readAtMostSync(fd, file.size);
-    const after = fstatSync(fd);
-    if (data.length !== file.size || !sameAsListed(after, file)) throw changed(where, "changed while it was being read");
-  } catch (e) {
-    throw fsError(e, { ...where, action: "reading the asset" });
-  } finally {
-    closeSync(fd);
-  }
+  const { fd, bytes } = readGuarded(checkPath(jobDir, file, where), assetGuard(file, where, "read"));
+  closeSync(fd);
   assertFileUnchangedSync(jobDir, file);
-  return data;
+  return bytes;
 }
 
 /** Throws FILE_CHANGED unless the path still holds the listed file, unmodified. */
-export async function assertFileUnchanged(jobDir: string, file: LocalFile): Promise<void> {
-  assertFileUnchangedSync(jobDir, file);
-}
-
-function assertFileUnchangedSync(jobDir: string, file: LocalFile): void {
+export function assertFileUnchangedSync(jobDir: string, file: LocalFile): void {
   const where = whereOf(jobDir, file);
   const abs = checkPath(jobDir, file, where);
   let st: Stats;

@@ -17,7 +17,7 @@ import { checkJobRecord, jobJsonFieldName, recordHash as hashRecord, toConvexRec
 import { compileAssetRules } from "./compileAssetRules.js";
 import { DEFAULT_ASSET_RULES } from "./defaultAssetRules.js";
 import { assignRoles, listJobFiles } from "./listJobFiles.js";
-import { decodeJobJson, type JobJsonSnapshot, jobJsonRelPath, readJobJsonSync } from "./openJobJson.js";
+import { decodeJobJson, type JobJsonRead, jobJsonRelPath, readJobJsonSync } from "./openJobJson.js";
 import { isInMarkerState } from "./failureMarker.js";
 import { parseFailureMarker } from "./parseFailureMarker.js";
 import { PythonJsonError, parsePythonJson } from "./pythonJson.js";
@@ -45,7 +45,7 @@ export function sourceHashOf(bytes: Uint8Array, rules: readonly AssetRule[] = DE
 export type JobSource = {
   jobId: string;
   dir: string;
-  snap: Omit<JobJsonSnapshot, "handle">;
+  snap: JobJsonRead;
   sourceHash: string;
 };
 

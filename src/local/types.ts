@@ -4,8 +4,9 @@
  * Types only; the readers that fill them live next to this file.
  */
 import type { JobRecordInput } from "../../convex/lib/jobStore.js";
+import type { AssetRole } from "../../convex/lib/roles.js";
 
-export type AssetRole = "output_png" | "debug_png" | "mask_png" | "trace_json";
+export type { AssetRole };
 
 export type AssetRule = {
   /** picomatch glob relative to the job folder, posix separators, e.g. `outputs/*_debug.png`. */

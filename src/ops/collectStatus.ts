@@ -11,7 +11,6 @@ import { type ObserveDeps, observeJob } from "../engine/observeJob.js";
 import { planJob } from "../engine/planJob.js";
 import { RemoteStateBatcher } from "../engine/RemoteStateBatcher.js";
 import { classifyError } from "../errors/classifyError.js";
-import type { AssetRule } from "../local/types.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import { describeError, describePlan, isRunWideError, JOB_STATES, type JobState, type JobStatusEntry } from "./classifyJobStatus.js";
 import { mapLimit } from "./mapLimit.js";
@@ -42,7 +41,7 @@ export async function collectStatus(opts: CollectStatusOptions): Promise<StatusR
   const states = new RemoteStateBatcher(gateway, config.stateBatchSize);
   const deps: ObserveDeps = {
     jobsDir: config.jobsDir,
-    rules: config.assets as readonly AssetRule[],
+    rules: config.assets,
     states,
     settleMs: config.settleMs,
     plan: { checksum: config.checksum, prune: config.prune, settleMs: config.settleMs },

@@ -13,7 +13,7 @@ import type { Config } from "../config/configSchema.js";
 import { classifyError } from "../errors/classifyError.js";
 import { hashFile } from "../local/hashFile.js";
 import { readLocalJob } from "../local/readJob.js";
-import type { AssetRule, LocalJob } from "../local/types.js";
+import type { LocalJob } from "../local/types.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import { errorLine } from "./classifyJobStatus.js";
 import { compareAsset, type Digest } from "./compareAsset.js";
@@ -88,7 +88,7 @@ export async function verifyJob(deps: Deps, jobId: string): Promise<JobVerificat
   const base = { jobId, mismatches: [] as Mismatch[], assetsChecked: 0, bytesDownloaded: 0 };
   let local: LocalJob;
   try {
-    local = await readLocalJob(config.jobsDir, jobId, config.assets as readonly AssetRule[]);
+    local = await readLocalJob(config.jobsDir, jobId, config.assets);
   } catch (e) {
     return { ...base, state: "unreadable", detail: errorLine(classifyError(e, { jobId })) };
   }

@@ -3,11 +3,10 @@
  * client (ConvexHttpGateway) or a fake in unit tests.
  */
 import type { Readable } from "node:stream";
-import type { AssetInput, JobRecordInput, RemoteJobState } from "../../convex/lib/jobStore.js";
-
+import type { AssetInput, CommitResult, JobRecordInput, RemoteJobState } from "../../convex/lib/jobStore.js";
 import type { TraceInput } from "../../convex/lib/timeline.js";
 
-export type { AssetInput, JobRecordInput, RemoteJobState };
+export type { AssetInput, CommitResult, JobRecordInput, RemoteJobState };
 
 export type CommitArgs = {
   job: JobRecordInput;
@@ -18,14 +17,6 @@ export type CommitArgs = {
   removeFilenames?: string[];
   /** The trace's events for the job's timeline (src/local/traceEvents.ts). */
   trace?: TraceInput;
-};
-
-export type CommitResult = {
-  outcome: "created" | "updated" | "unchanged" | "stale";
-  assetsChanged: number;
-  assetsRemoved: number;
-  /** What the deployment holds for the job now: this commit's result, or the newer record when stale. */
-  state: RemoteJobState | null;
 };
 
 export type UploadBody = {

@@ -15,7 +15,6 @@ import { main } from "../../src/cli/main.js";
 import { runBackfill } from "../../src/engine/runBackfill.js";
 import { listJobIds } from "../../src/local/listJobIds.js";
 import { readLocalJob } from "../../src/local/readJob.js";
-import type { AssetRule } from "../../src/local/types.js";
 import { nextIso } from "../helpers/pipelineWriter.js";
 import type { Harness } from "../helpers/syncHarness.js";
 
@@ -97,6 +96,6 @@ export async function replaceRemoteBlob(h: Harness, jobId: string, filename: str
 
 /** Writes a newer record for the job with these fields changed, as a second (plan-style) writer could. */
 export async function alterRemoteRecord(h: Harness, jobId: string, change: Record<string, unknown>): Promise<void> {
-  const local = await readLocalJob(h.jobsDir, jobId, h.config().assets as readonly AssetRule[]);
+  const local = await readLocalJob(h.jobsDir, jobId, h.config().assets);
   await h.client.mutation(upsertJob, { serviceToken: h.token, ...planShapeOf(local.record), updatedAt: isoToMillis(nextIso()), ...change });
 }

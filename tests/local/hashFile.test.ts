@@ -6,7 +6,7 @@ import { SyncError } from "../../src/errors/SyncError.js";
 import { DEFAULT_ASSET_RULES } from "../../src/local/defaultAssetRules.js";
 import { hashFile } from "../../src/local/hashFile.js";
 import { listJobFiles } from "../../src/local/listJobFiles.js";
-import { assertFileUnchanged, openAssetStream } from "../../src/local/openAssetFile.js";
+import { assertFileUnchangedSync, openAssetStream } from "../../src/local/openAssetFile.js";
 import type { LocalFile } from "../../src/local/types.js";
 import { useTempJobsDir } from "./tempJobsDir.js";
 
@@ -117,7 +117,7 @@ describe("openAssetStream", () => {
     const chunks: Buffer[] = [];
     for await (const c of await openAssetStream(dir, file)) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
-    await assertFileUnchanged(dir, file);
+    assertFileUnchangedSync(dir, file);
   });
 
   it("openAssetStream › stops at the listed size even if the file grew after opening", async () => {
@@ -128,7 +128,7 @@ describe("openAssetStream", () => {
     const chunks: Buffer[] = [];
     for await (const c of stream) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
-    expect(await code(assertFileUnchanged(dir, file))).toBe("FILE_CHANGED");
+    expect(await code(Promise.resolve().then(() => assertFileUnchangedSync(dir, file)))).toBe("FILE_CHANGED");
   });
 
   it("openAssetStream › an empty file streams nothing", async () => {

@@ -4,7 +4,6 @@ import { describe, expect, it } from "vitest";
 import { listedFilenames, withAssetUrls } from "../../convex/lib/componentText.js";
 import { loadConfig } from "../../src/config/loadConfig.js";
 import { readLocalJob } from "../../src/local/readJob.js";
-import type { AssetRule } from "../../src/local/types.js";
 import type { ConvexGateway, PublicJob } from "../../src/remote/ConvexGateway.js";
 import { verifyExitCode, verifyJobs } from "../../src/ops/verifyJobs.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
@@ -18,7 +17,7 @@ async function mirror(jobs: PipelineJob[], config: ReturnType<typeof loadConfig>
   const records = new Map<string, PublicJob>();
   const blobs = new Map<string, string>();
   for (const j of jobs) {
-    const { record } = await readLocalJob(config.jobsDir, j.id, config.assets as readonly AssetRule[]);
+    const { record } = await readLocalJob(config.jobsDir, j.id, config.assets);
     let pub: string | null = null;
     if (typeof record.componentJson === "string") {
       for (const n of listedFilenames(record.componentJson)) blobs.set(`${ORIGIN}${j.id}/${n}`, path.join(j.dir, "outputs", n));

@@ -9,6 +9,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { ASSET_ROLES } from "../../convex/lib/roles.js";
 import { isoToMicros, isoToMillis } from "../../convex/lib/time.js";
 import type { Observation } from "../../src/engine/observeJob.js";
 import { filesNeedingHash, type JobPlan, planJob, type PlanOptions } from "../../src/engine/planJob.js";
@@ -25,7 +26,6 @@ const FILES: ReadonlyArray<{ filename: string; relPath: string; role: AssetRole;
   { filename: "key_mask.png", relPath: "outputs/key_mask.png", role: "mask_png", contentType: "image/png" },
   { filename: "trace.json", relPath: "trace/trace.json", role: "trace_json", contentType: "application/json" },
 ];
-const ROLES: AssetRole[] = ["output_png", "debug_png", "mask_png", "trace_json"];
 const TIMES = ["2026-11-20T14:03:01.000000+00:00", "2026-11-20T14:03:02.000000+00:00", "2026-11-20T14:03:02.000001+00:00"];
 const JOB_ID = "3f6c2a9e-8d4b-4e1f-9a37-5b2c7d1e0f42";
 
@@ -36,7 +36,7 @@ const remoteRow = fc.record({
   size: fc.integer({ min: 0, max: 3 }),
   mtimeMs: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
   content: fc.option(fc.integer({ min: 0, max: 2 }), { nil: null }),
-  role: fc.constantFrom(...ROLES),
+  role: fc.constantFrom(...ASSET_ROLES),
   contentType: fc.constantFrom("image/png", "application/json", "application/octet-stream"),
 });
 
