@@ -5,7 +5,7 @@ import path from "node:path";
 import { makeFunctionReference } from "convex/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parsePythonJson, stringifyPythonJson } from "../../src/local/pythonJson.js";
-import { FolderWatchBackend } from "../../src/watch/FolderWatchBackend.js";
+import { FallbackWatchBackend } from "../../src/watch/FallbackWatchBackend.js";
 import { WatchDaemon } from "../../src/watch/WatchDaemon.js";
 import type { WatchEvent, WatcherBackend } from "../../src/watch/WatcherBackend.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
@@ -70,7 +70,7 @@ async function runPipeline(jobs: PipelineJob[], pauseMs = 15): Promise<void> {
 
 describe("watch daemon (in process, real chokidar)", () => {
   it("watch › mirrors jobs written through every stage while it runs, never exposing a component without URLs", async () => {
-    const daemon = new WatchDaemon({ config: h.config(), gateway: h.gateway(), backend: new FolderWatchBackend(), log: h.log });
+    const daemon = new WatchDaemon({ config: h.config(), gateway: h.gateway(), backend: new FallbackWatchBackend(), log: h.log });
     await daemon.start();
     await daemon.whenReady();
     const jobs = Array.from({ length: 12 }, () => new PipelineJob(h.jobsDir, { pngBytes: 24_000 }));
@@ -84,7 +84,7 @@ describe("watch daemon (in process, real chokidar)", () => {
   it("watch › a burst of five rewrites in 50 ms syncs the final state once or twice", async () => {
     const j = new PipelineJob(h.jobsDir);
     await j.queued();
-    const daemon = new WatchDaemon({ config: h.config(), gateway: h.gateway(), backend: new FolderWatchBackend(), log: h.log });
+    const daemon = new WatchDaemon({ config: h.config(), gateway: h.gateway(), backend: new FallbackWatchBackend(), log: h.log });
     await daemon.start();
     await daemon.whenReady();
     const before = h.standin.commits().filter((c) => c.jobId === j.id).length;
@@ -106,7 +106,7 @@ describe("watch daemon (in process, real chokidar)", () => {
   });
 
   it("watch › recovers from an outage during live writes without a restart", async () => {
-    const daemon = new WatchDaemon({ config: h.config(), gateway: h.gateway(), backend: new FolderWatchBackend(), log: h.log });
+    const daemon = new WatchDaemon({ config: h.config(), gateway: h.gateway(), backend: new FallbackWatchBackend(), log: h.log });
     await daemon.start();
     await daemon.whenReady();
     h.standin.setFaults([{ refuse: true, durationMs: 800 }]);
@@ -122,7 +122,7 @@ describe("watch daemon (in process, real chokidar)", () => {
     const daemon = new WatchDaemon({
       config: h.config({ watch: { activeWindowMs: 1_000, rescanIntervalMs: 0, maxWatchedJobs: 500 } }),
       gateway: h.gateway(),
-      backend: new FolderWatchBackend(),
+      backend: new FallbackWatchBackend(),
       log: h.log,
     });
     await daemon.start();
