@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parsePythonJson, stringifyPythonJson } from "../../src/local/pythonJson.js";
 import { FallbackWatchBackend } from "../../src/watch/FallbackWatchBackend.js";
 import { WatchDaemon } from "../../src/watch/WatchDaemon.js";
-import type { WatchEvent, WatcherBackend } from "../../src/watch/WatcherBackend.js";
+import { FakeWatcherBackend } from "../helpers/fakeWatcherBackend.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { cleanEnv, DaemonProcess } from "../helpers/runCli.js";
 import { createHarness, download, type Harness, sha256, waitFor } from "../helpers/syncHarness.js";
@@ -140,39 +140,9 @@ describe("watch daemon (in process, real chokidar)", () => {
   });
 });
 
-class FakeBackend implements WatcherBackend {
-  polling = false;
-  watched = new Set<string>();
-  private errorListener: ((e: Error) => void) | null = null;
-  private eventListener: ((e: WatchEvent) => void) | null = null;
-  async start(): Promise<void> {}
-  watchJob(d: string): void {
-    this.watched.add(d);
-  }
-  unwatchJob(d: string): void {
-    this.watched.delete(d);
-  }
-  onEvent(l: (e: WatchEvent) => void): void {
-    this.eventListener = l;
-  }
-  emit(e: WatchEvent): void {
-    this.eventListener?.(e);
-  }
-  onError(l: (e: Error) => void): void {
-    this.errorListener = l;
-  }
-  async fallBackToPolling(): Promise<void> {
-    this.polling = true;
-  }
-  async close(): Promise<void> {}
-  emitError(e: Error): void {
-    this.errorListener?.(e);
-  }
-}
-
 describe("watch daemon (fake watcher backend)", () => {
   it("watch › a file written into a new job subfolder before its watch existed is still synced", async () => {
-    const backend = new FakeBackend();
+    const backend = new FakeWatcherBackend();
     const daemon = new WatchDaemon({ config: h.config({ watch: { rescanIntervalMs: 0, activeWindowMs: 60_000, maxWatchedJobs: 10 } }), gateway: h.gateway(), backend, log: h.log });
     await daemon.start();
     await daemon.whenReady();
@@ -197,7 +167,7 @@ describe("watch daemon (fake watcher backend)", () => {
     const lines: string[] = [];
     const pino = (await import("pino")).default;
     const log = pino({ level: "info" }, { write: (s: string) => void lines.push(s) });
-    const backend = new FakeBackend();
+    const backend = new FakeWatcherBackend();
     const daemon = new WatchDaemon({ config: h.config({ watch: { rescanIntervalMs: 0, activeWindowMs: 60_000, maxWatchedJobs: 10 } }), gateway: h.gateway(), backend, log });
     await daemon.start();
     await daemon.whenReady();
