@@ -5,7 +5,7 @@
  * refused token or a mismatched deployment is (exit 2), as a supervisor restart cannot fix it.
  */
 import { Command } from "commander";
-import { FolderWatchBackend } from "../watch/FolderWatchBackend.js";
+import { FallbackWatchBackend } from "../watch/FallbackWatchBackend.js";
 import { acquireInstanceLock } from "../watch/instanceLock.js";
 import { WatchDaemon } from "../watch/WatchDaemon.js";
 import { addCommonOptions, addConcurrencyOption, type CommonFlags, createGateway, resolveContext } from "./context.js";
@@ -39,7 +39,7 @@ See deploy/celstate-sync@.service (systemd) and ecosystem.config.cjs (pm2).`,
     try {
       // The daemon's start-up checks the deployment (one handshake): not ready yet is waited
       // for, a refusal is its engine's fatal error, which ends the command below with exit 2.
-      const daemon = new WatchDaemon({ config, gateway, backend: new FolderWatchBackend(), log });
+      const daemon = new WatchDaemon({ config, gateway, backend: new FallbackWatchBackend(), log });
       let fatal: Error | null = null;
       const stopped = new Promise<string>((resolve) => {
         process.once("SIGTERM", () => resolve("SIGTERM"));

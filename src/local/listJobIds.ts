@@ -1,13 +1,14 @@
 /**
  * The job ids in the jobs folder: its sub-folders, streamed with `opendir` so that 100k jobs
  * never sit in memory as Dirent objects. Symlinked folders are not jobs (a job folder must be
- * real, see readJob); dot-folders and the pipeline's `tmp*` names are skipped.
+ * real, see readJob); names that are no job folder's (isJobFolderName) are skipped.
  */
 import type { Dir } from "node:fs";
 import { lstat, opendir } from "node:fs/promises";
 import path from "node:path";
 import { SyncError } from "../errors/SyncError.js";
 import { isSafeJobId } from "./assertJobId.js";
+import { isJobFolderName } from "./isJobFolderName.js";
 
 export async function listJobIds(jobsDir: string): Promise<string[]> {
   let dir: Dir;
@@ -21,7 +22,7 @@ export async function listJobIds(jobsDir: string): Promise<string[]> {
     // The iterator closes the directory when it ends or throws.
     for await (const entry of dir) {
       const name = entry.name;
-      if (name.startsWith(".") || name.startsWith("tmp") || !isSafeJobId(name)) continue;
+      if (!isJobFolderName(name) || !isSafeJobId(name)) continue;
       if (entry.isDirectory()) {
         ids.push(name);
       } else if (entry.isSymbolicLink() || entry.isFile()) {

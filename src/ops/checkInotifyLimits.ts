@@ -1,6 +1,6 @@
 /**
  * `doctor`'s inotify line. The watch daemon holds one watch per folder of each active job: the
- * job folder, outputs/ and trace/ (tests/watch/FolderWatchBackend.test.ts counts them). At most
+ * job folder, outputs/ and trace/ (tests/watch/FsWatchBackend.test.ts counts them). At most
  * `watch.maxWatchedJobs` jobs are active at once. The per-user limits are shared with every
  * other program of the same user (editors, other watchers), so the check wants room to spare.
  * When the limit is hit the daemon falls back to polling, so this is a warning, never a failure.

@@ -6,6 +6,8 @@
  * Invariants:
  * - Events are hints, never data: an event only marks a job id dirty (priority 1, ahead of the
  *   start-up backlog); the reconcile reads the folder as it is.
+ * - The daemon alone decides what an event is about (jobIdOfPath): the backend reports raw
+ *   paths, and is handed the same rule as `ignored` so that dropped paths cost it nothing.
  * - Watch cost follows active jobs: the jobs folder is watched at depth 0; a job folder is
  *   watched while it is active (not settled, or changed within `activeWindowMs`), at most
  *   `maxWatchedJobs` at once (least recently active evicted first). A new job folder is
@@ -34,6 +36,7 @@ import type { SyncError } from "../errors/SyncError.js";
 import { createMetrics, type DaemonMetrics } from "./metrics.js";
 import { type HealthServer, startHealthServer } from "./healthServer.js";
 import { ReachabilityProbe } from "./ReachabilityProbe.js";
+import { jobIdOfPath } from "./jobIdOfPath.js";
 import { writeStuckReport } from "./stuckReport.js";
 import type { WatchEvent, WatcherBackend } from "./WatcherBackend.js";
 
@@ -207,7 +210,7 @@ export class WatchDaemon {
     }
     backend.onEvent((e) => this.onEvent(e));
     backend.onError((e) => void this.onWatchError(e));
-    await backend.start(config.jobsDir);
+    await backend.start(config.jobsDir, { ignored: (p) => jobIdOfPath(config.jobsDir, p) === null });
 
     this.sweepTimer = setInterval(() => this.sweep(), Math.max(1_000, Math.floor(config.watch.activeWindowMs / 4)));
     if (config.watch.rescanIntervalMs > 0) {
@@ -286,16 +289,9 @@ export class WatchDaemon {
     });
   }
 
-  private jobIdOf(p: string): string | null {
-    const rel = path.relative(this.opts.config.jobsDir, p);
-    if (rel === "" || rel.startsWith("..") || path.isAbsolute(rel)) return null;
-    const id = rel.split(path.sep)[0]!;
-    return id.startsWith(".") || id.startsWith("tmp") ? null : id;
-  }
-
   private onEvent(e: WatchEvent): void {
     if (this.stopping) return;
-    const jobId = this.jobIdOf(e.path);
+    const jobId = jobIdOfPath(this.opts.config.jobsDir, e.path);
     if (jobId === null) return;
     const isJobFolder = path.dirname(e.path) === this.opts.config.jobsDir;
     if (isJobFolder && e.kind === "unlinkDir") {

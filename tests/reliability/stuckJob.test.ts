@@ -9,7 +9,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runBackfill } from "../../src/engine/runBackfill.js";
-import { FolderWatchBackend } from "../../src/watch/FolderWatchBackend.js";
+import { FallbackWatchBackend } from "../../src/watch/FallbackWatchBackend.js";
 import { WatchDaemon } from "../../src/watch/WatchDaemon.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
@@ -41,7 +41,7 @@ describe("settling jobs", () => {
     const daemon = new WatchDaemon({
       config: h.config({ settleMs: 50, retry: { baseMs: 10, maxMs: 1_000, maxAttempts: 50, maxRetryMs: 60_000 } }),
       gateway: h.gateway(),
-      backend: new FolderWatchBackend(),
+      backend: new FallbackWatchBackend(),
       log: h.log,
     });
     await daemon.start();

@@ -8,7 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runBackfill } from "../../src/engine/runBackfill.js";
 import { listJobIds } from "../../src/local/listJobIds.js";
-import { FolderWatchBackend } from "../../src/watch/FolderWatchBackend.js";
+import { FallbackWatchBackend } from "../../src/watch/FallbackWatchBackend.js";
 import { WatchDaemon } from "../../src/watch/WatchDaemon.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
@@ -62,7 +62,7 @@ describe("under load", () => {
 
   it("watch › 20 jobs written live through the same load: all mirrored, no marker, the daemon keeps running", async () => {
     const config = h.config({ concurrency: 8 });
-    const daemon = new WatchDaemon({ config, gateway: h.gateway(config), backend: new FolderWatchBackend(), log: h.log });
+    const daemon = new WatchDaemon({ config, gateway: h.gateway(config), backend: new FallbackWatchBackend(), log: h.log });
     const jobs = Array.from({ length: 20 }, () => new PipelineJob(h.jobsDir, { pngBytes: 8_000 }));
     try {
       await daemon.start();

@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CommitArgs, ConvexGateway } from "../../src/remote/ConvexGateway.js";
 import { SyncError } from "../../src/errors/SyncError.js";
-import { FolderWatchBackend } from "../../src/watch/FolderWatchBackend.js";
+import { FallbackWatchBackend } from "../../src/watch/FallbackWatchBackend.js";
 import { WatchDaemon, type WatchDaemonOptions } from "../../src/watch/WatchDaemon.js";
 import { sampleOf } from "../helpers/metricsText.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
@@ -27,7 +27,7 @@ afterEach(async () => {
 const PROBE = { probeIntervalMs: 100, probeTimeoutMs: 1_000 };
 
 function daemonOf(over: Partial<WatchDaemonOptions> = {}): WatchDaemon {
-  return new WatchDaemon({ config: h.config({ healthPort: 0 }), gateway: h.gateway(), backend: new FolderWatchBackend(), log: h.log, ...PROBE, ...over });
+  return new WatchDaemon({ config: h.config({ healthPort: 0 }), gateway: h.gateway(), backend: new FallbackWatchBackend(), log: h.log, ...PROBE, ...over });
 }
 
 const scrape = (d: WatchDaemon) => d.metrics.registry.metrics();

@@ -7,7 +7,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { collectStatus } from "../../src/ops/collectStatus.js";
 import type { CommitArgs, ConvexGateway } from "../../src/remote/ConvexGateway.js";
-import { FolderWatchBackend } from "../../src/watch/FolderWatchBackend.js";
+import { FallbackWatchBackend } from "../../src/watch/FallbackWatchBackend.js";
 import { STUCK_REPORT } from "../../src/watch/stuckReport.js";
 import { WatchDaemon } from "../../src/watch/WatchDaemon.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
@@ -35,7 +35,7 @@ describe("stuck jobs", () => {
       },
     });
     const config = h.config({ retry: { baseMs: 5, maxMs: 300, maxAttempts: 3, maxRetryMs: 60_000 } });
-    const daemon = new WatchDaemon({ config, gateway, backend: new FolderWatchBackend(), log: h.log });
+    const daemon = new WatchDaemon({ config, gateway, backend: new FallbackWatchBackend(), log: h.log });
     const report = path.join(h.jobsDir, STUCK_REPORT);
     try {
       await daemon.start();
