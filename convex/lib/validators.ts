@@ -129,17 +129,13 @@ export const jobAssetFields = {
   sourceMtimeMs: v.optional(v.number()),
 };
 
-/** `assets:save`'s arguments: the plan's `{jobId, role, filename, storageId, contentType, bytes}`. */
-export const planSaveFields = {
-  jobId: v.string(),
-  role: v.string(),
-  filename: v.string(),
-  storageId: v.id("_storage"),
-  contentType: v.string(),
-  bytes: v.number(),
-  sha256: v.optional(v.string()),
-  sourceMtimeMs: v.optional(v.number()),
-};
+const { createdAt: _setByTheServer, ...saveFields } = jobAssetFields;
+
+/**
+ * `assets:save`'s arguments: the plan's `{jobId, role, filename, storageId, contentType, bytes}`
+ * (and the optional hashes): an asset row's fields but `createdAt`, which the server sets.
+ */
+export const planSaveFields = saveFields;
 
 /** One asset row as the daemon commits it. */
 export const assetInput = v.object({
