@@ -4,7 +4,8 @@
  */
 import { Command } from "commander";
 import { checkDeployment } from "../remote/checkDeployment.js";
-import { BACKFILL_DRAIN_MS, backfillExitCode, type BackfillSummary, runBackfill } from "../engine/runBackfill.js";
+import { backfillExitCode, type BackfillSummary, runBackfill } from "../engine/runBackfill.js";
+import { BACKFILL_DRAIN_MS, SIGNAL_ACK_MS } from "../timing.js";
 import type { JobResult } from "../engine/SyncEngine.js";
 import { classifyError } from "../errors/classifyError.js";
 import type { SyncError } from "../errors/SyncError.js";
@@ -110,7 +111,7 @@ running (the run waits for it up to retry.maxRetryMs, then stops; nothing is mar
       setTimeout(() => {
         process.off("SIGINT", acknowledge);
         process.off("SIGTERM", acknowledge);
-      }, 2_000).unref();
+      }, SIGNAL_ACK_MS).unref();
     }
   });
   return cmd;

@@ -14,6 +14,7 @@ import { classifyError } from "../errors/classifyError.js";
 import type { SyncError } from "../errors/SyncError.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import { checkDeployment, type DeploymentInfo } from "../remote/checkDeployment.js";
+import { PROBE_REUSE_MS } from "../timing.js";
 
 export type DeploymentProbeOptions = {
   gateway: ConvexGateway;
@@ -41,7 +42,7 @@ export class DeploymentProbe {
   }
 
   async check(opts: { reportFatal?: boolean } = {}): Promise<ProbeResult> {
-    const reuse = this.opts.reuseMs ?? 1_000;
+    const reuse = this.opts.reuseMs ?? PROBE_REUSE_MS;
     let result: ProbeResult;
     if (this.last !== null && this.now() - this.last.at < reuse) result = this.last.result;
     else {

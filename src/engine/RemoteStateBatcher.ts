@@ -14,6 +14,7 @@
  */
 import { classifyError } from "../errors/classifyError.js";
 import type { ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
+import { STATE_BATCH_WINDOW_MS } from "../timing.js";
 
 type Waiter = { resolve: (s: RemoteJobState | null) => void; reject: (e: unknown) => void };
 
@@ -27,7 +28,7 @@ export class RemoteStateBatcher {
   constructor(
     private readonly gateway: Pick<ConvexGateway, "getStates">,
     private readonly batchSize: number,
-    private readonly windowMs = 2,
+    private readonly windowMs = STATE_BATCH_WINDOW_MS,
   ) {}
 
   get(jobId: string): Promise<RemoteJobState | null> {

@@ -31,6 +31,7 @@ import { UncommittedUploads } from "./UncommittedUploads.js";
 import { UploadUrlPool } from "./UploadUrlPool.js";
 import { WorkQueue, type WorkResult } from "./WorkQueue.js";
 import { plural } from "../text/plural.js";
+import { CHANGED_DURING_RERUN_MS, OUTAGE_PROBE_MAX_MS } from "../timing.js";
 
 export type EngineMode = "backfill" | "watch";
 
@@ -41,16 +42,6 @@ export type EngineMode = "backfill" | "watch";
  * a real deployment three light queries at once.
  */
 export const STATE_READS_AHEAD = 3;
-
-/** Delay before re-running a job whose job.json changed while it was being committed. */
-export const CHANGED_DURING_RERUN_MS = 25;
-
-/**
- * Longest pause between two probes while the deployment is down: a paused deployment that is
- * resumed is noticed within this time however long the pause was (the goal is everything
- * mirrored within 10 s of the resume), at the cost of one light request per 5 s meanwhile.
- */
-export const OUTAGE_PROBE_MAX_MS = 5_000;
 
 /** Tries of publishing a marked record when the deployment refuses it for now (OCC, 429). */
 const PUBLISH_MARKED_ATTEMPTS = 4;

@@ -3,10 +3,10 @@
  * crash of the call): the deployment keeps them until the collector's grace period (6 h) has
  * passed, so the job's next attempt commits them instead of uploading the same bytes again.
  * Keyed by job, file and content: a file that changed meanwhile is uploaded afresh. Entries are
- * used at most REUSE_MS after their upload, far inside the grace period; a blob that is gone
+ * used at most UNCOMMITTED_REUSE_MS (src/timing.ts) after their upload, far inside the grace period; a blob that is gone
  * all the same makes the commit fail with STORAGE_ID_UNKNOWN, and the job's entries are dropped.
  */
-export const REUSE_MS = 60 * 60 * 1000;
+import { UNCOMMITTED_REUSE_MS } from "../timing.js";
 /** Jobs kept in all; the oldest go first (a bound, not a cache policy: each entry is small). */
 const MAX_JOBS = 1_000;
 
@@ -21,7 +21,7 @@ export class UncommittedUploads {
   /** A blob already uploaded with these bytes for this job's file, if one is still fresh. */
   find(jobId: string, relPath: string, sha256: string): string | null {
     const e = this.jobs.get(jobId)?.get(`${relPath}\0${sha256}`);
-    if (e === undefined || this.now() - e.atMs > REUSE_MS) return null;
+    if (e === undefined || this.now() - e.atMs > UNCOMMITTED_REUSE_MS) return null;
     return e.storageId;
   }
 

@@ -4,9 +4,7 @@
  * URL serves every upload until it nears expiry. Concurrent callers share one request.
  */
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
-
-/** Refresh well before the backend's one-hour validity runs out. */
-export const UPLOAD_URL_TTL_MS = 45 * 60_000;
+import { UPLOAD_URL_TTL_MS } from "../timing.js";
 
 export class UploadUrlPool {
   private current: { url: string; fetchedAt: number } | null = null;

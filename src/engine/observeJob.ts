@@ -17,6 +17,7 @@ import type { AssetRule, LocalFile, LocalJob } from "../local/types.js";
 import type { RemoteJobState } from "../remote/ConvexGateway.js";
 import { filesNeedingHash, type PlanOptions, storedCopyMatches } from "./planJob.js";
 import type { RemoteStateBatcher } from "./RemoteStateBatcher.js";
+import { TRAILER_RECHECK_MS } from "../timing.js";
 
 /** A file compared by content: its hash (and its bytes, when small), or why it must wait. */
 export type FileReadiness =
@@ -70,7 +71,7 @@ async function readinessOf(local: LocalJob, file: LocalFile, settleMs: number, n
   }
   const { sha256, tail, data } = await hashFile(local.dir, file);
   const incomplete = trailerProblem(local.dir, file, tail);
-  if (incomplete) return { ready: false, reason: incomplete.message, afterMs: Math.max(settleMs, 50) };
+  if (incomplete) return { ready: false, reason: incomplete.message, afterMs: Math.max(settleMs, TRAILER_RECHECK_MS) };
   return data === undefined ? { ready: true, sha256 } : { ready: true, sha256, data };
 }
 

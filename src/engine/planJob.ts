@@ -28,6 +28,7 @@ import type { JobSource } from "../local/readJob.js";
 import type { LocalFile, LocalJob } from "../local/types.js";
 import type { RemoteJobState } from "../remote/ConvexGateway.js";
 import type { FileReadiness, Observation } from "./observeJob.js";
+import { LISTED_FILE_RECHECK_MS } from "../timing.js";
 
 export type PlanOptions = {
   checksum: boolean;
@@ -153,7 +154,7 @@ export function planJob(obs: Observation, opts: PlanOptions): JobPlan {
         final,
       };
     }
-    return { kind: "wait", file: `outputs/${filename}`, reason: "the component lists it, but it has not appeared yet", afterMs: Math.max(opts.settleMs, 250), final };
+    return { kind: "wait", file: `outputs/${filename}`, reason: "the component lists it, but it has not appeared yet", afterMs: Math.max(opts.settleMs, LISTED_FILE_RECHECK_MS), final };
   }
 
   const listed = new Set(local.listed);

@@ -10,6 +10,7 @@ import type { ErrorCode } from "../errors/codes.js";
 import type { SyncError } from "../errors/SyncError.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import { SyncEngine, type JobResult } from "./SyncEngine.js";
+import { BACKFILL_DRAIN_MS } from "../timing.js";
 
 export type BackfillSummary = {
   jobs: number;
@@ -51,9 +52,6 @@ export type BackfillOptions = {
   /** Time given to in-flight work when the run is stopped. Default 5 s. */
   drainMs?: number;
 };
-
-/** Default time given to in-flight work when a backfill is stopped. */
-export const BACKFILL_DRAIN_MS = 5_000;
 
 export type BackfillResult = { summary: BackfillSummary; fatal: SyncError | null; results: Map<string, JobResult> };
 

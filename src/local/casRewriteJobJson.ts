@@ -41,6 +41,7 @@ import { errnoOf, fsError } from "./fsError.js";
 import { exchangePaths } from "./exchangePaths.js";
 import { decodeJobJson, type JobJsonRead, jobJsonRelPath, type JobJsonSnapshot, openJobJsonSync, readJobJsonSync } from "./openJobJson.js";
 import { parsePythonJson } from "./pythonJson.js";
+import { PIPELINE_TEMP_FRESH_MS } from "../timing.js";
 
 export const CAS_TEMP_PREFIX = ".celstate-sync-";
 export const CAS_TEMP_SUFFIX = ".tmp";
@@ -100,9 +101,6 @@ function stillSame(jobDir: string, jobId: string, snap: JobJsonSnapshot): boolea
   }
   return sameIdentity(again.stat, snap.stat) && again.bytes.equals(snap.bytes);
 }
-
-/** A pipeline temp file younger than this is a write in progress; older ones are crash leftovers. */
-export const PIPELINE_TEMP_FRESH_MS = 30_000;
 
 /**
  * True if the pipeline is between creating its `tmp<random>` and `os.replace`-ing it over

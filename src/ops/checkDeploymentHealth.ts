@@ -12,9 +12,7 @@ import { classifyError } from "../errors/classifyError.js";
 import { checkDeployment } from "../remote/checkDeployment.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import type { DoctorCheck } from "./DoctorCheck.js";
-
-/** Beyond this the failure marker's and the pipeline's timestamps disagree noticeably with the server's. */
-export const MAX_CLOCK_SKEW_MS = 2_000;
+import { MAX_CLOCK_SKEW_MS } from "../timing.js";
 
 const TITLES = {
   "convex-url": "Convex URL",

@@ -8,6 +8,7 @@ import { FsWatchBackend } from "./FsWatchBackend.js";
 import { PollingWatchBackend } from "./PollingWatchBackend.js";
 import type { FolderWatcher, WatcherBackend, WatchOptions } from "./WatcherBackend.js";
 import { WatchListeners } from "./WatchListeners.js";
+import { POLL_INTERVAL_MS } from "../timing.js";
 
 export class FallbackWatchBackend extends WatchListeners implements WatcherBackend {
   private current: FolderWatcher;
@@ -20,7 +21,7 @@ export class FallbackWatchBackend extends WatchListeners implements WatcherBacke
   private closed = false;
   polling = false;
 
-  constructor(private readonly pollIntervalMs = 1000) {
+  constructor(private readonly pollIntervalMs = POLL_INTERVAL_MS) {
     super();
     this.current = this.passThrough(new FsWatchBackend());
   }

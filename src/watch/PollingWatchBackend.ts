@@ -16,11 +16,9 @@ import path from "node:path";
 import type { FSWatcher } from "chokidar";
 import type { FolderWatcher, WatchEventKind, WatchOptions } from "./WatcherBackend.js";
 import { WatchListeners } from "./WatchListeners.js";
+import { POLL_INTERVAL_MS, TRAILING_CHANGE_MS } from "../timing.js";
 
 const KINDS: ReadonlySet<string> = new Set<WatchEventKind>(["add", "change", "unlink", "addDir", "unlinkDir"]);
-
-/** Past chokidar's 50 ms `change` throttle, so a change it dropped is seen by a look after the window. */
-export const TRAILING_CHANGE_MS = 60;
 
 /** What a change would move: "-" for a path that is gone. Synchronous: taken at the event. */
 function identity(p: string): string {
@@ -40,7 +38,7 @@ export class PollingWatchBackend extends WatchListeners implements FolderWatcher
   /** Ends `start`'s wait for `ready`: chokidar drops its listeners on close, `ready` included. */
   private endStart: (() => void) | null = null;
 
-  constructor(private readonly intervalMs = 1000) {
+  constructor(private readonly intervalMs = POLL_INTERVAL_MS) {
     super();
   }
 

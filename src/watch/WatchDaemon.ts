@@ -30,7 +30,7 @@ import type { Config } from "../config/configSchema.js";
 import { listJobIds } from "../local/listJobIds.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import { backoffDelay } from "../engine/backoff.js";
-import { OUTAGE_PROBE_MAX_MS, SyncEngine, type JobResult } from "../engine/SyncEngine.js";
+import { SyncEngine, type JobResult } from "../engine/SyncEngine.js";
 import type { ProbeResult } from "../engine/DeploymentProbe.js";
 import type { SyncError } from "../errors/SyncError.js";
 import { createMetrics, type DaemonMetrics } from "./metrics.js";
@@ -39,31 +39,10 @@ import { ReachabilityProbe } from "./ReachabilityProbe.js";
 import { jobIdOfPath } from "./jobIdOfPath.js";
 import { writeStuckReport } from "./stuckReport.js";
 import type { WatchEvent, WatcherBackend } from "./WatcherBackend.js";
+import { BACKEND_PROBE_INTERVAL_MS, BACKEND_PROBE_TIMEOUT_MS, DEBOUNCE_MAX_WAIT_MS, OUTAGE_PROBE_MAX_MS, STARTUP_PROBE_BASE_MS, STOP_CHECK_MS, STUCK_REPORT_DELAY_MS, SWEEP_MIN_INTERVAL_MS, WATCH_SETTLE_MS } from "../timing.js";
 
 export const LIVE_PRIORITY = 1;
 export const BACKLOG_PRIORITY = 0;
-/** How long after `watchJob` a follow-up reconcile catches writes that raced the new watch. */
-export const WATCH_SETTLE_MS = 300;
-/** A job whose files never stop changing is still reconciled at least this often. */
-export const DEBOUNCE_MAX_WAIT_MS = 250;
-/** The stuck-jobs report is rewritten at most this often (jobs tend to get stuck together). */
-export const STUCK_REPORT_DELAY_MS = 1_000;
-/**
- * Pause between two looks of the light probe (one handshake query each). With
- * BACKEND_PROBE_TIMEOUT_MS it bounds how late `backend_up` and `/readyz` show an outage of an
- * idle daemon: at most 5 + 5 s, and 1 s more for an answer the engine's DeploymentProbe reuses,
- * inside the 15 s an operator's alert and a supervisor's readiness check can count on; and the
- * same 5 s as OUTAGE_PROBE_MAX_MS, so a resumed deployment shows as soon as the queue notices
- * it. The cost: 12 small queries a minute, about 17,000 a day, which a deployment's function-call
- * quota should allow for.
- */
-export const BACKEND_PROBE_INTERVAL_MS = 5_000;
-/**
- * A look that has not answered within this counts as not answering. A healthy handshake takes
- * tens of milliseconds; one that drops packets would otherwise hold the verdict for a whole
- * `requestTimeoutMs` (30 s by default).
- */
-export const BACKEND_PROBE_TIMEOUT_MS = 5_000;
 
 export type WatchDaemonOptions = {
   config: Config;
@@ -212,7 +191,7 @@ export class WatchDaemon {
     backend.onError((e) => void this.onWatchError(e));
     await backend.start(config.jobsDir, { ignored: (p) => jobIdOfPath(config.jobsDir, p) === null });
 
-    this.sweepTimer = setInterval(() => this.sweep(), Math.max(1_000, Math.floor(config.watch.activeWindowMs / 4)));
+    this.sweepTimer = setInterval(() => this.sweep(), Math.max(SWEEP_MIN_INTERVAL_MS, Math.floor(config.watch.activeWindowMs / 4)));
     if (config.watch.rescanIntervalMs > 0) {
       this.rescanTimer = setInterval(() => void this.rescan(), config.watch.rescanIntervalMs);
     }
@@ -261,7 +240,7 @@ export class WatchDaemon {
         log.warn({ code: result.error.code }, `Convex not ready yet (${result.error.describe()}); the daemon keeps running and starts syncing as soon as it answers`);
       }
       waited = true;
-      const pause = backoffDelay(attempt, { baseMs: 500, maxMs: OUTAGE_PROBE_MAX_MS }, () => 1);
+      const pause = backoffDelay(attempt, { baseMs: STARTUP_PROBE_BASE_MS, maxMs: OUTAGE_PROBE_MAX_MS }, () => 1);
       await sleep(pause, undefined, { signal: this.halt.signal }).catch(() => undefined);
     }
     if (waited) log.info("Convex answers: starting");
@@ -284,7 +263,7 @@ export class WatchDaemon {
       // Jobs that give up or vanish also end as results; the interval only notices a stop.
       const check = setInterval(() => {
         if (this.stopping) done();
-      }, 250);
+      }, STOP_CHECK_MS);
       this.engine.on("result", onResult);
     });
   }

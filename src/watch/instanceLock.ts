@@ -12,6 +12,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import lockfile from "proper-lockfile";
 import { SyncError } from "../errors/SyncError.js";
+import { HOLDER_GRACE_MS, HOLDER_POLL_MS, LOCK_STALE_MS } from "../timing.js";
 
 /**
  * One level down on purpose: the lock's mtime is refreshed every few seconds, and a change among
@@ -41,15 +42,12 @@ async function readHolder(lockPath: string): Promise<Holder | null> {
   }
 }
 
-/** How long a lock without holder.json is given to get one before it counts as a crash leftover. */
-export const HOLDER_GRACE_MS = 2_000;
-
 async function waitForHolder(lockPath: string, graceMs: number): Promise<Holder | null> {
   const deadline = Date.now() + graceMs;
   for (;;) {
     const holder = await readHolder(lockPath);
     if (holder !== null || Date.now() >= deadline) return holder;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, HOLDER_POLL_MS));
   }
 }
 
@@ -95,7 +93,7 @@ export async function acquireInstanceLock(
   }
   const options = {
     lockfilePath: lockPath,
-    stale: opts.staleMs ?? 15_000,
+    stale: opts.staleMs ?? LOCK_STALE_MS,
     realpath: false,
     onCompromised: opts.onCompromised ?? ((e: Error) => { throw e; }),
   };

@@ -6,7 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { writeTinyJobs } from "../../bench/writeTinyJobs.js";
-import { BACKFILL_DRAIN_MS, type BackfillSummary } from "../../src/engine/runBackfill.js";
+import type { BackfillSummary } from "../../src/engine/runBackfill.js";
+import { BACKFILL_DRAIN_MS } from "../../src/timing.js";
 import { cleanEnv, DaemonProcess } from "../helpers/runCli.js";
 import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
 

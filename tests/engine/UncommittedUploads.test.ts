@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { REUSE_MS, UncommittedUploads } from "../../src/engine/UncommittedUploads.js";
+import { UncommittedUploads } from "../../src/engine/UncommittedUploads.js";
+import { UNCOMMITTED_REUSE_MS } from "../../src/timing.js";
 
 describe("UncommittedUploads", () => {
   it("UncommittedUploads › finds a blob by job, file and content; another content or file is not it", () => {
@@ -11,7 +12,7 @@ describe("UncommittedUploads", () => {
     expect(u.find("k", "outputs/a.png", "sha1")).toBeNull();
   });
 
-  it(`UncommittedUploads › an upload older than ${REUSE_MS / 60_000} min is not reused; forgetJob drops only that job's`, () => {
+  it(`UncommittedUploads › an upload older than ${UNCOMMITTED_REUSE_MS / 60_000} min is not reused; forgetJob drops only that job's`, () => {
     let now = 0;
     const u = new UncommittedUploads(() => now);
     u.add("j", "a", "x", "s1");
@@ -19,7 +20,7 @@ describe("UncommittedUploads", () => {
     u.forgetJob("j");
     expect(u.find("j", "a", "x")).toBeNull();
     expect(u.find("k", "a", "x")).toBe("s2");
-    now = REUSE_MS + 1;
+    now = UNCOMMITTED_REUSE_MS + 1;
     expect(u.find("k", "a", "x")).toBeNull();
     u.forgetJob("k");
     expect(u.size).toBe(0);

@@ -10,7 +10,7 @@ import { DeploymentProbe } from "../../src/engine/DeploymentProbe.js";
 import { FunctionFailure } from "../../src/errors/classifyError.js";
 import type { ConvexGateway } from "../../src/remote/ConvexGateway.js";
 import { ReachabilityProbe } from "../../src/watch/ReachabilityProbe.js";
-import { BACKEND_PROBE_INTERVAL_MS, BACKEND_PROBE_TIMEOUT_MS } from "../../src/watch/WatchDaemon.js";
+import { BACKEND_PROBE_INTERVAL_MS, BACKEND_PROBE_TIMEOUT_MS } from "../../src/timing.js";
 
 /** The most an outage may take to show: the bound. */
 const SHOWN_WITHIN_MS = 15_000;
