@@ -1,7 +1,7 @@
 /**
  * The retrying work queue: the engine between "something about job X may have changed" and
  * `reconcile(X)`. It owns which key runs when: dedupe, per-key serialisation, priorities, retry
- * with backoff, give-up, outage gating, the byte budget and shutdown. It never looks inside a
+ * with backoff, give-up, outage gating and shutdown. It never looks inside a
  * key or a result's error beyond the `isBackendDown` classifier it is given, and it never
  * writes anything itself (the failure marker is the caller's `onGiveUp`).
  *
@@ -39,7 +39,6 @@
 import PQueue from "p-queue";
 import type { Logger } from "pino";
 import { type BackoffOptions, backoffDelay } from "./backoff.js";
-import { ByteBudget } from "./ByteBudget.js";
 
 export type WorkResult =
   /** In sync now; forget the failure history. */
@@ -65,8 +64,6 @@ export type WorkerFn = (key: string, ctx: WorkContext) => Promise<WorkResult>;
 export type WorkQueueOptions = {
   /** Runs at once. */
   concurrency: number;
-  /** Upload bytes in flight at once, across all runs (see `acquireBytes`). */
-  maxBytesInFlight: number;
   /** Exponential backoff with full jitter between transient attempts. */
   backoff: BackoffOptions;
   /** Runs in one streak of transient failures before giving up. */
@@ -133,7 +130,6 @@ export class WorkQueue {
   readonly #random: () => number;
   readonly #now: () => number;
   readonly #pq: PQueue;
-  readonly #bytes: ByteBudget;
 
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
@@ -172,7 +168,6 @@ export class WorkQueue {
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? (() => Date.now());
     this.#pq = new PQueue({ concurrency: options.concurrency });
-    this.#bytes = new ByteBudget(options.maxBytesInFlight);
   }
 
   /** Queued keys (waiting for a slot, including those parked by an outage). */
@@ -234,15 +229,6 @@ export class WorkQueue {
     const existing = this.#timers.get(key);
     if (existing && (existing.floor || existing.dueAt <= this.#now() + delayMs)) return;
     this.#setTimer(key, delayMs, false);
-  }
-
-  /**
-   * Wait until `n` upload bytes fit in the global budget (FIFO; one request larger than the
-   * whole budget is admitted alone). Resolves with an idempotent release function; rejects
-   * with the signal's reason if `signal` aborts first.
-   */
-  acquireBytes(n: number, signal?: AbortSignal): Promise<() => void> {
-    return this.#bytes.acquire(n, signal);
   }
 
   /** Resolves when nothing is queued, running, or waiting on a timer. */

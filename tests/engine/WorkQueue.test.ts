@@ -65,7 +65,6 @@ class BackendDownError extends Error {}
 function options(overrides: Partial<WorkQueueOptions> = {}): WorkQueueOptions {
   return {
     concurrency: 1,
-    maxBytesInFlight: 1_000,
     backoff: { baseMs: 100, maxMs: 10_000 },
     maxAttempts: 5,
     maxRetryMs: 60_000,
@@ -818,21 +817,9 @@ describe("WorkQueue › close", () => {
   });
 });
 
-// ── Byte budget, options ────────────────────────────────────────────────────────────────
+// ── Options ─────────────────────────────────────────────────────────────────────────────
 
-describe("WorkQueue › byte budget and options", () => {
-  it("WorkQueue › acquireBytes holds uploads past maxBytesInFlight until a release", async () => {
-    const q = new WorkQueue(async () => DONE, options({ maxBytesInFlight: 100 }));
-    const release = await q.acquireBytes(70);
-    const second = settledFlag(q.acquireBytes(70));
-    await tick();
-    expect(second.done).toBe(false);
-    release();
-    release();
-    await tick();
-    expect(second.done).toBe(true);
-  });
-
+describe("WorkQueue › options", () => {
   it("WorkQueue › refuses options out of range with what was expected and what arrived", () => {
     expect(() => new WorkQueue(async () => DONE, options({ concurrency: 0 }))).toThrow(
       "Expected `concurrency` to be an integer >= 1, got `0`",
