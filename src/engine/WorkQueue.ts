@@ -38,7 +38,8 @@
  */
 import PQueue from "p-queue";
 import type { Logger } from "pino";
-import { type BackoffOptions, backoffDelay } from "./backoff.js";
+import { backoffDelay } from "./backoff.js";
+import { type FailureHistory, type RetryOptions, retryPolicy } from "./retryPolicy.js";
 
 export type WorkResult =
   /** In sync now; forget the failure history. */
@@ -61,15 +62,9 @@ export type WorkContext = {
 
 export type WorkerFn = (key: string, ctx: WorkContext) => Promise<WorkResult>;
 
-export type WorkQueueOptions = {
+export type WorkQueueOptions = RetryOptions & {
   /** Runs at once. */
   concurrency: number;
-  /** Exponential backoff with full jitter between transient attempts. */
-  backoff: BackoffOptions;
-  /** Runs in one streak of transient failures before giving up. */
-  maxAttempts: number;
-  /** Time since the streak's first failure after which the next failure gives up. */
-  maxRetryMs: number;
   /** Called once per give-up, while the key still counts as running (the caller writes the marker). */
   onGiveUp: (key: string, error: unknown, attempts: number) => Promise<void> | void;
   /**
@@ -112,8 +107,6 @@ type KeyTimer = {
   /** Backoff and wait timers are floors; `addAfter` timers are not (invariant 5). */
   floor: boolean;
 };
-
-type FailureHistory = { failures: number; firstFailureAt: number };
 
 /**
  * What a finished run tells the outage gate: the backend is unreachable (with the server's
@@ -388,37 +381,33 @@ export class WorkQueue {
       return NONE;
     }
     const backendDown = await this.#classify(result.error);
-    if (backendDown) {
-      // Parked: back into p-queue, which the outage keeps paused; the outage probe, not a
-      // per-key timer, decides when it runs again. No attempt is counted: the backend being
-      // down says nothing about this key, and however long it lasts, the key must not be given
-      // up for it (invariant 6 still holds: its history is left as it was).
-      this.#counts.retried += 1;
-      this.#dirty.add(key);
-      return { kind: "down", afterMs: result.afterMs };
+    const failure = { at: this.#now(), afterMs: result.afterMs, backendDown };
+    const decision = retryPolicy(this.#history.get(key), failure, this.#options, this.#random);
+    switch (decision.kind) {
+      case "hold":
+        // Back into p-queue, which the outage keeps paused; the outage probe, not a per-key
+        // timer, decides when it runs again (invariant 6: its history is left as it was).
+        this.#counts.retried += 1;
+        this.#dirty.add(key);
+        return { kind: "down", afterMs: result.afterMs };
+      case "give-up":
+        // Forget first: whatever onGiveUp does (it rewrites job.json, which wakes the watcher),
+        // the key's next run is a fresh one. The key still counts as running until onGiveUp
+        // resolves, so that wake-up becomes a re-run after it rather than a concurrent run.
+        this.#history.delete(key);
+        this.#counts.givenUp += 1;
+        try {
+          await this.#options.onGiveUp(key, result.error, decision.attempts);
+        } catch (error) {
+          this.#options.log?.error({ err: error, key }, `work queue: onGiveUp for ${key} failed`);
+        }
+        return UP;
+      case "retry":
+        this.#history.set(key, decision.history);
+        this.#counts.retried += 1;
+        this.#setTimer(key, decision.afterMs, true);
+        return UP;
     }
-    const signal: BackendSignal = UP;
-    const now = this.#now();
-    const previous = this.#history.get(key);
-    const history = { failures: (previous?.failures ?? 0) + 1, firstFailureAt: previous?.firstFailureAt ?? now };
-    if (history.failures >= this.#options.maxAttempts || now - history.firstFailureAt > this.#options.maxRetryMs) {
-      // Forget first: whatever onGiveUp does (it rewrites job.json, which wakes the watcher),
-      // the key's next run is a fresh one. The key still counts as running until onGiveUp
-      // resolves, so that wake-up becomes a re-run after it rather than a concurrent run.
-      this.#history.delete(key);
-      this.#counts.givenUp += 1;
-      try {
-        await this.#options.onGiveUp(key, result.error, history.failures);
-      } catch (error) {
-        this.#options.log?.error({ err: error, key }, `work queue: onGiveUp for ${key} failed`);
-      }
-      return signal;
-    }
-    this.#history.set(key, history);
-    this.#counts.retried += 1;
-    const delay = Math.max(result.afterMs ?? 0, backoffDelay(history.failures, this.#options.backoff, this.#random));
-    this.#setTimer(key, delay, true);
-    return signal;
   }
 
   async #classify(error: unknown): Promise<boolean> {
