@@ -427,7 +427,7 @@ export class SyncEngine extends EventEmitter {
       this.record(jobId, { status: "stuck", code: last.code, detail: err.describe() });
       log.error({ code: err.code, lastCode: last.code }, err.describe());
       this.emit("stuck", jobId, err);
-      if (this.opts.mode === "watch") this.queue.addAfter(jobId, this.opts.config.retry.maxMs);
+      if (this.opts.mode === "watch") this.queue.add(jobId, { afterMs: this.opts.config.retry.maxMs });
       return;
     }
     const err = new SyncError("RETRIES_EXHAUSTED", `gave up after ${plural(attempts, "attempt", "attempts")}; last error: ${last.describe()}`, {

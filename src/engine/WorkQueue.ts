@@ -10,7 +10,7 @@
  *   add ─► KeyedQueue ─► SlotPool ──(slot)──► KeyedQueue ─► worker ─► result
  *          (dirty)       (priority order;     (running)                  │ retryPolicy
  *            ▲            gated by OutageGate)                           │
- *            └────────── KeyTimers (backoff, wait, addAfter) ◄───────────┘
+ *            └────────── KeyTimers (backoff, wait, add's afterMs) ◄──────┘
  *
  * Invariants (each one has a test in tests/engine/WorkQueue.test.ts):
  *
@@ -26,9 +26,9 @@
  *    before the change that caused the `add`. However many `add`s arrive, it is one re-run.
  *    A run that ends in backoff or a wait already schedules a run that will read the newest
  *    state, so the dirty mark is absorbed into that timer instead of defeating the backoff.
- * 5. A key has at most one timer. Backoff and wait timers are floors ("not before"): `add` and
- *    `addAfter` never bring them forward, or the periodic rescan would reset every backoff.
- *    `addAfter` timers are hints: the earliest request wins, and an `add` replaces them.
+ * 5. A key has at most one timer. Backoff and wait timers are floors ("not before"): no `add`
+ *    brings them forward, or the periodic rescan would reset every backoff. An `add` with
+ *    `afterMs` sets a hint: the earliest request wins, and an immediate `add` replaces it.
  * 6. Failure history (attempts, first failure time) lives per key from its first transient
  *    failure (an outage is not one: it costs no attempt) until a run ends `done` or `failed`
  *    (a `wait` keeps it), or the key is given up. A given-up key is forgotten entirely, so its
@@ -74,7 +74,7 @@ export type WorkQueueStats = {
   queued: number;
   /** Keys running now. */
   running: number;
-  /** Keys waiting on a timer (backoff, wait or `addAfter`). */
+  /** Keys waiting on a timer (backoff, wait, or an `add` with `afterMs`). */
   backingOff: number;
   /** Runs that ended `done`. */
   done: number;
@@ -106,7 +106,6 @@ export class WorkQueue {
   readonly #abandoned = new Set<string>();
 
   #idleWaiters: Array<() => void> = [];
-  #drainedWaiters: Array<() => void> = [];
 
   readonly #counts = { done: 0, retried: 0, failed: 0, givenUp: 0 };
 
@@ -141,7 +140,7 @@ export class WorkQueue {
     return this.#keys.running.size;
   }
 
-  /** Keys waiting on a timer: backoff, wait or `addAfter`. */
+  /** Keys waiting on a timer: backoff, wait, or an `add` with `afterMs`. */
   get backingOff(): number {
     return this.#timers.size;
   }
@@ -161,43 +160,24 @@ export class WorkQueue {
   }
 
   /**
-   * Mark `key` dirty (client-go's `Add`). Higher `priority` runs first; a key already queued
-   * is moved up, never down. Ignored after `close`.
+   * Mark `key` dirty (client-go's `Add`), now or in `afterMs` (client-go's `AddAfter`; per key
+   * the earliest request wins, and a backoff is never shortened). Higher `priority` runs first;
+   * a key already queued is moved up, never down. Ignored after `close`.
    */
-  add(key: string, opts: { priority?: number } = {}): void {
+  add(key: string, opts: { priority?: number; afterMs?: number } = {}): void {
     if (this.#closed) return;
-    this.#keys.raisePriority(key, opts.priority ?? 0);
+    const { priority, afterMs = 0 } = opts;
+    if (afterMs !== 0) return this.#addLater(key, afterMs, priority);
+    this.#keys.raisePriority(key, priority ?? 0);
     // A floor timer already owes this key a run that will read the state as it is then.
     if (this.#timers.hasFloor(key)) return;
     this.#markDirty(key);
-  }
-
-  /**
-   * Mark `key` dirty in `delayMs`. Per key the earliest request wins; backoff is never shortened.
-   * A `priority` is remembered for when the key is queued.
-   */
-  addAfter(key: string, delayMs: number, opts: { priority?: number } = {}): void {
-    if (this.#closed) return;
-    if (opts.priority !== undefined) this.#keys.raisePriority(key, opts.priority);
-    if (!(Number.isFinite(delayMs) && delayMs >= 0)) {
-      throw new RangeError(`Expected \`delayMs\` for \`${key}\` to be a finite number >= 0, got \`${delayMs}\``);
-    }
-    if (delayMs === 0) return this.add(key, opts);
-    // Queued: it runs sooner than asked, and the run reads the state as it is then.
-    if (this.#keys.isQueued(key)) return;
-    this.#timers.hint(key, delayMs);
   }
 
   /** Resolves when nothing is queued, running, or waiting on a timer. */
   onIdle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
-  }
-
-  /** Resolves when nothing is queued or running (timers may still be pending). */
-  onDrained(): Promise<void> {
-    if (this.#keys.empty) return Promise.resolve();
-    return new Promise((resolve) => this.#drainedWaiters.push(resolve));
   }
 
   /**
@@ -215,6 +195,17 @@ export class WorkQueue {
     }
     this.#closing ??= this.#shutdown(deadlineMs);
     return this.#closing;
+  }
+
+  /** A `priority` is remembered for when the key is queued. */
+  #addLater(key: string, afterMs: number, priority: number | undefined): void {
+    if (priority !== undefined) this.#keys.raisePriority(key, priority);
+    if (!(Number.isFinite(afterMs) && afterMs >= 0)) {
+      throw new RangeError(`Expected \`afterMs\` for \`${key}\` to be a finite number >= 0, got \`${afterMs}\``);
+    }
+    // Queued: it runs sooner than asked, and the run reads the state as it is then.
+    if (this.#keys.isQueued(key)) return;
+    this.#timers.hint(key, afterMs);
   }
 
   /** Marks `key` dirty; if that queues it, a hint timer is superseded (it is about to run). */
@@ -340,10 +331,6 @@ export class WorkQueue {
   }
 
   #checkIdle(): void {
-    if (!this.#keys.empty) return;
-    const drained = this.#drainedWaiters;
-    this.#drainedWaiters = [];
-    for (const resolve of drained) resolve();
     if (!this.#isIdle()) return;
     const idle = this.#idleWaiters;
     this.#idleWaiters = [];
