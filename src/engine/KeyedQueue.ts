@@ -34,10 +34,10 @@ export class KeyedQueue {
   readonly #dirty = new Set<string>();
   readonly #running = new Map<string, Run>();
   readonly #priority = new Map<string, number>();
-  readonly #slots: SlotPool;
+  readonly #slots: Pick<SlotPool, "push" | "setPriority">;
   readonly #run: RunFn;
 
-  constructor(slots: SlotPool, run: RunFn) {
+  constructor(slots: Pick<SlotPool, "push" | "setPriority">, run: RunFn) {
     this.#slots = slots;
     this.#run = run;
   }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type WorkContext, WorkQueue, type WorkQueueOptions, type WorkResult } from "../../src/engine/WorkQueue.js";
 
 // Each invariant in WorkQueue.ts's header is tested in the section named after it; the parts
-// have their own tests too (retryPolicy).
+// have their own tests too (KeyedQueue, SlotPool, OutageGate, retryPolicy).
 
 // ── Harness ──────────────────────────────────────────────────────────────────────────────
 
