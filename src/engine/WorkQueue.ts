@@ -197,7 +197,7 @@ export class WorkQueue {
     return this.#closing;
   }
 
-  /** A `priority` is remembered for when the key is queued. */
+  /** `add` with `afterMs`: a hint timer (invariant 5); a `priority` is kept for when it is queued. */
   #addLater(key: string, afterMs: number, priority: number | undefined): void {
     if (priority !== undefined) this.#keys.raisePriority(key, priority);
     if (!(Number.isFinite(afterMs) && afterMs >= 0)) {
