@@ -3,7 +3,9 @@
  * bandwidth: eight reconciles can mean eight 2 KB traces or eight 200 MB outputs. Each upload
  * acquires its size before it starts and releases it when it ends.
  *
- * Owns only the counter and its waiters; it never starts work itself.
+ * The engine holds the one instance and hands `acquire` to every reconcile; the work queue
+ * bounds how many runs there are, this bounds how many bytes they upload at once. Owns only
+ * the counter and its waiters; it never starts work itself.
  *
  * Invariants:
  * - Admission is strictly FIFO. A large request at the head is not overtaken by small ones that

@@ -25,6 +25,7 @@ import type { Config } from "../config/configSchema.js";
 import type { PlanOptions, SyncPlan } from "./planJob.js";
 import { finalIfInSync, type ReconcileDeps, reconcileJob, type ReconcileOutcome } from "./reconcileJob.js";
 import { backoffDelay } from "./backoff.js";
+import { ByteBudget } from "./ByteBudget.js";
 import { DeploymentProbe } from "./DeploymentProbe.js";
 import { RemoteStateBatcher } from "./RemoteStateBatcher.js";
 import { UncommittedUploads } from "./UncommittedUploads.js";
@@ -133,6 +134,8 @@ export class SyncEngine extends EventEmitter {
   private readonly streaks = new Map<string, Streak>();
   private readonly loggedInternal = new Set<string>();
   private readonly urls: UploadUrlPool;
+  /** Upload bytes in flight across every reconcile: the queue bounds runs, this bounds their uploads. */
+  private readonly bytes: ByteBudget;
   private readonly uncommitted = new UncommittedUploads();
   private readonly settlingSince = new Map<string, number>();
   private readonly rules: readonly AssetRule[];
@@ -148,7 +151,6 @@ export class SyncEngine extends EventEmitter {
     this.deployment = new DeploymentProbe({ gateway, onFatal: (e) => this.setFatal(e) });
     this.queue = new WorkQueue((jobId, ctx) => this.work(jobId, ctx.attempt, ctx.signal), {
       concurrency: config.concurrency,
-      maxBytesInFlight: config.maxBytesInFlight,
       backoff: { baseMs: config.retry.baseMs, maxMs: config.retry.maxMs },
       maxAttempts: config.retry.maxAttempts,
       maxRetryMs: config.retry.maxRetryMs,
@@ -161,6 +163,7 @@ export class SyncEngine extends EventEmitter {
         this.emit("backend", down);
       },
     });
+    this.bytes = new ByteBudget(config.maxBytesInFlight);
   }
 
   /**
@@ -270,7 +273,7 @@ export class SyncEngine extends EventEmitter {
       states: this.states,
       urls: this.urls,
       uncommitted: this.uncommitted,
-      acquireBytes: (n, s) => this.queue.acquireBytes(n, s),
+      acquireBytes: (n, s) => this.bytes.acquire(n, s),
       settleMs: this.opts.config.settleMs,
       plan: this.plan,
       dryRun: this.opts.dryRun ?? false,
@@ -428,7 +431,7 @@ export class SyncEngine extends EventEmitter {
       this.record(jobId, { status: "stuck", code: last.code, detail: err.describe() });
       log.error({ code: err.code, lastCode: last.code }, err.describe());
       this.emit("stuck", jobId, err);
-      if (this.opts.mode === "watch") this.queue.addAfter(jobId, this.opts.config.retry.maxMs);
+      if (this.opts.mode === "watch") this.queue.add(jobId, { afterMs: this.opts.config.retry.maxMs });
       return;
     }
     const err = new SyncError("RETRIES_EXHAUSTED", `gave up after ${plural(attempts, "attempt", "attempts")}; last error: ${last.describe()}`, {

@@ -1,6 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type WorkContext, WorkQueue, type WorkQueueOptions, type WorkResult } from "../../src/engine/WorkQueue.js";
 
+// Each invariant in WorkQueue.ts's header is tested in the section named after it; the parts
+// have their own tests too (KeyedQueue, SlotPool, OutageGate, retryPolicy).
+
 // ── Harness ──────────────────────────────────────────────────────────────────────────────
 
 type Deferred<T> = { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void };
@@ -65,7 +68,6 @@ class BackendDownError extends Error {}
 function options(overrides: Partial<WorkQueueOptions> = {}): WorkQueueOptions {
   return {
     concurrency: 1,
-    maxBytesInFlight: 1_000,
     backoff: { baseMs: 100, maxMs: 10_000 },
     maxAttempts: 5,
     maxRetryMs: 60_000,
@@ -106,7 +108,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-// ── Dedupe and per-key serialisation ────────────────────────────────────────────────────
+// ── Dedupe and per-key serialisation (invariants 1–4) ───────────────────────────────────
 
 describe("WorkQueue › dedupe", () => {
   it("WorkQueue › 1,000 adds of a queued key run it once", async () => {
@@ -207,7 +209,7 @@ describe("WorkQueue › priority", () => {
   });
 });
 
-// ── Retry, backoff, give-up ─────────────────────────────────────────────────────────────
+// ── Retry, backoff, give-up (invariant 6) ───────────────────────────────────────────────
 
 describe("WorkQueue › retry", () => {
   it("WorkQueue › retries with exponential full-jitter backoff and a growing attempt count", async () => {
@@ -388,6 +390,21 @@ describe("WorkQueue › retry", () => {
     expect(q.stats()).toMatchObject({ retried: 0, givenUp: 0, done: 1 });
   });
 
+  it("WorkQueue › wait keeps the failure history: the attempt count goes on after it", async () => {
+    const w = manualWorker();
+    const q = new WorkQueue(w.fn, options());
+    q.add("a");
+    await waitFor(() => w.calls.length === 1, "run 1");
+    w.last("a").result.resolve(retry());
+    await waitFor(() => w.calls.length === 2, "run 2");
+    w.last("a").result.resolve({ kind: "wait", afterMs: 250 });
+    await waitFor(() => w.calls.length === 3, "run 3");
+    w.last("a").result.resolve(retry());
+    await waitFor(() => w.calls.length === 4, "run 4");
+    expect(w.calls.map((c) => c.ctx.attempt)).toEqual([1, 2, 2, 3]);
+    expect(new Set(w.calls.slice(1).map((c) => c.ctx.firstFailureAt)).size).toBe(1);
+  });
+
   it("WorkQueue › onGiveUp runs while the key still counts as running; an add during it re-runs fresh", async () => {
     const w = manualWorker();
     const giveUp = deferred<void>();
@@ -407,7 +424,7 @@ describe("WorkQueue › retry", () => {
   });
 });
 
-// ── Timers: add during backoff, addAfter ────────────────────────────────────────────────
+// ── Timers: add during backoff, add with afterMs (invariants 4, 5) ──────────────────────
 
 describe("WorkQueue › timers", () => {
   it("WorkQueue › an add while a key backs off does not cut the backoff short, and runs once", async () => {
@@ -419,7 +436,7 @@ describe("WorkQueue › timers", () => {
     w.last("a").result.resolve(retry());
     await tick(100);
     q.add("a", { priority: 1 });
-    q.addAfter("a", 10);
+    q.add("a", { afterMs: 10 });
     await tick(300);
     expect(w.calls).toHaveLength(1);
     await tick(100);
@@ -446,13 +463,13 @@ describe("WorkQueue › timers", () => {
     expect(w.calls).toHaveLength(2);
   });
 
-  it("WorkQueue › addAfter runs the key after the delay; the earliest request per key wins", async () => {
+  it("WorkQueue › add with afterMs runs the key after the delay; the earliest request per key wins", async () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options());
     const t0 = Date.now();
-    q.addAfter("a", 1_000);
-    q.addAfter("a", 300);
-    q.addAfter("a", 2_000);
+    q.add("a", { afterMs: 1_000 });
+    q.add("a", { afterMs: 300 });
+    q.add("a", { afterMs: 2_000 });
     expect(q.backingOff).toBe(1);
     await tick(299);
     expect(w.calls).toHaveLength(0);
@@ -464,10 +481,29 @@ describe("WorkQueue › timers", () => {
     expect(w.calls).toHaveLength(1);
   });
 
-  it("WorkQueue › add supersedes a pending addAfter", async () => {
+  it("WorkQueue › add with afterMs from onGiveUp (the engine's re-check of a stuck job) runs the key once, fresh, after the delay", async () => {
+    const w = manualWorker();
+    const q: WorkQueue = new WorkQueue(w.fn, options({ maxAttempts: 1, onGiveUp: (key) => q.add(key, { afterMs: 1_000 }) }));
+    const t0 = Date.now();
+    q.add("a");
+    await waitFor(() => w.calls.length === 1, "run 1");
+    w.last("a").result.resolve(retry());
+    await tick();
+    expect(q.stats()).toMatchObject({ givenUp: 1, running: 0, backingOff: 1 });
+    expect(q.isBusy("a")).toBe(true);
+    await waitFor(() => w.calls.length === 2, "the re-check");
+    expect(w.last("a").at - t0).toBe(1_000);
+    expect(w.last("a").ctx.attempt).toBe(1);
+    w.last("a").result.resolve(DONE);
+    await q.onIdle();
+    await tick(5_000);
+    expect(w.calls).toHaveLength(2);
+  });
+
+  it("WorkQueue › an immediate add supersedes a pending add with afterMs", async () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options());
-    q.addAfter("a", 1_000);
+    q.add("a", { afterMs: 1_000 });
     q.add("a");
     await waitFor(() => w.calls.length === 1, "run");
     expect(q.backingOff).toBe(0);
@@ -494,16 +530,14 @@ describe("WorkQueue › timers", () => {
     expect(q.isBusy("a")).toBe(false);
   });
 
-  it("WorkQueue › onDrained ignores timers, onIdle waits for them", async () => {
+  it("WorkQueue › onIdle waits for timers too, not only for queued and running keys", async () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options({ backoff: { baseMs: 2_000, maxMs: 2_000 } }));
     q.add("a");
     await waitFor(() => w.calls.length === 1, "run 1");
     w.last("a").result.resolve(retry());
-    const drained = settledFlag(q.onDrained());
     const idle = settledFlag(q.onIdle());
     await tick();
-    expect(drained.done).toBe(true);
     expect(idle.done).toBe(false);
     expect(q.stats()).toMatchObject({ queued: 0, running: 0, backingOff: 1 });
     await tick(1_000);
@@ -514,7 +548,7 @@ describe("WorkQueue › timers", () => {
   });
 });
 
-// ── Outage gating ───────────────────────────────────────────────────────────────────────
+// ── Outage gating (invariant 7) ─────────────────────────────────────────────────────────
 
 describe("WorkQueue › outage", () => {
   /** A backend that is down until `up()`; each call takes 10 ms. */
@@ -737,7 +771,7 @@ describe("WorkQueue › outage", () => {
   });
 });
 
-// ── Close ───────────────────────────────────────────────────────────────────────────────
+// ── Close (invariant 8) ─────────────────────────────────────────────────────────────────
 
 describe("WorkQueue › close", () => {
   it("WorkQueue › close waits for in-flight runs, aborts them after the deadline, clears timers, lists what was left", async () => {
@@ -818,21 +852,9 @@ describe("WorkQueue › close", () => {
   });
 });
 
-// ── Byte budget, options ────────────────────────────────────────────────────────────────
+// ── Options ─────────────────────────────────────────────────────────────────────────────
 
-describe("WorkQueue › byte budget and options", () => {
-  it("WorkQueue › acquireBytes holds uploads past maxBytesInFlight until a release", async () => {
-    const q = new WorkQueue(async () => DONE, options({ maxBytesInFlight: 100 }));
-    const release = await q.acquireBytes(70);
-    const second = settledFlag(q.acquireBytes(70));
-    await tick();
-    expect(second.done).toBe(false);
-    release();
-    release();
-    await tick();
-    expect(second.done).toBe(true);
-  });
-
+describe("WorkQueue › options", () => {
   it("WorkQueue › refuses options out of range with what was expected and what arrived", () => {
     expect(() => new WorkQueue(async () => DONE, options({ concurrency: 0 }))).toThrow(
       "Expected `concurrency` to be an integer >= 1, got `0`",
@@ -843,5 +865,15 @@ describe("WorkQueue › byte budget and options", () => {
     expect(() => new WorkQueue(async () => DONE, options({ backoff: { baseMs: 10, maxMs: 5 } }))).toThrow(
       "Expected `backoff.maxMs` to be a finite number >= backoff.baseMs (10), got `5`",
     );
+  });
+
+  it("WorkQueue › add refuses a delay or a priority out of range with what was expected and what arrived", () => {
+    const q = new WorkQueue(async () => DONE, options());
+    expect(() => q.add("a", { afterMs: -1 })).toThrow("Expected `afterMs` for `a` to be a finite number >= 0, got `-1`");
+    expect(() => q.add("a", { afterMs: Number.NaN })).toThrow("Expected `afterMs` for `a` to be a finite number >= 0, got `NaN`");
+    expect(() => q.add("a", { priority: Number.POSITIVE_INFINITY })).toThrow(
+      "Expected `priority` for `a` to be a finite number, got `Infinity`",
+    );
+    expect(q.isBusy("a")).toBe(false);
   });
 });
