@@ -13,7 +13,7 @@
  *   `maxWatchedJobs` at once (least recently active evicted first). A new job folder is
  *   watched first and reconciled right after, so writes that raced the watch are read anyway.
  * - A periodic rescan is the safety net: it stats every job (job.json, outputs/, trace/) and
- *   queues only those whose fingerprint moved since their last reconcile.
+ *   queues only those whose stat stamp (a hash of those stats) moved since their last reconcile.
  * - Hitting the inotify limit is said loudly (with the sysctl to raise it) and the watchers
  *   fall back to polling instead of silently missing changes.
  * - `backend_up` and `/readyz` say what the last look at the deployment saw: the light probe's
@@ -81,7 +81,7 @@ export class WatchDaemon {
   readonly engine: SyncEngine;
   readonly metrics: DaemonMetrics;
   private readonly active = new Map<string, Active>();
-  private readonly fingerprints = new Map<string, number>();
+  private readonly statStamps = new Map<string, number>();
   private readonly firstDirtyAt = new Map<string, number>();
   private readonly debounced = new Map<string, { timer: NodeJS.Timeout; firstAt: number }>();
   private readonly followUps = new Set<NodeJS.Timeout>();
@@ -360,7 +360,7 @@ export class WatchDaemon {
     }
     if (r.status === "gone") {
       this.deactivate(jobId);
-      this.fingerprints.delete(jobId);
+      this.statStamps.delete(jobId);
       return;
     }
     // Jobs the pipeline is still working on stay watched; so do jobs that changed recently
@@ -370,17 +370,17 @@ export class WatchDaemon {
       // start-up: a settled job that was written recently may still get its trace
       if (this.recentlyChanged(jobId)) this.activate(jobId);
     }
-    // A stuck job keeps no fingerprint, so every rescan tries it again as well.
+    // A stuck job keeps no stat stamp, so every rescan tries it again as well.
     if (r.status === "stuck") {
-      this.fingerprints.delete(jobId);
+      this.statStamps.delete(jobId);
       return;
     }
-    const fp = this.fingerprint(jobId);
-    if (fp !== null) this.fingerprints.set(jobId, fp);
+    const stamp = this.statStamp(jobId);
+    if (stamp !== null) this.statStamps.set(jobId, stamp);
   }
 
   /**
-   * Synchronous, like the fingerprint's stats: it runs for every job of the start-up pass, and
+   * Synchronous, like the stat stamp's stats: it runs for every job of the start-up pass, and
    * a promise and a Stats object in flight per job would outlive the young generation.
    */
   private recentlyChanged(jobId: string): boolean {
@@ -410,7 +410,7 @@ export class WatchDaemon {
    * trace/, folded into one number so 50,000 jobs cost 50,000 numbers, not strings. Three
    * synchronous stats: microseconds each, taken once per reconcile and per rescan.
    */
-  private fingerprint(jobId: string): number | null {
+  private statStamp(jobId: string): number | null {
     const dir = path.join(this.opts.config.jobsDir, jobId);
     let text = "";
     let found = false;
@@ -428,7 +428,7 @@ export class WatchDaemon {
   }
 
   /**
-   * The safety net: every job whose fingerprint moved since its last reconcile (or that has
+   * The safety net: every job whose stat stamp moved since its last reconcile (or that has
    * none yet) is queued behind live work. Files rewritten in place keep their folder's mtime, so
    * active (watched) jobs are queued too.
    */
@@ -437,9 +437,9 @@ export class WatchDaemon {
     let queued = 0;
     for (const jobId of await listJobIds(this.opts.config.jobsDir)) {
       if (this.stopping) break;
-      const fp = this.fingerprint(jobId);
-      if (fp === null) continue;
-      if (this.active.has(jobId) || this.fingerprints.get(jobId) !== fp) {
+      const stamp = this.statStamp(jobId);
+      if (stamp === null) continue;
+      if (this.active.has(jobId) || this.statStamps.get(jobId) !== stamp) {
         this.engine.enqueue(jobId, BACKLOG_PRIORITY);
         queued++;
       }
