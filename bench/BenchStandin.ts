@@ -41,7 +41,15 @@ export class BenchStandin {
       [
         // BENCH_STANDIN_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof") profiles the stand-in.
         ...(process.env.BENCH_STANDIN_NODE_ARGS ?? "").split(" ").filter(Boolean),
-        "--max-old-space-size=8192", "--import", "tsx", "bench/standinMain.ts", "--port", "0", "--latency-ms", String(latencyMs)],
+        "--max-old-space-size=8192",
+        "--import",
+        "tsx",
+        "bench/standinMain.ts",
+        "--port",
+        "0",
+        "--latency-ms",
+        String(latencyMs),
+      ],
       {
         cwd: REPO,
         env: cleanEnv({ CELSTATE_SYNC_TOKEN: opts.token }),

@@ -74,7 +74,10 @@ export class CelstateSyncProcess {
         if (this.sampler.last) this.lastCpuMs = this.sampler.last.cpuMs;
         // The probe wrote its count at exit; keep it and leave no temp folder behind.
         readFile(this.probeOut, "utf8")
-          .then((text) => (this.probed = (JSON.parse(text) as { assetOpens: number }).assetOpens), () => undefined)
+          .then(
+            (text) => (this.probed = (JSON.parse(text) as { assetOpens: number }).assetOpens),
+            () => undefined,
+          )
           .finally(() => rm(path.dirname(this.probeOut), { recursive: true, force: true }).catch(() => undefined))
           .then(() => resolve({ code, signal }));
       }),
@@ -99,7 +102,10 @@ export class CelstateSyncProcess {
   async waitForLog(text: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.stderr.includes(text)) {
-      if (this.child.exitCode !== null) throw new Error(`celstate-sync exited (${this.child.exitCode}) before logging "${text}": ${this.stderr.slice(-2000)}${this.stdout.slice(-2000)}`);
+      if (this.child.exitCode !== null)
+        throw new Error(
+          `celstate-sync exited (${this.child.exitCode}) before logging "${text}": ${this.stderr.slice(-2000)}${this.stdout.slice(-2000)}`,
+        );
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for "${text}" in celstate-sync's output`);
       await new Promise((r) => setTimeout(r, 20));
     }

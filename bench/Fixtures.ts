@@ -79,7 +79,14 @@ export class Fixtures {
   async close(): Promise<void> {
     const standins = [...this.standins.values()];
     if (this.tiny) standins.push(this.tiny.then((t) => t.standin));
-    await Promise.all(standins.map((p) => p.then((s) => s.stop(), () => undefined)));
+    await Promise.all(
+      standins.map((p) =>
+        p.then(
+          (s) => s.stop(),
+          () => undefined,
+        ),
+      ),
+    );
     await Promise.all(this.dirs.map((d) => rm(d, { recursive: true, force: true })));
   }
 }

@@ -34,7 +34,12 @@ export class LiveJob extends PipelineJob {
   }
 
   private note(): void {
-    this.renames.push({ jobId: this.id, updatedAt: String(this.record.updated_at), stage: String(this.record.progress_stage), atMs: Date.now() });
+    this.renames.push({
+      jobId: this.id,
+      updatedAt: String(this.record.updated_at),
+      stage: String(this.record.progress_stage),
+      atMs: Date.now(),
+    });
   }
 
   override async queued(): Promise<void> {

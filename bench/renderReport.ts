@@ -24,12 +24,19 @@ function cell(m: Metric): { median: string; range: string; goal: string; verdict
 
 /** Plain-text table for the console. */
 export function renderConsole(r: ScenarioResult): string {
-  const rows = [["metric", "median", "min–max", "goal", ""], ...r.metrics.map((m) => {
-    const c = cell(m);
-    return [m.label, c.median, c.range, c.goal, c.verdict];
-  })];
+  const rows = [
+    ["metric", "median", "min–max", "goal", ""],
+    ...r.metrics.map((m) => {
+      const c = cell(m);
+      return [m.label, c.median, c.range, c.goal, c.verdict];
+    }),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   const load = r.loadAverage ? `, load average ${r.loadAverage.start.toFixed(2)} → ${r.loadAverage.end.toFixed(2)}` : "";
   const out = [`== ${r.title} (${(r.durationMs / 1000).toFixed(0)} s${load})`, line(rows[0]!), ...rows.slice(1).map(line)];
   for (const c of r.checks) out.push(`${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`);
@@ -61,14 +68,26 @@ export function renderMarkdown(input: ReportInput): string {
       (input.quick ? " **Quick mode: tiny sizes, the figures mean nothing.**" : ""),
     "",
   );
-  out.push("Reproduce (the stand-in and celstate-sync run as their own processes; nothing else should run meanwhile):", "", "```sh", "npm ci", input.command, "```", "");
+  out.push(
+    "Reproduce (the stand-in and celstate-sync run as their own processes; nothing else should run meanwhile):",
+    "",
+    "```sh",
+    "npm ci",
+    input.command,
+    "```",
+    "",
+  );
   out.push("## Machine", "");
   out.push("| | |", "| --- | --- |");
   out.push(`| CPU | ${m.cpu}, ${m.cores} cores |`);
   out.push(`| RAM | ${m.ramGiB} GiB |`);
   out.push(`| OS | ${m.os} (${m.kernel}) |`);
   out.push(`| Node.js | ${m.node} |`);
-  out.push(`| packages | ${Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(", ")} |`);
+  out.push(
+    `| packages | ${Object.entries(m.packages)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")} |`,
+  );
   out.push(`| commit | ${m.commit} |`);
   out.push(`| load average at start (1, 5, 15 min) | ${m.loadAverageAtStart.join(", ")} |`);
   out.push("");
@@ -79,11 +98,19 @@ export function renderMarkdown(input: ReportInput): string {
     for (const metric of r.metrics) {
       if (metric.goal === undefined) continue;
       const c = cell(metric);
-      out.push(`| ${r.title} | ${escapeCell(metric.goal.text)} (${escapeCell(metric.label)}) | ${c.median}${c.range ? ` (${c.range})` : ""} | ${c.verdict} |`);
+      out.push(
+        `| ${r.title} | ${escapeCell(metric.goal.text)} (${escapeCell(metric.label)}) | ${c.median}${c.range ? ` (${c.range})` : ""} | ${c.verdict} |`,
+      );
     }
   }
   const failed = results.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `${r.title}: ${c.name}`));
-  out.push("", failed.length === 0 ? `Correctness checks: all ${results.reduce((n, r) => n + r.checks.length, 0)} passed.` : `Correctness checks FAILED: ${failed.join("; ")}.`, "");
+  out.push(
+    "",
+    failed.length === 0
+      ? `Correctness checks: all ${results.reduce((n, r) => n + r.checks.length, 0)} passed.`
+      : `Correctness checks FAILED: ${failed.join("; ")}.`,
+    "",
+  );
 
   results.forEach((r, i) => {
     out.push(`## ${i + 1}. ${r.title}`, "");
@@ -99,7 +126,9 @@ export function renderMarkdown(input: ReportInput): string {
     for (const c of r.checks) out.push(`- ${c.ok ? PASS : FAIL} ${escapeCell(c.name)} — ${escapeCell(c.detail)}`);
     out.push("");
     for (const n of r.notes) out.push(`> ${n}`, "");
-    const load = r.loadAverage ? `; load average ${r.loadAverage.start.toFixed(2)} at its start, ${r.loadAverage.end.toFixed(2)} at its end` : "";
+    const load = r.loadAverage
+      ? `; load average ${r.loadAverage.start.toFixed(2)} at its start, ${r.loadAverage.end.toFixed(2)} at its end`
+      : "";
     out.push(`_${(r.durationMs / 1000).toFixed(0)} s for this scenario${load}._`, "");
   });
   if (input.analysis.trim() !== "") out.push(input.analysis.trim(), "");

@@ -59,7 +59,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const quick = values.quick ?? false;
-  const scenarios = values.scenario?.split(",").map((s) => s.trim()).filter(Boolean) ?? SCENARIOS.map((s) => s.id);
+  const scenarios =
+    values.scenario
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean) ?? SCENARIOS.map((s) => s.id);
   const runs = values.runs === undefined ? undefined : Number(values.runs);
   if (runs !== undefined && (!Number.isInteger(runs) || runs < 1)) {
     process.stderr.write(`Expected \`--runs\` to be an integer >= 1, got \`${values.runs}\`\n${USAGE}\n`);
@@ -96,7 +100,9 @@ async function main(): Promise<number> {
     log(`wrote ${path.relative(process.cwd(), out) || out}`);
   }
   const failed = results.flatMap((r) => r.checks.filter((c) => !c.ok));
-  log(`done in ${(totalMs / 60_000).toFixed(1)} min; ${failed.length === 0 ? "all correctness checks passed" : `${failed.length} correctness check(s) FAILED`}`);
+  log(
+    `done in ${(totalMs / 60_000).toFixed(1)} min; ${failed.length === 0 ? "all correctness checks passed" : `${failed.length} correctness check(s) FAILED`}`,
+  );
   return failed.length === 0 ? 0 : 1;
 }
 

@@ -19,7 +19,6 @@ import type { AssetFile } from "./writeFinishedJobs.js";
 const generateUploadUrls = makeFunctionReference<"mutation">("assets:generateUploadUrls");
 const IN_MEMORY_MAX = 64 * 1024 * 1024;
 
-
 async function post(url: URL, body: Buffer | Readable, bytes: number, sha256: Buffer, contentType: string): Promise<void> {
   const req = http.request(url, {
     method: "POST",
@@ -50,7 +49,12 @@ async function sendFile(url: URL, file: AssetFile): Promise<number> {
   return size;
 }
 
-export async function runFloor(opts: { url: string; token: string; jobs: Array<{ assets: AssetFile[] }>; concurrency: number }): Promise<FlowResult> {
+export async function runFloor(opts: {
+  url: string;
+  token: string;
+  jobs: Array<{ assets: AssetFile[] }>;
+  concurrency: number;
+}): Promise<FlowResult> {
   const client = new ConvexHttpClient(opts.url, { logger: false });
   const started = performance.now();
   const [uploadUrl] = (await client.mutation(generateUploadUrls, { serviceToken: opts.token, count: 1 })) as string[];

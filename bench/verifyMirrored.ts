@@ -10,7 +10,12 @@ import { DEFAULT_ASSET_RULES } from "../src/local/defaultAssetRules.js";
 import { readLocalJob } from "../src/local/readJob.js";
 import { ConvexHttpGateway } from "../src/remote/ConvexHttpGateway.js";
 
-export async function verifyMirrored(opts: { url: string; token: string; jobsDir: string; jobIds: string[] }): Promise<{ mirrored: number; problems: string[] }> {
+export async function verifyMirrored(opts: {
+  url: string;
+  token: string;
+  jobsDir: string;
+  jobIds: string[];
+}): Promise<{ mirrored: number; problems: string[] }> {
   const gateway = new ConvexHttpGateway({ url: opts.url, token: opts.token, requestTimeoutMs: 60_000, uploadTimeoutMs: 60_000 });
   const problems: string[] = [];
   let mirrored = 0;
@@ -31,7 +36,9 @@ export async function verifyMirrored(opts: { url: string; token: string; jobsDir
       const rows = new Map(remote.assets.map((a) => [a.filename, a]));
       let ok = true;
       for (const f of local.files) {
-        const sha = createHash("sha256").update(await readFile(f.absPath)).digest("hex");
+        const sha = createHash("sha256")
+          .update(await readFile(f.absPath))
+          .digest("hex");
         if (rows.get(f.filename)?.sha256 !== sha) {
           problems.push(`${jobId}: ${f.relPath} ${rows.has(f.filename) ? "differs" : "is missing"} in the deployment`);
           ok = false;

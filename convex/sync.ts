@@ -149,10 +149,7 @@ export const timeline = query({
  */
 export const getRecord = query({
   args: { serviceToken: serviceTokenArg, jobId: v.string() },
-  returns: v.union(
-    v.null(),
-    v.object({ ...planJobFields, ...syncJobFields, updatedAtUs: v.number() }),
-  ),
+  returns: v.union(v.null(), v.object({ ...planJobFields, ...syncJobFields, updatedAtUs: v.number() })),
   handler: async (ctx, { serviceToken, jobId }) => {
     await requireServiceToken(serviceToken);
     const job = await findJob(ctx, jobId);

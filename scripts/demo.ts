@@ -82,7 +82,9 @@ async function main(): Promise<void> {
       const remote = Buffer.from(await (await fetch(url)).arrayBuffer());
       const local = await readFile(path.join(jobsDir, jobs[0]!.id, "outputs", name));
       const h = (b: Buffer) => createHash("sha256").update(b).digest("hex").slice(0, 16);
-      say(`6. ${name}: served ${remote.length} bytes sha256 ${h(remote)}…, local ${local.length} bytes sha256 ${h(local)}… ${h(remote) === h(local) ? "(identical)" : "(DIFFERENT)"}`);
+      say(
+        `6. ${name}: served ${remote.length} bytes sha256 ${h(remote)}…, local ${local.length} bytes sha256 ${h(local)}… ${h(remote) === h(local) ? "(identical)" : "(DIFFERENT)"}`,
+      );
     }
     const s = standin.stats();
     say(`7. stand-in saw ${JSON.stringify(s.functionCalls)}; ${s.blobs.count} blobs, ${s.blobs.bytes} bytes`);

@@ -13,10 +13,15 @@ const has = (pkg) => existsSync(path.join(root, "node_modules", pkg, "package.js
 if (!existsSync(path.join(root, "src"))) {
   // The installed package: dist/ ships built, there is nothing to prepare.
 } else if (!has("esbuild")) {
-  process.stderr.write("celstate-sync: development dependencies are not installed: dist/ not built (run `npm ci`, or install the packed package)\n");
+  process.stderr.write(
+    "celstate-sync: development dependencies are not installed: dist/ not built (run `npm ci`, or install the packed package)\n",
+  );
 } else {
   if (has("patch-package")) {
-    execFileSync(process.execPath, [path.join(root, "node_modules", "patch-package", "index.js")], { cwd: root, stdio: ["ignore", process.stderr, "inherit"] });
+    execFileSync(process.execPath, [path.join(root, "node_modules", "patch-package", "index.js")], {
+      cwd: root,
+      stdio: ["ignore", process.stderr, "inherit"],
+    });
   }
   await build();
 }

@@ -20,7 +20,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const jobsDir = path.resolve(dir);
   await mkdir(jobsDir, { recursive: true });
-  const jobs = Array.from({ length: count }, (_, i) => new PipelineJob(jobsDir, { name: `${NAMES[i % NAMES.length]}_${Date.now().toString(36)}${i}` }));
+  const jobs = Array.from(
+    { length: count },
+    (_, i) => new PipelineJob(jobsDir, { name: `${NAMES[i % NAMES.length]}_${Date.now().toString(36)}${i}` }),
+  );
   await Promise.all(jobs.map((j) => j.runToSuccess()));
   for (const j of jobs) process.stdout.write(`wrote ${path.relative(process.cwd(), j.dir) || j.dir} (${j.name}, succeeded)\n`);
   return 0;

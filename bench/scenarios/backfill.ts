@@ -48,7 +48,10 @@ export const backfillScenario: Scenario = {
           "×",
           latency === 25 ? { op: ">=", value: 20, text: "≥ 20× the seed flow at 25 ms" } : undefined,
         ),
-        floorRatio: latency === 0 ? metric(`celstate-sync time ÷ floor time, ${at}`, "×", { op: "<=", value: 2, text: "within 2× of the floor at 0 ms" }, 2) : undefined,
+        floorRatio:
+          latency === 0
+            ? metric(`celstate-sync time ÷ floor time, ${at}`, "×", { op: "<=", value: 2, text: "within 2× of the floor at 0 ms" }, 2)
+            : undefined,
         extraReq: metric(
           `requests per job beyond one per uploaded file, ${at}`,
           "req/job",
@@ -86,7 +89,10 @@ export const backfillScenario: Scenario = {
         );
         checks.expect(
           "every file uploaded once and committed",
-          s.filesUploaded === written.files && req.uploads === written.files && stats.documents.jobAssets === written.files && stats.documents.jobs === n,
+          s.filesUploaded === written.files &&
+            req.uploads === written.files &&
+            stats.documents.jobAssets === written.files &&
+            stats.documents.jobs === n,
           `${req.uploads} uploads, ${stats.documents.jobAssets} asset rows, ${stats.documents.jobs} job rows for ${written.files} files of ${n} jobs`,
         );
         m.cs!.values.push(n / (s.durationMs / 1000));
@@ -123,7 +129,12 @@ export const backfillScenario: Scenario = {
         await standin.reset();
         const k = Math.min(n, ctx.sizes.seedFlowJobs(latency));
         ctx.log(`run ${run}, ${latency} ms: seed flow over ${k} jobs …`);
-        const seed = await runSeedFlow({ url: standin.url, token: ctx.token, jobsDir: dir, jobIds: written.jobs.slice(0, k).map((j) => j.id) });
+        const seed = await runSeedFlow({
+          url: standin.url,
+          token: ctx.token,
+          jobsDir: dir,
+          jobIds: written.jobs.slice(0, k).map((j) => j.id),
+        });
         const seedReq = countRequests(await standin.stats());
         checks.expect(
           "the seed flow makes 1 + 3 requests per file, one job at a time",

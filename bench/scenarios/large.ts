@@ -25,7 +25,14 @@ async function writeLargeJob(jobsDir: string, bytes: number): Promise<{ id: stri
   await writeLargePng(main!, bytes);
   await writeFile(debug!, makeRandomPng(64 * 1024));
   const component = job.component();
-  job.record = { ...job.record, status: "succeeded", progress_stage: "completed", component, telemetry: component.telemetry, updated_at: nextIso() };
+  job.record = {
+    ...job.record,
+    status: "succeeded",
+    progress_stage: "completed",
+    component,
+    telemetry: component.telemetry,
+    updated_at: nextIso(),
+  };
   await writeJsonAtomic(job.dir, "job.json", job.record);
   await job.trace();
   const assets: AssetFile[] = [
@@ -85,11 +92,20 @@ export const largeScenario: Scenario = {
       ratio.values.push(bf.summary.durationMs / f.ms);
     }
     await standin.reset();
-    if (median(ratio.values) > 2) notes.push(`Within 2× of the floor: missed (median ${median(ratio.values).toFixed(2)}×). See the analysis below the tables.`);
+    if (median(ratio.values) > 2)
+      notes.push(`Within 2× of the floor: missed (median ${median(ratio.values).toFixed(2)}×). See the analysis below the tables.`);
     if (median(peak.values) >= 200) notes.push(`Peak memory < 200 MB: missed (median ${median(peak.values).toFixed(0)} MB).`);
     const setup = [
       `One finished job: a ${(size / MIB).toFixed(0)} MiB output PNG (random data in 1 MiB IDAT chunks, written in ${(writeMs / 1000).toFixed(1)} s), a 64 KiB debug PNG and the trace. Each run: empty stand-in → \`celstate-sync backfill\`; empty → floor (stream + sha256, then stream the POST with its Digest). Throughput is bytes over the engine's duration (start-up excluded).`,
     ];
-    return { id: "large", title: this.title, setup, metrics: [peak, cs, floor, ratio, wall], checks: checks.all, notes, durationMs: Date.now() - started };
+    return {
+      id: "large",
+      title: this.title,
+      setup,
+      metrics: [peak, cs, floor, ratio, wall],
+      checks: checks.all,
+      notes,
+      durationMs: Date.now() - started,
+    };
   },
 };

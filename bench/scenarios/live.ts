@@ -112,7 +112,15 @@ async function warmStandin(ctx: BenchContext, standin: BenchStandin, rate: numbe
 }
 
 /** One daemon, one writer at `rate` for `durationMs`, then the catch-up and the checks. */
-async function livePhase(ctx: BenchContext, standin: BenchStandin, rate: number, durationMs: number, seed: number, m: PhaseMetrics, checks: CheckList): Promise<void> {
+async function livePhase(
+  ctx: BenchContext,
+  standin: BenchStandin,
+  rate: number,
+  durationMs: number,
+  seed: number,
+  m: PhaseMetrics,
+  checks: CheckList,
+): Promise<void> {
   await warmStandin(ctx, standin, rate);
   const jobsDir = await ctx.fixtures.tempDir("live");
   // Default log level (info), as in production: a log line per commit is part of the cost.
@@ -182,7 +190,15 @@ async function livePhase(ctx: BenchContext, standin: BenchStandin, rate: number,
     m.p99.values.push(percentile(latencies, 99));
     m.max.values.push(Math.max(...latencies));
     const settledFrom = t0 + Math.min(WARM_UP_S * 1000, durationMs / 2);
-    m.p99Late.values.push(percentile(renameLatencies(renames.filter((r) => r.atMs >= settledFrom), commits).latencies, 99));
+    m.p99Late.values.push(
+      percentile(
+        renameLatencies(
+          renames.filter((r) => r.atMs >= settledFrom),
+          commits,
+        ).latencies,
+        99,
+      ),
+    );
     for (const [st, sm] of m.stageP50) sm.values.push(percentile(byStage.get(st) ?? [], 50));
     m.exactShare.values.push((exact / renames.length) * 100);
   } finally {

@@ -22,9 +22,17 @@ async function recheck(ctx: BenchContext, standin: BenchStandin, jobsDir: string
   const bf = await runBackfillProcess({ url: standin.url, token: ctx.token, jobsDir });
   const after = await counters(standin);
   const s = bf.summary;
-  checks.expect(`${label}: exit 0, every job found in sync`, bf.code === 0 && s.inSync === jobs, `exit ${bf.code}, ${s.inSync}/${jobs} in sync, ${s.syncedNow} synced now`);
+  checks.expect(
+    `${label}: exit 0, every job found in sync`,
+    bf.code === 0 && s.inSync === jobs,
+    `exit ${bf.code}, ${s.inSync}/${jobs} in sync, ${s.syncedNow} synced now`,
+  );
   checks.expect(`${label}: zero uploads`, after.uploads === before.uploads, `${after.uploads - before.uploads} uploads`);
-  checks.expect(`${label}: zero writes`, after.writes === before.writes && after.docs === before.docs, `${after.writes - before.writes} mutations; documents ${before.docs} → ${after.docs}`);
+  checks.expect(
+    `${label}: zero writes`,
+    after.writes === before.writes && after.docs === before.docs,
+    `${after.writes - before.writes} mutations; documents ${before.docs} → ${after.docs}`,
+  );
   checks.expect(`${label}: no asset file opened (so none hashed)`, bf.assetOpens === 0, `${bf.assetOpens} asset files opened`);
   return { bf, requests: after.requests - before.requests };
 }
@@ -44,7 +52,11 @@ export const noopScenario: Scenario = {
     await standin.reset();
     ctx.log(`syncing the ${n}-job history once …`);
     const first = await runBackfillProcess({ url: standin.url, token: ctx.token, jobsDir: dir });
-    checks.expect("first backfill of the history succeeds", first.code === 0 && first.summary.syncedNow === n, `exit ${first.code}, ${first.summary.syncedNow}/${n} synced`);
+    checks.expect(
+      "first backfill of the history succeeds",
+      first.code === 0 && first.summary.syncedNow === n,
+      `exit ${first.code}, ${first.summary.syncedNow}/${n} synced`,
+    );
     checks.expect(
       "the fs probe sees asset opens when files are hashed and uploaded",
       first.assetOpens >= written.files,
@@ -65,7 +77,12 @@ export const noopScenario: Scenario = {
 
     const tiny = await ctx.fixtures.tinyHistory();
     const N = tiny.ids.length;
-    const tWall = metric(`re-check of ${N.toLocaleString("en-US")} small jobs, process wall time`, "s", { op: "<", value: 20, text: "< 20 s" }, 1);
+    const tWall = metric(
+      `re-check of ${N.toLocaleString("en-US")} small jobs, process wall time`,
+      "s",
+      { op: "<", value: 20, text: "< 20 s" },
+      1,
+    );
     const tEngine = metric(`re-check of ${N.toLocaleString("en-US")} small jobs, engine time`, "s");
     const tRate = metric("re-check rate", "jobs/s", undefined, 0);
     const tReq = metric(`requests for ${N.toLocaleString("en-US")} jobs`, "requests", undefined, 0);

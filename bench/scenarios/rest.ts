@@ -40,15 +40,29 @@ export const restScenario: Scenario = {
 
     const idleS = ctx.sizes.idleMs / 1000;
     const startup = metric("start-up reconcile (spawn to `start-up reconcile done`)", "s");
-    const rss = metric("resident memory after start-up (max of right after and after the idle period)", "MB", { op: "<", value: 150, text: "< 150 MB" }, 0);
+    const rss = metric(
+      "resident memory after start-up (max of right after and after the idle period)",
+      "MB",
+      { op: "<", value: 150, text: "< 150 MB" },
+      0,
+    );
     const hwm = metric("peak resident memory during start-up (VmHWM)", "MB", undefined, 0);
     const watches = metric("inotify watches", "watches", { op: "<", value: 1000, text: "< 1,000" }, 0);
     const cpu = metric(`CPU over ${idleS} s idle, from the end of start-up`, "%", { op: "<", value: 1, text: "< 1 %" }, 2);
-    const idleRequests = metric(`requests to the deployment in those ${idleS} s (follow-up checks of just-watched jobs)`, "requests", undefined, 0);
+    const idleRequests = metric(
+      `requests to the deployment in those ${idleS} s (follow-up checks of just-watched jobs)`,
+      "requests",
+      undefined,
+      0,
+    );
 
     for (let run = 1; run <= ctx.runs; run++) {
       ctx.log(`run ${run}: watch over ${N} in-sync + ${A} active jobs …`);
-      const p = await CelstateSyncProcess.spawn(["watch", "--log-level", "info"], { url: tiny.standin.url, token: ctx.token, jobsDir: tiny.dir });
+      const p = await CelstateSyncProcess.spawn(["watch", "--log-level", "info"], {
+        url: tiny.standin.url,
+        token: ctx.token,
+        jobsDir: tiny.dir,
+      });
       try {
         await p.waitForLog("start-up reconcile done", 600_000);
         startup.values.push((Date.now() - p.startedAt) / 1000);
@@ -65,7 +79,11 @@ export const restScenario: Scenario = {
         cpu.values.push(((end.cpuMs - afterStartup.cpuMs) / (end.atMs - afterStartup.atMs)) * 100);
         const writes = countMutations(after) - countMutations(before);
         const uploads = after.uploads - before.uploads;
-        checks.expect("nothing uploaded or written while idle", writes === 0 && uploads === 0, `${uploads} uploads, ${writes} mutations in ${idleS} s`);
+        checks.expect(
+          "nothing uploaded or written while idle",
+          writes === 0 && uploads === 0,
+          `${uploads} uploads, ${writes} mutations in ${idleS} s`,
+        );
         idleRequests.values.push(countRequests(after).total - countRequests(before).total);
       } finally {
         const { code, signal } = await p.stop();
@@ -82,6 +100,14 @@ export const restScenario: Scenario = {
     const setup = [
       `${N.toLocaleString("en-US")} small in-sync jobs (scenario 2's) plus ${A} active ones (a third queued, a third running, a third mid-processing with outputs written). \`celstate-sync watch\` (default settings) is started ${ctx.runs}×; after its start-up reconcile, /proc/<pid>/status (VmRSS, VmHWM), /proc/<pid>/stat (utime + stime) over ${idleS} s idle, and the \`inotify\` lines of /proc/<pid>/fdinfo/*.`,
     ];
-    return { id: "rest", title: this.title, setup, metrics: [startup, rss, hwm, watches, cpu, idleRequests], checks: checks.all, notes, durationMs: Date.now() - started };
+    return {
+      id: "rest",
+      title: this.title,
+      setup,
+      metrics: [startup, rss, hwm, watches, cpu, idleRequests],
+      checks: checks.all,
+      notes,
+      durationMs: Date.now() - started,
+    };
   },
 };

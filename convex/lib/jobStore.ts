@@ -33,11 +33,7 @@ export async function findJob(ctx: QueryCtx, jobId: string): Promise<Doc<"jobs">
     .unique();
 }
 
-export async function findAsset(
-  ctx: QueryCtx,
-  jobId: string,
-  filename: string,
-): Promise<Doc<"jobAssets"> | null> {
+export async function findAsset(ctx: QueryCtx, jobId: string, filename: string): Promise<Doc<"jobAssets"> | null> {
   return await ctx.db
     .query("jobAssets")
     .withIndex("by_job", (q) => q.eq("jobId", jobId).eq("filename", filename))
@@ -120,7 +116,11 @@ type WriteResult = { outcome: CommitOutcome; existing: Doc<"jobs"> | null };
  * versions with equal content (the record hash when both have one) are a no-op; equal versions
  * with different content take the newer write. Every stage transition lands in the timeline.
  */
-async function writeJobRow(ctx: MutationCtx, doc: StoredJobInput & { updatedAtUs: number }, existing: Doc<"jobs"> | null): Promise<WriteResult> {
+async function writeJobRow(
+  ctx: MutationCtx,
+  doc: StoredJobInput & { updatedAtUs: number },
+  existing: Doc<"jobs"> | null,
+): Promise<WriteResult> {
   const { updatedAtUs, recordHash } = doc;
   if (existing === null) {
     await ctx.db.insert("jobs", doc);
@@ -247,7 +247,11 @@ export async function saveAssetRow(
  * Deletes a blob that no asset row points at any more. Missing blobs are fine. `known`: the
  * caller read the blob's `_storage` row in this transaction, so it exists.
  */
-export async function deleteBlobIfUnreferenced(ctx: MutationCtx, storageId: Id<"_storage">, opts: { known?: boolean } = {}): Promise<boolean> {
+export async function deleteBlobIfUnreferenced(
+  ctx: MutationCtx,
+  storageId: Id<"_storage">,
+  opts: { known?: boolean } = {},
+): Promise<boolean> {
   const stillUsed = await ctx.db
     .query("jobAssets")
     .withIndex("by_storage", (q) => q.eq("storageId", storageId))

@@ -6,8 +6,7 @@
  * Every field is range-checked: `Date.parse` would roll an impossible date such as
  * `2026-02-30` over into March, turning a corrupt timestamp into a plausible instant.
  */
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -30,14 +29,7 @@ function offsetMinutes(zone: string | undefined): number | null {
 export function isoToMicros(iso: string): number | null {
   const m = ISO.exec(iso);
   if (!m) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
   if (hour > 23 || minute > 59 || second > 59) return null;
   const offset = offsetMinutes(m[8]);
@@ -47,7 +39,7 @@ export function isoToMicros(iso: string): number | null {
   d.setUTCFullYear(year, month - 1, day);
   d.setUTCHours(hour, minute, second, 0);
   const ms = d.getTime() - offset * 60_000;
-  const micros = Number((`${m[7] ?? ""}000000`).slice(0, 6));
+  const micros = Number(`${m[7] ?? ""}000000`.slice(0, 6));
   return ms * 1000 + micros;
 }
 

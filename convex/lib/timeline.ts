@@ -107,7 +107,8 @@ function traceProblem(trace: TraceInput): string | null {
   if (trace.events.length > MAX_TRACE_EVENTS) return `expected at most ${MAX_TRACE_EVENTS} trace events, got ${trace.events.length}`;
   const encoder = new TextEncoder();
   for (const e of trace.events) {
-    if (e.dataJson !== null && encoder.encode(e.dataJson).length > MAX_TRACE_DATA_BYTES) return `a trace event's data exceeds ${MAX_TRACE_DATA_BYTES} bytes`;
+    if (e.dataJson !== null && encoder.encode(e.dataJson).length > MAX_TRACE_DATA_BYTES)
+      return `a trace event's data exceeds ${MAX_TRACE_DATA_BYTES} bytes`;
     if (e.eventType.length > MAX_TRACE_LABEL_CHARS || e.timestamp.length > MAX_TRACE_LABEL_CHARS) {
       return `a trace event's type or timestamp exceeds ${MAX_TRACE_LABEL_CHARS} characters`;
     }
@@ -132,7 +133,13 @@ export async function recordTrace(ctx: MutationCtx, jobId: string, trace: TraceI
     const key = `trace:${e.index}:${e.timestamp}:${e.eventType}`;
     if (keys.has(key)) continue;
     const us = isoToMicros(e.timestamp);
-    await ctx.db.insert("jobEvents", { jobId, kind: "trace", key, payload: e, createdAt: us === null ? Date.now() : Math.floor(us / 1000) });
+    await ctx.db.insert("jobEvents", {
+      jobId,
+      kind: "trace",
+      key,
+      payload: e,
+      createdAt: us === null ? Date.now() : Math.floor(us / 1000),
+    });
     keys.add(key);
     added++;
   }

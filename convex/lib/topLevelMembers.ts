@@ -147,9 +147,7 @@ export function editTopLevel(obj: TopLevelObject, edit: TopLevelEdit): TopLevelO
   const set = new Map(edit.set ?? []);
   const remove = new Set(edit.remove ?? []);
   const original = obj.members;
-  const kept = original
-    .filter((m) => !remove.has(m.key))
-    .map((m) => (set.has(m.key) ? { ...m, valueText: set.get(m.key) as string } : m));
+  const kept = original.filter((m) => !remove.has(m.key)).map((m) => (set.has(m.key) ? { ...m, valueText: set.get(m.key) as string } : m));
   const present = new Set(original.map((m) => m.key));
   // Separators for appended keys: copied from the file, or Python's indent=2 layout.
   const later = original.find((_m, n) => n > 0);

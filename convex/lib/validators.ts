@@ -13,12 +13,7 @@ import { ASSET_ROLES } from "./roles.js";
  */
 export const serviceTokenArg = v.optional(v.string());
 
-export const jobStatus = v.union(
-  v.literal("queued"),
-  v.literal("running"),
-  v.literal("succeeded"),
-  v.literal("failed"),
-);
+export const jobStatus = v.union(v.literal("queued"), v.literal("running"), v.literal("succeeded"), v.literal("failed"));
 
 export const assetRole = v.union(...ASSET_ROLES.map((role) => v.literal(role)));
 

@@ -26,7 +26,10 @@ export function addCommonOptions(cmd: Command): Command {
     .option("--jobs-dir <dir>", "the pipeline's jobs/ folder (env CELSTATE_SYNC_JOBS_DIR; default ./jobs)")
     .option("--convex-url <url>", "the Convex deployment URL (env CONVEX_URL)")
     .option("--config <file>", "configuration file (default ./celstate-sync.config.json if present)")
-    .option("--env-file <file>", "read CONVEX_URL, CELSTATE_SYNC_TOKEN, … from this file too, as a systemd EnvironmentFile= (wins over the environment)")
+    .option(
+      "--env-file <file>",
+      "read CONVEX_URL, CELSTATE_SYNC_TOKEN, … from this file too, as a systemd EnvironmentFile= (wins over the environment)",
+    )
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)");
 }
 

@@ -48,7 +48,10 @@ export function doctorCommand(): Command {
   const cmd = new Command("doctor")
     .description("Check the configuration, the deployment, the token, the jobs folder and the inotify limits")
     .option("--json", "print the checks as one JSON object on stdout (logs go to stderr)")
-    .option("--as-user <name>", "as root: also check that this user (the unit's User=) can write the jobs folder, the lock and every job folder");
+    .option(
+      "--as-user <name>",
+      "as root: also check that this user (the unit's User=) can write the jobs folder, the lock and every job folder",
+    );
   addCommonOptions(cmd);
   cmd.addHelpText(
     "after",

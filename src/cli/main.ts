@@ -14,7 +14,6 @@ import { statusCommand } from "./statusCommand.js";
 import { verifyCommand } from "./verifyCommand.js";
 import { watchCommand } from "./watchCommand.js";
 
-
 const { version } = pkg;
 
 const TOP_LEVEL_HELP = `

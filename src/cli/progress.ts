@@ -74,7 +74,10 @@ export function createProgress(total: number, log: Logger, interactive: boolean)
       const now = Date.now();
       if (now - lastLog < 5_000 && p.done < p.total) return;
       lastLog = now;
-      log.info({ done: p.done, total: p.total, bytes: p.bytes, rate: +(p.done / Math.max((now - started) / 1000, 0.001)).toFixed(1) }, "progress");
+      log.info(
+        { done: p.done, total: p.total, bytes: p.bytes, rate: +(p.done / Math.max((now - started) / 1000, 0.001)).toFixed(1) },
+        "progress",
+      );
     },
     stop: () => {},
   };

@@ -7,8 +7,7 @@ import { z } from "zod";
 import { ASSET_ROLES } from "../../convex/lib/roles.js";
 import { DEFAULT_ASSET_RULES } from "../local/defaultAssetRules.js";
 
-const ms = (what: string, def: number) =>
-  z.number().int().min(0).default(def).describe(`${what} (milliseconds). Default ${def}.`);
+const ms = (what: string, def: number) => z.number().int().min(0).default(def).describe(`${what} (milliseconds). Default ${def}.`);
 
 export const assetRuleSchema = z
   .object({
@@ -27,7 +26,6 @@ export const MIN_TOKEN_LENGTH = 16;
  */
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set(["token"]);
 
-
 export const configSchema = z
   .object({
     $schema: z.string().optional().describe("Path of the JSON Schema, for editors."),
@@ -45,7 +43,9 @@ export const configSchema = z
       .string()
       .min(MIN_TOKEN_LENGTH, `too short: at least ${MIN_TOKEN_LENGTH} characters (make one with \`openssl rand -hex 32\`)`)
       .optional()
-      .describe(`The service token (env CELSTATE_SYNC_TOKEN), at least ${MIN_TOKEN_LENGTH} characters. Keep it out of this file: use the environment.`),
+      .describe(
+        `The service token (env CELSTATE_SYNC_TOKEN), at least ${MIN_TOKEN_LENGTH} characters. Keep it out of this file: use the environment.`,
+      ),
     // 16: a deployment on a small Convex plan runs 16 mutations at once (one commit per job in
     // flight at most), and at 25 ms a round trip 8 jobs in flight left the daemon waiting.
     concurrency: z.number().int().min(1).max(256).default(16).describe("Jobs reconciled at once. Default 16."),
@@ -74,14 +74,12 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    stateBatchSize: z
-      .number()
-      .int()
+    stateBatchSize: z.number().int().min(1).max(128).default(128).describe("Job ids per remote-state query. Default 128."),
+    assets: z
+      .array(assetRuleSchema)
       .min(1)
-      .max(128)
-      .default(128)
-      .describe("Job ids per remote-state query. Default 128."),
-    assets: z.array(assetRuleSchema).min(1).default(() => DEFAULT_ASSET_RULES.map((r) => ({ ...r }))).describe("Which files sync, under which role."),
+      .default(() => DEFAULT_ASSET_RULES.map((r) => ({ ...r })))
+      .describe("Which files sync, under which role."),
     watch: z
       .object({
         rescanIntervalMs: ms("Full rescan of the jobs folder, the safety net behind events", 5 * 60_000),

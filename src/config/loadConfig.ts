@@ -101,7 +101,10 @@ function readEnvFile(file: string, required: boolean): Record<string, string> {
   try {
     return parseDotenv(readFileSync(file));
   } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
+    const reason =
+      (e as NodeJS.ErrnoException).code === "ENOENT"
+        ? "does not exist"
+        : `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
     throw new SyncError("CONFIG_INVALID", `environment file ${file} (from --env-file) ${reason}`, { cause: e });
   }
 }

@@ -59,7 +59,12 @@ export class DeploymentProbe {
       result = { answers: true, info: await checkDeployment(this.opts.gateway) };
     } catch (e) {
       const error = classifyError(e);
-      result = error.kind === "outage" ? { answers: false, error } : error.kind === "fatal" ? { answers: true, refusal: error } : { answers: true };
+      result =
+        error.kind === "outage"
+          ? { answers: false, error }
+          : error.kind === "fatal"
+            ? { answers: true, refusal: error }
+            : { answers: true };
     }
     this.last = { at: this.now(), result };
     return result;

@@ -400,7 +400,10 @@ export class SyncEngine extends EventEmitter {
     const key = err.message;
     if (!this.loggedInternal.has(key) && this.loggedInternal.size < MAX_LOGGED_INTERNAL) {
       this.loggedInternal.add(key);
-      log.error({ code: err.code, err: raw instanceof Error ? raw : err }, `unexpected error (a bug, reported and retried; no marker): ${err.describe()}`);
+      log.error(
+        { code: err.code, err: raw instanceof Error ? raw : err },
+        `unexpected error (a bug, reported and retried; no marker): ${err.describe()}`,
+      );
     } else if (firstInStreak) {
       log.warn({ code: err.code }, `unexpected error, retrying: ${err.describe()}`);
     }
@@ -423,10 +426,14 @@ export class SyncEngine extends EventEmitter {
     this.streaks.delete(jobId);
     const log = this.opts.log.child({ jobId });
     if (streak?.notOwn !== false) {
-      const err = new SyncError("STUCK", `still failing after ${plural(attempts, "attempt", "attempts")} (not a problem of the job's data; no marker); last error: ${last.describe()}`, {
-        jobId,
-        cause: last,
-      });
+      const err = new SyncError(
+        "STUCK",
+        `still failing after ${plural(attempts, "attempt", "attempts")} (not a problem of the job's data; no marker); last error: ${last.describe()}`,
+        {
+          jobId,
+          cause: last,
+        },
+      );
       this.stuck.set(jobId, err);
       this.record(jobId, { status: "stuck", code: last.code, detail: err.describe() });
       log.error({ code: err.code, lastCode: last.code }, err.describe());
@@ -434,10 +441,14 @@ export class SyncEngine extends EventEmitter {
       if (this.opts.mode === "watch") this.queue.add(jobId, { afterMs: this.opts.config.retry.maxMs });
       return;
     }
-    const err = new SyncError("RETRIES_EXHAUSTED", `gave up after ${plural(attempts, "attempt", "attempts")}; last error: ${last.describe()}`, {
-      jobId,
-      cause: last,
-    });
+    const err = new SyncError(
+      "RETRIES_EXHAUSTED",
+      `gave up after ${plural(attempts, "attempt", "attempts")}; last error: ${last.describe()}`,
+      {
+        jobId,
+        cause: last,
+      },
+    );
     await this.fail(jobId, err, attempts, true, log);
   }
 

@@ -167,7 +167,10 @@ export class WorkQueue {
   add(key: string, opts: { priority?: number; afterMs?: number } = {}): void {
     if (this.#closed) return;
     const { priority, afterMs = 0 } = opts;
-    if (afterMs !== 0) return this.#addLater(key, afterMs, priority);
+    if (afterMs !== 0) {
+      this.#addLater(key, afterMs, priority);
+      return;
+    }
     this.#keys.raisePriority(key, priority ?? 0);
     // A floor timer already owes this key a run that will read the state as it is then.
     if (this.#timers.hasFloor(key)) return;
@@ -189,9 +192,7 @@ export class WorkQueue {
   close(opts: { deadlineMs: number }): Promise<{ abandoned: string[] }> {
     const { deadlineMs } = opts;
     if (!(Number.isFinite(deadlineMs) && deadlineMs >= 0)) {
-      return Promise.reject(
-        new RangeError(`Expected \`deadlineMs\` to be a finite number >= 0, got \`${deadlineMs}\``),
-      );
+      return Promise.reject(new RangeError(`Expected \`deadlineMs\` to be a finite number >= 0, got \`${deadlineMs}\``));
     }
     this.#closing ??= this.#shutdown(deadlineMs);
     return this.#closing;
@@ -378,12 +379,7 @@ function validateOptions(o: WorkQueueOptions): void {
   check(Number.isInteger(o.concurrency) && o.concurrency >= 1, "concurrency", "an integer >= 1", o.concurrency);
   check(Number.isInteger(o.maxAttempts) && o.maxAttempts >= 1, "maxAttempts", "an integer >= 1", o.maxAttempts);
   check(o.maxRetryMs >= 0, "maxRetryMs", "a number >= 0", o.maxRetryMs);
-  check(
-    Number.isFinite(o.backoff.baseMs) && o.backoff.baseMs >= 0,
-    "backoff.baseMs",
-    "a finite number >= 0",
-    o.backoff.baseMs,
-  );
+  check(Number.isFinite(o.backoff.baseMs) && o.backoff.baseMs >= 0, "backoff.baseMs", "a finite number >= 0", o.backoff.baseMs);
   check(
     Number.isFinite(o.backoff.maxMs) && o.backoff.maxMs >= o.backoff.baseMs,
     "backoff.maxMs",

@@ -80,7 +80,10 @@ function traceOfCommit(log: Logger | undefined, local: LocalJob, plan: SyncPlan,
     }
   }
   if (result.ok) return result.trace;
-  log?.warn({ code: "TRACE_UNREADABLE", jobId: local.jobId, file: `${local.jobId}/${file.relPath}` }, `${local.jobId}/${file.relPath} ${result.problem}: its events stay out of the timeline`);
+  log?.warn(
+    { code: "TRACE_UNREADABLE", jobId: local.jobId, file: `${local.jobId}/${file.relPath}` },
+    `${local.jobId}/${file.relPath} ${result.problem}: its events stay out of the timeline`,
+  );
   return undefined;
 }
 

@@ -20,9 +20,7 @@ import type { RemoteStateBatcher } from "./RemoteStateBatcher.js";
 import { TRAILER_RECHECK_MS } from "../timing.js";
 
 /** A file compared by content: its hash (and its bytes, when small), or why it must wait. */
-export type FileReadiness =
-  | { ready: true; sha256: string; data?: Buffer }
-  | { ready: false; reason: string; afterMs: number };
+export type FileReadiness = { ready: true; sha256: string; data?: Buffer } | { ready: false; reason: string; afterMs: number };
 
 export type Observation =
   /** The job folder is gone (its owner deleted it). */

@@ -45,7 +45,7 @@ export type Deferral = { file: string; reason: string; afterMs: number };
 /** Every plan of a job that was read says whether its status is final (succeeded or failed). */
 export type JobPlan =
   | { kind: "gone" }
-  | (
+  | ((
       | { kind: "in-sync"; via: "fingerprint" | "plan" }
       /** `publishRecord`: the deployment does not hold the marked record yet; commit it alone. */
       | { kind: "parked"; reason: string; publishRecord: boolean }
@@ -65,7 +65,7 @@ export type JobPlan =
           /** A file left out of this commit because it is still being written. */
           deferred: Deferral | null;
         }
-    ) & { final: boolean };
+    ) & { final: boolean });
 
 export type SyncPlan = Extract<JobPlan, { kind: "sync" }>;
 
@@ -94,7 +94,12 @@ const MARKER_KEY_BYTES = Buffer.from(`"${MARKER_KEY}"`);
  * parked): the marker's key is looked for in the bytes, no parse. Anything else is planned in
  * full by `planJob`, whose last step is the full form of the same rule.
  */
-export function storedCopyMatches(source: JobSource, files: readonly LocalFile[], remote: RemoteJobState | null, opts: PlanOptions): remote is RemoteJobState {
+export function storedCopyMatches(
+  source: JobSource,
+  files: readonly LocalFile[],
+  remote: RemoteJobState | null,
+  opts: PlanOptions,
+): remote is RemoteJobState {
   if (opts.checksum || remote === null || remote.sourceHash !== source.sourceHash) return false;
   if (source.snap.bytes.includes(MARKER_KEY_BYTES) || remote.assets.length !== files.length) return false;
   const rows = remoteByName(remote);
@@ -154,7 +159,13 @@ export function planJob(obs: Observation, opts: PlanOptions): JobPlan {
         final,
       };
     }
-    return { kind: "wait", file: `outputs/${filename}`, reason: "the component lists it, but it has not appeared yet", afterMs: Math.max(opts.settleMs, LISTED_FILE_RECHECK_MS), final };
+    return {
+      kind: "wait",
+      file: `outputs/${filename}`,
+      reason: "the component lists it, but it has not appeared yet",
+      afterMs: Math.max(opts.settleMs, LISTED_FILE_RECHECK_MS),
+      final,
+    };
   }
 
   const listed = new Set(local.listed);

@@ -23,7 +23,11 @@ export type ReconcileOutcome = { plan: JobPlan; applied: Applied | null };
  * a full reconcile can tell (anything changed, nothing remote, or the folder could not be read:
  * the reconcile reports why).
  */
-export function finalIfInSync(deps: Pick<ObserveDeps, "jobsDir" | "rules" | "plan">, jobId: string, remote: RemoteJobState | null): boolean | null {
+export function finalIfInSync(
+  deps: Pick<ObserveDeps, "jobsDir" | "rules" | "plan">,
+  jobId: string,
+  remote: RemoteJobState | null,
+): boolean | null {
   const seen = observeStoredCopy(deps, jobId, remote);
   if (seen === null || !storedCopyMatches(seen.source, seen.files, remote, deps.plan)) return null;
   return isFinalStatus(remote.status);

@@ -85,7 +85,10 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
       const last = engine.deployment.lastResult;
       const error = last !== null && !last.answers ? last.error : null;
       outage.down = { code: error?.code ?? "NETWORK", reason: error?.describe() ?? "the deployment did not answer" };
-      opts.log.error({ code: outage.down.code }, `the deployment did not answer for ${opts.config.retry.maxRetryMs} ms (retry.maxRetryMs): stopping the run; no job was marked for it (${outage.down.reason})`);
+      opts.log.error(
+        { code: outage.down.code },
+        `the deployment did not answer for ${opts.config.retry.maxRetryMs} ms (retry.maxRetryMs): stopping the run; no job was marked for it (${outage.down.reason})`,
+      );
       halt.abort();
     }, opts.config.retry.maxRetryMs);
   });

@@ -111,8 +111,10 @@ function fromHttpStatus(e: HttpStatusError, details: ClassifyContext & { cause: 
   if (e.status === 408 || e.status === 429) return new SyncError("OVERLOADED", e.message, { ...details, ...retry });
   if (e.status >= 500) return new SyncError("SERVER_ERROR", e.message, { ...details, ...retry });
   // The server hashed other bytes than we did: the file changed while it was uploaded.
-  if (code === "Sha256Mismatch") return new SyncError("FILE_CHANGED", `the deployment received other bytes than were hashed (${e.message})`, details);
-  if (code !== undefined && STORAGE_TOKEN_CODES.has(code)) return new SyncError("STORAGE_ID_UNKNOWN", `upload URL no longer valid: ${e.message}`, details);
+  if (code === "Sha256Mismatch")
+    return new SyncError("FILE_CHANGED", `the deployment received other bytes than were hashed (${e.message})`, details);
+  if (code !== undefined && STORAGE_TOKEN_CODES.has(code))
+    return new SyncError("STORAGE_ID_UNKNOWN", `upload URL no longer valid: ${e.message}`, details);
   if (code === "FunctionPathNotFound") return new SyncError("API_MISMATCH", `a function is missing: ${e.message}`, details);
   if (e.status === 401 || e.status === 403) return new SyncError("UNAUTHORIZED", e.message, details);
   // Any other 4xx: we sent something the deployment cannot take. Not the job's data: ours.

@@ -35,8 +35,16 @@ export const ERROR_CODES = {
   API_MISMATCH: { kind: "fatal", marker: "no", text: "the deployment answers, but its functions are missing or speak another API version" },
   LOCKED: { kind: "fatal", marker: "no", text: "another celstate-sync already runs on this jobs folder" },
   JOBS_DIR_UNREADABLE: { kind: "fatal", marker: "no", text: "the jobs folder does not exist or cannot be read" },
-  LOCK_UNWRITABLE: { kind: "fatal", marker: "no", text: "the instance lock cannot be created in the jobs folder (the service user may not write there)" },
-  HEALTH_PORT_UNAVAILABLE: { kind: "fatal", marker: "no", text: "the health and metrics port cannot be listened on (in use, or not allowed)" },
+  LOCK_UNWRITABLE: {
+    kind: "fatal",
+    marker: "no",
+    text: "the instance lock cannot be created in the jobs folder (the service user may not write there)",
+  },
+  HEALTH_PORT_UNAVAILABLE: {
+    kind: "fatal",
+    marker: "no",
+    text: "the health and metrics port cannot be listened on (in use, or not allowed)",
+  },
   NODE_TOO_OLD: { kind: "fatal", marker: "no", text: "the Node.js running celstate-sync is older than 20.19" },
   ROOT_REQUIRED: { kind: "fatal", marker: "no", text: "doctor --as-user checks as another user, which only root can do" },
   NO_SUCH_JOB: { kind: "fatal", marker: "no", text: "a job named on the command line has no folder in the jobs folder" },
@@ -48,7 +56,7 @@ export const ERROR_CODES = {
   SERVER_ERROR: {
     kind: "outage",
     marker: "no",
-    text: "a server error (5xx) or a function failure without error data (\"Server Error\", what a paused deployment answers)",
+    text: 'a server error (5xx) or a function failure without error data ("Server Error", what a paused deployment answers)',
   },
 
   OVERLOADED: {
@@ -59,8 +67,16 @@ export const ERROR_CODES = {
   FILE_SETTLING: { kind: "transient", marker: "no", text: "a file is still being written; it is synced once it stops changing" },
   FILE_CHANGED: { kind: "transient", marker: "after retries", text: "a file changed while it was being uploaded" },
   JOB_VANISHED: { kind: "transient", marker: "no", text: "the job folder or job.json disappeared while it was being read" },
-  STORAGE_ID_UNKNOWN: { kind: "transient", marker: "no", text: "an upload URL or blob was gone (expired or collected); a fresh one is taken" },
-  FILE_UNREADABLE: { kind: "transient", marker: "no", text: "a file exists but this user may not read it (check the service user's permissions)" },
+  STORAGE_ID_UNKNOWN: {
+    kind: "transient",
+    marker: "no",
+    text: "an upload URL or blob was gone (expired or collected); a fresh one is taken",
+  },
+  FILE_UNREADABLE: {
+    kind: "transient",
+    marker: "no",
+    text: "a file exists but this user may not read it (check the service user's permissions)",
+  },
   STUCK: {
     kind: "transient",
     marker: "no",
@@ -69,7 +85,11 @@ export const ERROR_CODES = {
 
   INTERNAL: { kind: "internal", marker: "no", text: "an error nobody classified (a bug): logged with its stack and retried, never marked" },
 
-  JOB_JSON_UNPARSABLE: { kind: "invalid-local-data", marker: "no", text: "job.json is not valid JSON (Python's NaN/Infinity allowed); never rewritten" },
+  JOB_JSON_UNPARSABLE: {
+    kind: "invalid-local-data",
+    marker: "no",
+    text: "job.json is not valid JSON (Python's NaN/Infinity allowed); never rewritten",
+  },
   JOB_JSON_INVALID: { kind: "invalid-local-data", marker: "no", text: "job.json does not match JobRecord.v1; never rewritten" },
   JOB_ID_MISMATCH: { kind: "invalid-local-data", marker: "no", text: "the record's id differs from its folder name; never rewritten" },
   UPLOAD_TOO_SLOW: {
@@ -77,10 +97,22 @@ export const ERROR_CODES = {
     marker: "no",
     text: "a file's upload timed out, and at the rate uploads reach it could not make it within uploadTimeoutMs or the deployment's cut (Convex allows 2 minutes); tried again when it changes or the daemon restarts",
   },
-  UNSAFE_PATH: { kind: "invalid-local-data", marker: "yes", text: "a file is a symlink, not a regular file, or leads outside its job folder" },
+  UNSAFE_PATH: {
+    kind: "invalid-local-data",
+    marker: "yes",
+    text: "a file is a symlink, not a regular file, or leads outside its job folder",
+  },
   ASSET_MISSING: { kind: "invalid-local-data", marker: "yes", text: "a finished job lists an asset whose file does not exist" },
-  VALUE_LIMIT: { kind: "invalid-local-data", marker: "yes", text: "the record breaks a Convex limit (size, nesting, array length, field name)" },
-  REJECTED: { kind: "invalid-local-data", marker: "yes", text: "a function refused an argument for this job's own values (INVALID_ARGUMENT naming the job)" },
+  VALUE_LIMIT: {
+    kind: "invalid-local-data",
+    marker: "yes",
+    text: "the record breaks a Convex limit (size, nesting, array length, field name)",
+  },
+  REJECTED: {
+    kind: "invalid-local-data",
+    marker: "yes",
+    text: "a function refused an argument for this job's own values (INVALID_ARGUMENT naming the job)",
+  },
   RETRIES_EXHAUSTED: {
     kind: "invalid-local-data",
     marker: "yes",

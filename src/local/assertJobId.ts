@@ -18,10 +18,6 @@ export function isPlainFileName(name: string): boolean {
 
 export function assertJobId(jobId: string): void {
   if (!isSafeJobId(jobId)) {
-    throw new SyncError(
-      "UNSAFE_PATH",
-      `job id ${JSON.stringify(jobId)} is not a single folder name (no /, \\, NUL, . or ..)`,
-      { jobId },
-    );
+    throw new SyncError("UNSAFE_PATH", `job id ${JSON.stringify(jobId)} is not a single folder name (no /, \\, NUL, . or ..)`, { jobId });
   }
 }

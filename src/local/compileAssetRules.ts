@@ -99,7 +99,12 @@ export function compileAssetRules(rules: readonly AssetRule[]): CompiledAssetRul
         if (name === null) return false;
         // Name not known yet: any one-segment name could be it (a candidate, re-roled later).
         const middle = relPath.length - before.length - after.length;
-        return middle > 0 && relPath.startsWith(before) && relPath.endsWith(after) && !relPath.slice(before.length, before.length + middle).includes("/");
+        return (
+          middle > 0 &&
+          relPath.startsWith(before) &&
+          relPath.endsWith(after) &&
+          !relPath.slice(before.length, before.length + middle).includes("/")
+        );
       },
     };
   });

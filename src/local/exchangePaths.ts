@@ -28,7 +28,9 @@ function load(): Loaded {
   try {
     const koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
     const libc = koffi.load("libc.so.6");
-    const renameat2 = libc.func("int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)") as Renameat2;
+    const renameat2 = libc.func(
+      "int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)",
+    ) as Renameat2;
     loaded = { renameat2, errno: () => koffi.errno() };
   } catch (e) {
     loaded = { unavailable: `renameat2 could not be loaded: ${(e as Error).message.split("\n")[0]}` };

@@ -29,7 +29,14 @@ import { isoToMicros } from "../../convex/lib/time.js";
 import { casRewriteJobJson, type CasOptions, type CasOutcome } from "./casRewriteJobJson.js";
 import { MARKER_KEY, parseFailureMarker } from "./parseFailureMarker.js";
 import { stringifyPythonJson, pythonJsonString } from "./pythonJson.js";
-import { editTopLevel, joinTopLevel, lastMember, splitTopLevel, topLevelIndent, type TopLevelObject } from "../../convex/lib/topLevelMembers.js";
+import {
+  editTopLevel,
+  joinTopLevel,
+  lastMember,
+  splitTopLevel,
+  topLevelIndent,
+  type TopLevelObject,
+} from "../../convex/lib/topLevelMembers.js";
 import type { FailureMarker } from "./types.js";
 
 export type WriteFailureMarkerOutcome = CasOutcome<"unchanged">;
@@ -100,7 +107,9 @@ function valueText(original: string | undefined, value: unknown, indent: number,
   const shift = (toDepth - fromDepth) * indent;
   return original
     .split("\n")
-    .map((line, n) => (n === 0 ? line : shift >= 0 ? " ".repeat(shift) + line : line.slice(Math.min(-shift, line.length - line.trimStart().length))))
+    .map((line, n) =>
+      n === 0 ? line : shift >= 0 ? " ".repeat(shift) + line : line.slice(Math.min(-shift, line.length - line.trimStart().length)),
+    )
     .join("\n");
 }
 
@@ -111,9 +120,7 @@ function markerText(
 ): string {
   const pad = (d: number) => " ".repeat(indent * d);
   const prev =
-    previous.length === 0
-      ? "{}"
-      : `{\n${previous.map(([k, t]) => `${pad(3)}${pythonJsonString(k)}: ${t}`).join(",\n")}\n${pad(2)}}`;
+    previous.length === 0 ? "{}" : `{\n${previous.map(([k, t]) => `${pad(3)}${pythonJsonString(k)}: ${t}`).join(",\n")}\n${pad(2)}}`;
   const lines = [
     `${pad(2)}"at": ${pythonJsonString(m.at)}`,
     `${pad(2)}"attempts": ${stringifyPythonJson(m.attempts)}`,

@@ -40,11 +40,7 @@ export type FileHash = {
   data?: Buffer;
 };
 
-export async function hashFile(
-  jobDir: string,
-  file: LocalFile,
-  options: HashOptions = {},
-): Promise<FileHash> {
+export async function hashFile(jobDir: string, file: LocalFile, options: HashOptions = {}): Promise<FileHash> {
   if (file.size <= READ_WHOLE_MAX_BYTES && options.onProgress === undefined && options.chunkBytes === undefined) {
     const data = readAssetSync(jobDir, file);
     const sha256 = createHash("sha256").update(data).digest("hex");
@@ -59,7 +55,9 @@ export async function hashFile(
   try {
     await readGuardedChunks(open, options.chunkBytes ?? HASH_CHUNK_BYTES, async (chunk, total) => {
       hash.update(chunk);
-      tail = Buffer.from(chunk.length >= TAIL_BYTES ? chunk.subarray(chunk.length - TAIL_BYTES) : Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES));
+      tail = Buffer.from(
+        chunk.length >= TAIL_BYTES ? chunk.subarray(chunk.length - TAIL_BYTES) : Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES),
+      );
       bytes = total;
       await options.onProgress?.(total);
     });

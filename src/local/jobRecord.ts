@@ -28,9 +28,7 @@ export const jobRecordV1 = z
     created_at: isoTimestamp,
     updated_at: isoTimestamp,
     progress_stage: z.string().nullable().optional(),
-    component: z
-      .looseObject({ assets: z.record(z.string(), z.unknown()).optional() })
-      .nullable(),
+    component: z.looseObject({ assets: z.record(z.string(), z.unknown()).optional() }).nullable(),
     error: z.string().nullable(),
     render_size_hint: z.number().int().nullable().optional(),
     retry_after: z.number().nullable().optional(),
@@ -86,7 +84,9 @@ function canonical(value: unknown): string {
   }
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
+  const keys = Object.keys(value)
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(",")}}`;
 }
 

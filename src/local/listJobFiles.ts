@@ -91,7 +91,8 @@ export function listJobFiles(jobDir: string, jobId: string, rules: readonly Asse
       }
       if (depth <= 1 || entry.isSymbolicLink()) continue;
       // Some file systems do not report entry types; ask lstat then.
-      const known = entry.isDirectory() || entry.isFile() || entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice();
+      const known =
+        entry.isDirectory() || entry.isFile() || entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice();
       const isDir = known ? entry.isDirectory() : lstatOrNull(rel)?.isDirectory() === true;
       if (isDir) walk(rel, depth - 1);
     }

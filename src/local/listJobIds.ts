@@ -23,11 +23,19 @@ export async function listJobIds(jobsDir: string): Promise<string[]> {
     for await (const entry of dir) {
       const name = entry.name;
       if (!isJobFolderName(name) || !isSafeJobId(name)) continue;
+      // A link or a file is never a job folder; an entry of unknown type is looked at.
       if (entry.isDirectory()) {
         ids.push(name);
-      } else if (entry.isSymbolicLink() || entry.isFile()) {
-        continue;
-      } else if (!(entry.isFIFO() || entry.isSocket() || entry.isBlockDevice() || entry.isCharacterDevice())) {
+      } else if (
+        !(
+          entry.isSymbolicLink() ||
+          entry.isFile() ||
+          entry.isFIFO() ||
+          entry.isSocket() ||
+          entry.isBlockDevice() ||
+          entry.isCharacterDevice()
+        )
+      ) {
         // File systems that do not report the entry type: ask lstat (never stat, which follows links).
         const st = await lstat(path.join(jobsDir, name)).catch(() => null);
         if (st?.isDirectory()) ids.push(name);

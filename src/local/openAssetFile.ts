@@ -54,7 +54,11 @@ function checkPath(jobDir: string, file: LocalFile, where: Where): string {
       throw fsError(e, { ...where, action: `lstat of ${rel}` });
     }
     if (!st.isDirectory()) {
-      throw new SyncError("UNSAFE_PATH", `${rel} (on the way to ${file.relPath}) is ${st.isSymbolicLink() ? "a symlink" : "not a folder"}`, where);
+      throw new SyncError(
+        "UNSAFE_PATH",
+        `${rel} (on the way to ${file.relPath}) is ${st.isSymbolicLink() ? "a symlink" : "not a folder"}`,
+        where,
+      );
     }
   }
   return path.join(jobDir, file.relPath);

@@ -4,7 +4,7 @@
  * the rules select. Read-only; every failure is a SyncError naming the job and the file.
  */
 import { createHash } from "node:crypto";
-import { lstatSync } from "node:fs";
+import { lstatSync, type Stats } from "node:fs";
 import path from "node:path";
 import { componentFilenames, type JobRecordInput } from "../../convex/lib/jobStore.js";
 import { lastMember, splitTopLevel } from "../../convex/lib/topLevelMembers.js";
@@ -54,7 +54,7 @@ export function readJobSource(jobsDir: string, jobId: string, rules: readonly As
   assertJobId(jobId);
   const dir = path.join(jobsDir, jobId);
 
-  let dirStat;
+  let dirStat: Stats;
   try {
     dirStat = lstatSync(dir);
   } catch (e) {
@@ -83,7 +83,9 @@ const MARKED_TEXT_MAX = 64 * 1024;
 function reducedForMarker(record: JobRecordInput): JobRecordInput {
   const { telemetry: _dropped, ...rest } = record;
   const cut = (text: string | null | undefined) =>
-    typeof text === "string" && text.length > MARKED_TEXT_MAX ? `${text.slice(0, MARKED_TEXT_MAX)}… [cut: ${text.length - MARKED_TEXT_MAX} more characters in job.json]` : text;
+    typeof text === "string" && text.length > MARKED_TEXT_MAX
+      ? `${text.slice(0, MARKED_TEXT_MAX)}… [cut: ${text.length - MARKED_TEXT_MAX} more characters in job.json]`
+      : text;
   const out: JobRecordInput = { ...rest, prompt: cut(rest.prompt) as string };
   for (const key of ["styleContext", "layoutIntent", "name"] as const) if (out[key] != null) out[key] = cut(out[key]);
   return out;

@@ -6,12 +6,7 @@
  * A trace that cannot be read as one is no fault of the job's record: the file is still
  * mirrored as an asset; only its timeline events are missing, and the caller says why.
  */
-import {
-  MAX_TRACE_DATA_BYTES,
-  MAX_TRACE_EVENTS,
-  MAX_TRACE_LABEL_CHARS,
-  type TraceInput,
-} from "../../convex/lib/timeline.js";
+import { MAX_TRACE_DATA_BYTES, MAX_TRACE_EVENTS, MAX_TRACE_LABEL_CHARS, type TraceInput } from "../../convex/lib/timeline.js";
 import { parsePythonJson, stringifyPythonJson } from "./pythonJson.js";
 
 /** Largest trace.json read for its events (the file itself is uploaded whatever its size). */
@@ -20,7 +15,7 @@ export const MAX_TRACE_FILE_BYTES = 4 * 1024 * 1024;
 export type TraceEvents = { ok: true; trace: TraceInput } | { ok: false; problem: string };
 
 function label(value: unknown): string {
-  const text = typeof value === "string" ? value : value === undefined ? "" : JSON.stringify(value) ?? String(value);
+  const text = typeof value === "string" ? value : value === undefined ? "" : (JSON.stringify(value) ?? String(value));
   return text.length > MAX_TRACE_LABEL_CHARS ? text.slice(0, MAX_TRACE_LABEL_CHARS) : text;
 }
 

@@ -73,10 +73,12 @@ export async function checkAccessAs(jobsDir: string, user: ServiceUser): Promise
   // Every folder above the jobs folder must let the user through (x), or nothing below counts.
   for (let dir = path.dirname(real), seen = ""; dir !== seen; seen = dir, dir = path.dirname(dir)) {
     const st = await stat(dir);
-    if (!permitsAs(st, user, { search: true })) return result("fail", `${user.name} cannot enter ${dir} (${owner(st)}), on the way to ${jobsDir}`);
+    if (!permitsAs(st, user, { search: true }))
+      return result("fail", `${user.name} cannot enter ${dir} (${owner(st)}), on the way to ${jobsDir}`);
   }
   const top = await stat(real);
-  if (!permitsAs(top, user, { read: true, search: true })) return result("fail", `${jobsDir} cannot be listed by ${user.name} (${owner(top)})`);
+  if (!permitsAs(top, user, { read: true, search: true }))
+    return result("fail", `${jobsDir} cannot be listed by ${user.name} (${owner(top)})`);
 
   // The lock: created in <jobs>/.celstate-sync/ (made if missing, which needs the jobs folder
   // writable); a lock left by a crash is removed and taken over, which needs the lock writable.
@@ -99,7 +101,10 @@ export async function checkAccessAs(jobsDir: string, user: ServiceUser): Promise
   const problems = (await mapLimit(ids, 32, (id) => jobProblem(real, id, user))).filter((p): p is string => p !== null);
   if (problems.length > 0) {
     const more = problems.length > SHOWN ? `; and ${problems.length - SHOWN} more` : "";
-    return result("fail", `${problems.length} of ${plural(ids.length, "job folder", "job folders")} ${problems.length === 1 ? "is" : "are"} not ${user.name}'s to sync: ${problems.slice(0, SHOWN).join("; ")}${more}`);
+    return result(
+      "fail",
+      `${problems.length} of ${plural(ids.length, "job folder", "job folders")} ${problems.length === 1 ? "is" : "are"} not ${user.name}'s to sync: ${problems.slice(0, SHOWN).join("; ")}${more}`,
+    );
   }
   return result(
     "ok",

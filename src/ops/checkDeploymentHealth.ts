@@ -94,7 +94,12 @@ export async function checkDeploymentHealth(
         return [
           ...checks,
           line("reachable", "ok", "it answered"),
-          line("token", "fail", "the deployment has no CELSTATE_SYNC_TOKEN", "run `npx convex env set CELSTATE_SYNC_TOKEN <token> --prod` (without --prod it goes to the dev deployment) with the token this machine uses"),
+          line(
+            "token",
+            "fail",
+            "the deployment has no CELSTATE_SYNC_TOKEN",
+            "run `npx convex env set CELSTATE_SYNC_TOKEN <token> --prod` (without --prod it goes to the dev deployment) with the token this machine uses",
+          ),
           ...skipAfter(["functions", "clock"], "token not configured"),
         ];
       case "API_MISMATCH":
@@ -102,7 +107,12 @@ export async function checkDeploymentHealth(
           ...checks,
           line("reachable", "ok", "it answered"),
           line("token", "skip", "cannot tell: the handshake function is missing or differs"),
-          line("functions", "fail", err.message, `deploy this version's convex/ folder (\`npx convex deploy\`); it expects sync API v${API_VERSION}`),
+          line(
+            "functions",
+            "fail",
+            err.message,
+            `deploy this version's convex/ folder (\`npx convex deploy\`); it expects sync API v${API_VERSION}`,
+          ),
           line("clock", "skip", "no handshake"),
         ];
       default:

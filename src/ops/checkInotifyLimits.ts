@@ -40,7 +40,13 @@ export async function checkInotifyLimits(opts: InotifyOptions): Promise<DoctorCh
   const procDir = opts.procDir ?? "/proc/sys/fs/inotify";
   const [watches, instances] = await Promise.all([readLimit(procDir, "max_user_watches"), readLimit(procDir, "max_user_instances")]);
   if (watches === null || instances === null) {
-    return { id: "inotify", title, status: "warn", detail: `cannot read ${procDir}/max_user_watches or max_user_instances`, fix: "check the limits by hand: `sysctl fs.inotify`" };
+    return {
+      id: "inotify",
+      title,
+      status: "warn",
+      detail: `cannot read ${procDir}/max_user_watches or max_user_instances`,
+      fix: "check the limits by hand: `sysctl fs.inotify`",
+    };
   }
   const active = Math.min(opts.jobFolders, opts.maxWatchedJobs);
   // +1: the jobs folder itself.

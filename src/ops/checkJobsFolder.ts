@@ -35,7 +35,10 @@ export async function checkJobsFolder(jobsDir: string): Promise<{ check: DoctorC
   try {
     jobFolders = (await listJobIds(jobsDir)).length;
   } catch (e) {
-    return fail(`${jobsDir} cannot be listed: ${e instanceof Error ? e.message : String(e)}`, "run celstate-sync as a user that can read the folder");
+    return fail(
+      `${jobsDir} cannot be listed: ${e instanceof Error ? e.message : String(e)}`,
+      "run celstate-sync as a user that can read the folder",
+    );
   }
   const probe = path.join(jobsDir, `${DOCTOR_PROBE_PREFIX}${randomBytes(6).toString("hex")}`);
   try {
@@ -52,7 +55,12 @@ export async function checkJobsFolder(jobsDir: string): Promise<{ check: DoctorC
     return fail(`created ${probe} but could not remove it (${reason(e)})`, "check the folder's permissions (sticky bit, ACLs)");
   }
   return {
-    check: { id: "jobs-dir", title, status: "ok", detail: `${jobsDir} exists, readable and writable; ${plural(jobFolders, "job folder", "job folders")}` },
+    check: {
+      id: "jobs-dir",
+      title,
+      status: "ok",
+      detail: `${jobsDir} exists, readable and writable; ${plural(jobFolders, "job folder", "job folders")}`,
+    },
     jobFolders,
   };
 }

@@ -9,7 +9,12 @@ import type { DoctorCheck } from "./DoctorCheck.js";
 
 export function checkMarkerSwap(support = exchangeSupport()): DoctorCheck {
   if (support.available) {
-    return { id: "marker-swap", title: "marker swap", status: "ok", detail: "atomic exchange (renameat2 RENAME_EXCHANGE): job.json is never missing" };
+    return {
+      id: "marker-swap",
+      title: "marker swap",
+      status: "ok",
+      detail: "atomic exchange (renameat2 RENAME_EXCHANGE): job.json is never missing",
+    };
   }
   return {
     id: "marker-swap",

@@ -73,7 +73,8 @@ export async function collectStatus(opts: CollectStatusOptions): Promise<StatusR
   const stuck = readStuckReport(config.jobsDir);
   for (const [n, e] of entries.entries()) {
     const s = stuck.get(e.jobId);
-    if (s !== undefined && e.state !== "in-sync") entries[n] = { jobId: e.jobId, state: "stuck", detail: `the daemon reports: ${s.reason}`, code: "STUCK" };
+    if (s !== undefined && e.state !== "in-sync")
+      entries[n] = { jobId: e.jobId, state: "stuck", detail: `the daemon reports: ${s.reason}`, code: "STUCK" };
   }
   const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
   for (const e of entries) counts[e.state]++;

@@ -160,7 +160,8 @@ export function comparePublicJob(pub: unknown, local: JobRecordInput, opts: Comp
 
   for (const key of Object.keys(pub)) {
     if (PUBLIC_KEYS.has(key)) continue;
-    const what = key === "internalAssetType" || key === "type" ? "internal asset type" : key.startsWith("trace") ? "trace" : "internal field";
+    const what =
+      key === "internalAssetType" || key === "type" ? "internal asset type" : key.startsWith("trace") ? "trace" : "internal field";
     out.add(key, `not exposed (${what})`, show(pub[key]));
   }
 

@@ -4,7 +4,12 @@
  */
 import type { ConfigSource, LoadedConfig } from "../config/loadConfig.js";
 
-const SOURCE_WORDS: Partial<Record<ConfigSource, string>> = { file: "the file", env: "the environment", "env-file": "the env file", flag: "flag" };
+const SOURCE_WORDS: Partial<Record<ConfigSource, string>> = {
+  file: "the file",
+  env: "the environment",
+  "env-file": "the env file",
+  flag: "flag",
+};
 
 export function describeConfigSources(loaded: Pick<LoadedConfig, "sources" | "configFile" | "envFile">): string {
   const set = Object.entries(loaded.sources)

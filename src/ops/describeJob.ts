@@ -70,7 +70,12 @@ export function stageSpans(timeline: readonly TimelineEvent[]): StageSpan[] {
   return stages.map((s, i) => ({ ...s, ms: i + 1 < stages.length ? stages[i + 1]!.at - s.at : null }));
 }
 
-export function describeJob(jobId: string, local: Record<string, unknown> | null, stored: StoredRecord | null, timeline: readonly TimelineEvent[]): JobDetail {
+export function describeJob(
+  jobId: string,
+  local: Record<string, unknown> | null,
+  stored: StoredRecord | null,
+  timeline: readonly TimelineEvent[],
+): JobDetail {
   return {
     jobId,
     fields: FIELDS.map(([jsonName, storedName]) => ({

@@ -22,7 +22,12 @@ export function lookupUser(name: string): ServiceUser {
     return { name, uid: uid!, gid: gid!, groups: id("-G", name) };
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
-    const why = err.code === "ENOENT" ? "`id` is not installed, so users cannot be looked up" : ((err.stderr ?? "").trim().split(": ").pop() || err.message);
-    throw new SyncError("USER_UNKNOWN", `no user \`${name}\` on this host (${why}); create the service user first (README, Production)`, { cause: e });
+    const why =
+      err.code === "ENOENT"
+        ? "`id` is not installed, so users cannot be looked up"
+        : (err.stderr ?? "").trim().split(": ").pop() || err.message;
+    throw new SyncError("USER_UNKNOWN", `no user \`${name}\` on this host (${why}); create the service user first (README, Production)`, {
+      cause: e,
+    });
   }
 }

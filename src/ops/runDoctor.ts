@@ -58,7 +58,9 @@ export async function runDoctor(opts: RunDoctorOptions): Promise<DoctorCheck[]> 
     ];
   }
   const { config } = opts.loaded;
-  const checks: DoctorCheck[] = [{ id: "config", title: "configuration", status: "ok", detail: `valid (${describeConfigSources(opts.loaded)})` }];
+  const checks: DoctorCheck[] = [
+    { id: "config", title: "configuration", status: "ok", detail: `valid (${describeConfigSources(opts.loaded)})` },
+  ];
 
   const makeGateway =
     opts.makeGateway ??
@@ -95,6 +97,11 @@ async function serviceUserCheck(jobsDir: string, user: ServiceUser, folderOk: bo
   try {
     return await checkAccessAs(jobsDir, user);
   } catch (e) {
-    return { id: "as-user", title, status: "fail", detail: `could not check ${jobsDir} as ${user.name}: ${e instanceof Error ? e.message : String(e)}` };
+    return {
+      id: "as-user",
+      title,
+      status: "fail",
+      detail: `could not check ${jobsDir} as ${user.name}: ${e instanceof Error ? e.message : String(e)}`,
+    };
   }
 }

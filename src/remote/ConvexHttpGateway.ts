@@ -7,7 +7,17 @@
 import { ConvexHttpClient } from "convex/browser";
 import { makeFunctionReference } from "convex/server";
 import { FunctionFailure, HttpStatusError } from "../errors/classifyError.js";
-import type { CommitArgs, CommitResult, ConvexGateway, GatewayStats, PublicJob, RemoteJobState, StoredRecord, TimelineEvent, UploadBody } from "./ConvexGateway.js";
+import type {
+  CommitArgs,
+  CommitResult,
+  ConvexGateway,
+  GatewayStats,
+  PublicJob,
+  RemoteJobState,
+  StoredRecord,
+  TimelineEvent,
+  UploadBody,
+} from "./ConvexGateway.js";
 import { SyncError } from "../errors/SyncError.js";
 import { uploadBlob } from "./uploadBlob.js";
 import { UploadRate } from "./UploadRate.js";
@@ -150,7 +160,9 @@ export class ConvexHttpGateway implements ConvexGateway {
 
   async getRecord(jobId: string) {
     this.count("sync:getRecord");
-    return await call<StoredRecord | null>("sync:getRecord", () => this.client.query(fn.getRecord, { serviceToken: this.opts.token, jobId }));
+    return await call<StoredRecord | null>("sync:getRecord", () =>
+      this.client.query(fn.getRecord, { serviceToken: this.opts.token, jobId }),
+    );
   }
 
   async timeline(jobId: string) {

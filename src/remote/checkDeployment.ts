@@ -28,7 +28,10 @@ export type DeploymentInfo = { apiVersion: number; serverTimeMs: number; clockSk
  * `attempts` > 1 retries outages and transient failures with a doubling pause from 500 ms, so a
  * one-shot command survives a brief blip; refusals are final.
  */
-export async function checkDeployment(gateway: ConvexGateway, opts: { attempts?: number; signal?: AbortSignal } = {}): Promise<DeploymentInfo> {
+export async function checkDeployment(
+  gateway: ConvexGateway,
+  opts: { attempts?: number; signal?: AbortSignal } = {},
+): Promise<DeploymentInfo> {
   const attempts = opts.attempts ?? 1;
   let started = Date.now();
   let info: { apiVersion: number; serverTimeMs: number };

@@ -14,11 +14,7 @@ import { HttpStatusError } from "../errors/classifyError.js";
 import { SyncError } from "../errors/SyncError.js";
 import type { UploadBody } from "./ConvexGateway.js";
 
-export async function uploadBlob(
-  url: string,
-  body: UploadBody,
-  opts: { timeoutMs: number; signal?: AbortSignal },
-): Promise<string> {
+export async function uploadBlob(url: string, body: UploadBody, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<string> {
   const target = new URL(url);
   const client = target.protocol === "https:" ? https : http;
   const digest = Buffer.from(body.sha256Hex, "hex").toString("base64");

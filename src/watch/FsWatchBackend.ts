@@ -18,7 +18,7 @@
  * Events are hints: a new folder's files may be written before its watch exists, which is why
  * the daemon reads every new job in full, and looks again a moment after a sub-folder appears.
  */
-import { type FSWatcher, lstatSync, readdirSync, watch as fsWatch } from "node:fs";
+import { type Dirent, type FSWatcher, lstatSync, readdirSync, type Stats, watch as fsWatch } from "node:fs";
 import path from "node:path";
 import type { FolderWatcher, WatchEvent, WatchOptions } from "./WatcherBackend.js";
 import { WatchListeners } from "./WatchListeners.js";
@@ -62,9 +62,13 @@ class JobFolderWatch {
     private readonly emit: (e: WatchEvent) => void,
     private readonly reportError: (e: unknown) => void,
   ) {
-    this.top = openWatch(dir, (name) => this.onEntry(name), (e) => this.onWatchError(e));
+    this.top = openWatch(
+      dir,
+      (name) => this.onEntry(name),
+      (e) => this.onWatchError(e),
+    );
     if (this.top === null) return;
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch {
@@ -103,7 +107,7 @@ class JobFolderWatch {
     }
     const p = path.join(this.dir, name);
     if (this.ignored(p)) return;
-    let st;
+    let st: Stats | undefined;
     try {
       st = lstatSync(p, { throwIfNoEntry: false });
     } catch {
@@ -153,13 +157,25 @@ export class FsWatchBackend extends WatchListeners implements FolderWatcher {
     this.ignored = options.ignored ?? NOTHING_IGNORED;
     // ENOSPC (the inotify limit) or EMFILE is reported once start has returned: the daemon,
     // listening by then, falls back to polling.
-    this.root = openWatch(jobsDir, (name) => this.onRootEntry(name), (e) => setImmediate(() => this.reportError(e)));
+    this.root = openWatch(
+      jobsDir,
+      (name) => this.onRootEntry(name),
+      (e) => setImmediate(() => this.reportError(e)),
+    );
     return Promise.resolve();
   }
 
   watchJob(jobDir: string): void {
     if (this.closed || this.watched.has(jobDir)) return;
-    this.watched.set(jobDir, new JobFolderWatch(jobDir, this.ignored, (e) => this.emit(e), (e) => this.reportError(e)));
+    this.watched.set(
+      jobDir,
+      new JobFolderWatch(
+        jobDir,
+        this.ignored,
+        (e) => this.emit(e),
+        (e) => this.reportError(e),
+      ),
+    );
   }
 
   unwatchJob(jobDir: string): void {

@@ -22,7 +22,7 @@
  * - Shutdown: stop events, drain the queue within a deadline, release the lock. Nothing is
  *   lost: the next start reconciles from disk.
  */
-import { statSync } from "node:fs";
+import { type Stats, statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 import type { Logger } from "pino";
@@ -39,7 +39,17 @@ import { ReachabilityProbe } from "./ReachabilityProbe.js";
 import { jobIdOfPath } from "./jobIdOfPath.js";
 import { writeStuckReport } from "./stuckReport.js";
 import type { WatchEvent, WatcherBackend } from "./WatcherBackend.js";
-import { BACKEND_PROBE_INTERVAL_MS, BACKEND_PROBE_TIMEOUT_MS, DEBOUNCE_MAX_WAIT_MS, OUTAGE_PROBE_MAX_MS, STARTUP_PROBE_BASE_MS, STOP_CHECK_MS, STUCK_REPORT_DELAY_MS, SWEEP_MIN_INTERVAL_MS, WATCH_SETTLE_MS } from "../timing.js";
+import {
+  BACKEND_PROBE_INTERVAL_MS,
+  BACKEND_PROBE_TIMEOUT_MS,
+  DEBOUNCE_MAX_WAIT_MS,
+  OUTAGE_PROBE_MAX_MS,
+  STARTUP_PROBE_BASE_MS,
+  STOP_CHECK_MS,
+  STUCK_REPORT_DELAY_MS,
+  SWEEP_MIN_INTERVAL_MS,
+  WATCH_SETTLE_MS,
+} from "../timing.js";
 
 export const LIVE_PRIORITY = 1;
 export const BACKLOG_PRIORITY = 0;
@@ -140,12 +150,16 @@ export class WatchDaemon {
     const { log } = this.opts;
     if (this.backendAnswers !== answers && this.ready) {
       if (answers) log.info("the deployment answers again");
-      else if (result?.answers === false) log.warn({ code: result.error.code }, `the deployment does not answer (${result.error.describe()})`);
+      else if (result?.answers === false)
+        log.warn({ code: result.error.code }, `the deployment does not answer (${result.error.describe()})`);
       else log.warn({ code: "TIMEOUT" }, "the deployment does not answer (no reply within the probe's timeout)");
     }
     const refusal = result?.answers === true ? result.refusal : undefined;
     if (refusal && !this.probeRefused) {
-      log.warn({ code: refusal.code }, `the deployment refuses the daemon's check (${refusal.describe()}); jobs' own calls decide whether that stops the daemon`);
+      log.warn(
+        { code: refusal.code },
+        `the deployment refuses the daemon's check (${refusal.describe()}); jobs' own calls decide whether that stops the daemon`,
+      );
     }
     this.probeRefused = refusal !== undefined;
     this.backendAnswers = answers;
@@ -233,11 +247,18 @@ export class WatchDaemon {
       this.backendAnswers = result.answers;
       if (result.answers) {
         const { info } = result;
-        if (info) log.info({ convexUrl: this.opts.config.convexUrl, apiVersion: info.apiVersion, clockSkewMs: Math.round(info.clockSkewMs) }, "deployment ok");
+        if (info)
+          log.info(
+            { convexUrl: this.opts.config.convexUrl, apiVersion: info.apiVersion, clockSkewMs: Math.round(info.clockSkewMs) },
+            "deployment ok",
+          );
         break;
       }
       if (!waited) {
-        log.warn({ code: result.error.code }, `Convex not ready yet (${result.error.describe()}); the daemon keeps running and starts syncing as soon as it answers`);
+        log.warn(
+          { code: result.error.code },
+          `Convex not ready yet (${result.error.describe()}); the daemon keeps running and starts syncing as soon as it answers`,
+        );
       }
       waited = true;
       const pause = backoffDelay(attempt, { baseMs: STARTUP_PROBE_BASE_MS, maxMs: OUTAGE_PROBE_MAX_MS }, () => 1);
@@ -415,7 +436,7 @@ export class WatchDaemon {
     let text = "";
     let found = false;
     for (const name of FINGERPRINTED) {
-      let st;
+      let st: Stats | undefined;
       try {
         st = statSync(path.join(dir, name), { throwIfNoEntry: false });
       } catch {

@@ -81,7 +81,8 @@ export async function acquireInstanceLock(
   } catch (e) {
     throw new SyncError("JOBS_DIR_UNREADABLE", `the jobs folder ${jobsDir} ${fsProblem(e)} (check --jobs-dir / jobsDir)`, { cause: e });
   }
-  if (!folder.isDirectory()) throw new SyncError("JOBS_DIR_UNREADABLE", `the jobs folder ${jobsDir} is not a folder (check --jobs-dir / jobsDir)`);
+  if (!folder.isDirectory())
+    throw new SyncError("JOBS_DIR_UNREADABLE", `the jobs folder ${jobsDir} is not a folder (check --jobs-dir / jobsDir)`);
   try {
     await mkdir(path.dirname(lockPath), { recursive: true });
   } catch (e) {
@@ -95,7 +96,11 @@ export async function acquireInstanceLock(
     lockfilePath: lockPath,
     stale: opts.staleMs ?? LOCK_STALE_MS,
     realpath: false,
-    onCompromised: opts.onCompromised ?? ((e: Error) => { throw e; }),
+    onCompromised:
+      opts.onCompromised ??
+      ((e: Error) => {
+        throw e;
+      }),
   };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -143,11 +148,9 @@ export async function acquireInstanceLock(
         continue;
       }
       const who = holder ? `pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}` : "another process";
-      throw new SyncError(
-        "LOCKED",
-        `another celstate-sync (${who}) is already syncing ${jobsDir}; stop it first (lock: ${lockPath})`,
-        { cause: e },
-      );
+      throw new SyncError("LOCKED", `another celstate-sync (${who}) is already syncing ${jobsDir}; stop it first (lock: ${lockPath})`, {
+        cause: e,
+      });
     }
   }
   throw new SyncError("LOCKED", `cannot lock ${jobsDir}`);

@@ -52,17 +52,31 @@ export function createMetrics(sources: MetricSources) {
         this.set({ state: "backing_off" }, q.backingOff);
       },
     }),
-    reconciles: new Counter({ name: "celstate_sync_reconciles_total", help: "Reconciles by outcome", registers, labelNames: ["outcome"] as const }),
+    reconciles: new Counter({
+      name: "celstate_sync_reconciles_total",
+      help: "Reconciles by outcome",
+      registers,
+      labelNames: ["outcome"] as const,
+    }),
     bytesUploaded: new Counter({ name: "celstate_sync_uploaded_bytes_total", help: "Bytes uploaded to Convex storage", registers }),
     filesUploaded: new Counter({ name: "celstate_sync_uploaded_files_total", help: "Files uploaded to Convex storage", registers }),
-    failures: new Counter({ name: "celstate_sync_failures_total", help: "Jobs that could not be synced, by error code", registers, labelNames: ["code"] as const }),
+    failures: new Counter({
+      name: "celstate_sync_failures_total",
+      help: "Jobs that could not be synced, by error code",
+      registers,
+      labelNames: ["code"] as const,
+    }),
     syncLatency: new Histogram({
       name: "celstate_sync_latency_seconds",
       help: "Time from the first local change seen to the commit that carried it",
       registers,
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     }),
-    lastSuccess: new Gauge({ name: "celstate_sync_last_success_timestamp_seconds", help: "Unix time of the last successful reconcile (0: none yet)", registers }),
+    lastSuccess: new Gauge({
+      name: "celstate_sync_last_success_timestamp_seconds",
+      help: "Unix time of the last successful reconcile (0: none yet)",
+      registers,
+    }),
     watchedJobs: new Gauge({
       name: "celstate_sync_watched_jobs",
       help: "Job folders watched now",

@@ -9,7 +9,10 @@ const commit = (jobId: string, s: number, atMs: number, outcome = "updated"): Co
 
 describe("renameLatencies", () => {
   it("renameLatencies › measures each rename to the commit of the same state", () => {
-    const r = renameLatencies([rename("a", 1, 1000), rename("a", 2, 2000, "completed")], [commit("a", 1, 1040, "created"), commit("a", 2, 2030)]);
+    const r = renameLatencies(
+      [rename("a", 1, 1000), rename("a", 2, 2000, "completed")],
+      [commit("a", 1, 1040, "created"), commit("a", 2, 2030)],
+    );
     expect(r.latencies).toEqual([40, 30]);
     expect(r.exact).toBe(2);
     expect(r.byStage.get("completed")).toEqual([30]);
@@ -23,10 +26,7 @@ describe("renameLatencies", () => {
   });
 
   it("renameLatencies › never matches another job's commit, an older state or a stale commit", () => {
-    const r = renameLatencies(
-      [rename("a", 5, 1000)],
-      [commit("b", 5, 1010), commit("a", 4, 1020), commit("a", 6, 1030, "stale")],
-    );
+    const r = renameLatencies([rename("a", 5, 1000)], [commit("b", 5, 1010), commit("a", 4, 1020), commit("a", 6, 1030, "stale")]);
     expect(r.latencies).toEqual([]);
     expect(r.unmatched).toHaveLength(1);
   });

@@ -45,7 +45,9 @@ describe("celstate-sync backfill (the command)", () => {
   });
 
   it("backfill › a wrong token is refused with exit 2 and the token never printed", async () => {
-    const r = await runCli(["backfill", "--jobs-dir", h.jobsDir], { env: cleanEnv({ CONVEX_URL: h.standin.url, CELSTATE_SYNC_TOKEN: "wrong-token-value" }) });
+    const r = await runCli(["backfill", "--jobs-dir", h.jobsDir], {
+      env: cleanEnv({ CONVEX_URL: h.standin.url, CELSTATE_SYNC_TOKEN: "wrong-token-value" }),
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("UNAUTHORIZED");
     expect(r.stdout + r.stderr).not.toContain("wrong-token-value");

@@ -27,28 +27,35 @@ describe("backfill › interrupted", () => {
     ["SIGINT", 130, 1],
     ["SIGTERM", 143, 1],
     ["SIGINT", 130, 2],
-  ] as const)("backfill › %s during an outage ends the run in time with a summary (exit %i; %i signal(s))", async (signal, code, signals) => {
-    writeTinyJobs(h.jobsDir, 600);
-    // Every connection refused, the handshake's too: an outage from the first request on.
-    h.standin.setFaults({ refuse: true, durationMs: 10 * 60_000 });
-    const run = new DaemonProcess(["backfill", "--jobs-dir", h.jobsDir, "--json", "--log-level", "warn"], {
-      env: cleanEnv({ CONVEX_URL: h.standin.url, CELSTATE_SYNC_TOKEN: h.token }),
-    });
-    try {
-      // Once the run has met the outage (the queue gates everything behind one probe).
-      await waitFor(() => run.stderr.includes("backendDown") || run.stdout.includes("backendDown"), { timeoutMs: 30_000, what: "the outage seen" });
-      const sentAt = Date.now();
-      for (let i = 0; i < signals; i++) run.child.kill(signal);
-      const exit = await run.exited;
-      expect(Date.now() - sentAt).toBeLessThan(BACKFILL_DRAIN_MS + MARGIN_MS);
-      expect(exit.code, run.stderr.slice(-2000)).toBe(code);
-      const summary = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as BackfillSummary;
-      expect(summary.interrupted).toBe(signal);
-      expect(summary.jobs).toBe(600);
-      expect(summary.failed).toEqual([]);
-      expect(summary.pending.length + summary.inSync + summary.syncedNow).toBe(600);
-    } finally {
-      await run.stop("SIGKILL");
-    }
-  }, 60_000);
+  ] as const)(
+    "backfill › %s during an outage ends the run in time with a summary (exit %i; %i signal(s))",
+    async (signal, code, signals) => {
+      writeTinyJobs(h.jobsDir, 600);
+      // Every connection refused, the handshake's too: an outage from the first request on.
+      h.standin.setFaults({ refuse: true, durationMs: 10 * 60_000 });
+      const run = new DaemonProcess(["backfill", "--jobs-dir", h.jobsDir, "--json", "--log-level", "warn"], {
+        env: cleanEnv({ CONVEX_URL: h.standin.url, CELSTATE_SYNC_TOKEN: h.token }),
+      });
+      try {
+        // Once the run has met the outage (the queue gates everything behind one probe).
+        await waitFor(() => run.stderr.includes("backendDown") || run.stdout.includes("backendDown"), {
+          timeoutMs: 30_000,
+          what: "the outage seen",
+        });
+        const sentAt = Date.now();
+        for (let i = 0; i < signals; i++) run.child.kill(signal);
+        const exit = await run.exited;
+        expect(Date.now() - sentAt).toBeLessThan(BACKFILL_DRAIN_MS + MARGIN_MS);
+        expect(exit.code, run.stderr.slice(-2000)).toBe(code);
+        const summary = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as BackfillSummary;
+        expect(summary.interrupted).toBe(signal);
+        expect(summary.jobs).toBe(600);
+        expect(summary.failed).toEqual([]);
+        expect(summary.pending.length + summary.inSync + summary.syncedNow).toBe(600);
+      } finally {
+        await run.stop("SIGKILL");
+      }
+    },
+    60_000,
+  );
 });

@@ -95,8 +95,14 @@ describe("backfill on a terminal", () => {
     // Every log entry starts its own line above the bar: three jobs synced, one unparsable.
     const logs = screen.slice(0, barAt);
     const heads = logs.filter((l) => LOG_HEAD.test(l));
-    expect(heads.filter((l) => l.endsWith(": synced")), why).toHaveLength(3);
-    expect(heads.filter((l) => / ERROR .*JOB_JSON_UNPARSABLE/.test(l)), why).toHaveLength(1);
+    expect(
+      heads.filter((l) => l.endsWith(": synced")),
+      why,
+    ).toHaveLength(3);
+    expect(
+      heads.filter((l) => / ERROR .*JOB_JSON_UNPARSABLE/.test(l)),
+      why,
+    ).toHaveLength(1);
     // What is not an entry's first line is one of its fields, indented under it.
     for (const l of logs) if (!LOG_HEAD.test(l)) expect(l, why).toMatch(/^ {4}\S/);
 
@@ -124,7 +130,13 @@ describe("backfill on a terminal", () => {
 
     // On the terminal, stderr: the bar, in its last state, under the log lines; no summary.
     expect(screen.at(-1), why).toMatch(BAR);
-    expect(screen.filter((l) => l.endsWith(": synced") && LOG_HEAD.test(l)), why).toHaveLength(3);
-    expect(screen.some((l) => l.includes("jobs in")), why).toBe(false);
+    expect(
+      screen.filter((l) => l.endsWith(": synced") && LOG_HEAD.test(l)),
+      why,
+    ).toHaveLength(3);
+    expect(
+      screen.some((l) => l.includes("jobs in")),
+      why,
+    ).toBe(false);
   });
 });

@@ -16,7 +16,10 @@ import { BIN, cleanEnv, type CliResult, runCli } from "../helpers/runCli.js";
 import { createHarness, type Harness } from "../helpers/syncHarness.js";
 
 const isRoot = process.getuid?.() === 0;
-const nobody = { uid: Number(execFileSync("id", ["-u", "nobody"], { encoding: "utf8" })), gid: Number(execFileSync("id", ["-g", "nobody"], { encoding: "utf8" })) };
+const nobody = {
+  uid: Number(execFileSync("id", ["-u", "nobody"], { encoding: "utf8" })),
+  gid: Number(execFileSync("id", ["-g", "nobody"], { encoding: "utf8" })),
+};
 
 let h: Harness;
 let scratch: string;
@@ -66,7 +69,10 @@ function oneCodedLine(r: CliResult, code: string): string {
 }
 
 async function doctorAs(user: string): Promise<{ code: number | null; check: DoctorCheck | undefined; checks: DoctorCheck[] }> {
-  const r = await runCli(["doctor", "--jobs-dir", h.jobsDir, "--as-user", user, "--json", "--log-level", "silent"], { env: env(), cwd: scratch });
+  const r = await runCli(["doctor", "--jobs-dir", h.jobsDir, "--as-user", user, "--json", "--log-level", "silent"], {
+    env: env(),
+    cwd: scratch,
+  });
   const { checks } = JSON.parse(r.stdout) as { checks: DoctorCheck[] };
   return { code: r.code, check: checks.find((c) => c.id === "as-user"), checks };
 }
@@ -84,44 +90,53 @@ describe("doctor --as-user", () => {
     expect(oneCodedLine(r, "USER_UNKNOWN")).toContain("`celstate-no-such-user`");
   });
 
-  it.runIf(isRoot)("doctor --as-user › a jobs folder root may write but the user may not: FAIL naming the folder, exit 1; once it is the user's, ok, exit 0", async () => {
-    const job = new PipelineJob(h.jobsDir);
-    await job.runToSuccess();
-    await chown(h.jobsDir, 0, 0);
-    await chmod(h.jobsDir, 0o755);
+  it.runIf(isRoot)(
+    "doctor --as-user › a jobs folder root may write but the user may not: FAIL naming the folder, exit 1; once it is the user's, ok, exit 0",
+    async () => {
+      const job = new PipelineJob(h.jobsDir);
+      await job.runToSuccess();
+      await chown(h.jobsDir, 0, 0);
+      await chmod(h.jobsDir, 0o755);
 
-    const refused = await doctorAs("nobody");
-    expect(refused.check?.status, JSON.stringify(refused.checks)).toBe("fail");
-    expect(refused.check?.detail).toContain(`${h.jobsDir} is not writable by nobody`);
-    // Root itself could write there: the plain jobs-folder check passes.
-    expect(refused.checks.find((c) => c.id === "jobs-dir")?.status).toBe("ok");
-    expect(refused.code).toBe(1);
+      const refused = await doctorAs("nobody");
+      expect(refused.check?.status, JSON.stringify(refused.checks)).toBe("fail");
+      expect(refused.check?.detail).toContain(`${h.jobsDir} is not writable by nobody`);
+      // Root itself could write there: the plain jobs-folder check passes.
+      expect(refused.checks.find((c) => c.id === "jobs-dir")?.status).toBe("ok");
+      expect(refused.code).toBe(1);
 
-    // The folder the user's through its primary group (nobody's own group): enough.
-    await chown(h.jobsDir, 0, nobody.gid);
-    await chmod(h.jobsDir, 0o775);
-    for (const p of [job.dir, path.join(job.dir, "job.json")]) await chown(p, nobody.uid, nobody.gid);
-    const allowed = await doctorAs("nobody");
-    expect(allowed.check?.status, JSON.stringify(allowed.checks)).toBe("ok");
-    expect(allowed.check?.detail).toContain("1 job folder");
-    expect(allowed.code).toBe(0);
-  });
+      // The folder the user's through its primary group (nobody's own group): enough.
+      await chown(h.jobsDir, 0, nobody.gid);
+      await chmod(h.jobsDir, 0o775);
+      for (const p of [job.dir, path.join(job.dir, "job.json")]) await chown(p, nobody.uid, nobody.gid);
+      const allowed = await doctorAs("nobody");
+      expect(allowed.check?.status, JSON.stringify(allowed.checks)).toBe("ok");
+      expect(allowed.check?.detail).toContain("1 job folder");
+      expect(allowed.code).toBe(0);
+    },
+  );
 
-  it.runIf(isRoot)("doctor --as-user › a job folder the user may not write, a folder on the way it may not enter: FAIL naming each", async () => {
-    await chown(h.jobsDir, nobody.uid, nobody.gid);
-    const locked = new PipelineJob(h.jobsDir);
-    await locked.runToSuccess(); // written by root: root's, 0755
-    const blocked = await doctorAs("nobody");
-    expect(blocked.check?.status).toBe("fail");
-    expect(blocked.check?.detail).toContain(locked.id);
+  it.runIf(isRoot)(
+    "doctor --as-user › a job folder the user may not write, a folder on the way it may not enter: FAIL naming each",
+    async () => {
+      await chown(h.jobsDir, nobody.uid, nobody.gid);
+      const locked = new PipelineJob(h.jobsDir);
+      await locked.runToSuccess(); // written by root: root's, 0755
+      const blocked = await doctorAs("nobody");
+      expect(blocked.check?.status).toBe("fail");
+      expect(blocked.check?.detail).toContain(locked.id);
 
-    const hidden = path.join(scratch, "private");
-    await mkdir(path.join(hidden, "jobs"), { recursive: true });
-    await chmod(hidden, 0o700);
-    await chown(path.join(hidden, "jobs"), nobody.uid, nobody.gid);
-    const r = await runCli(["doctor", "--jobs-dir", path.join(hidden, "jobs"), "--as-user", "nobody", "--json", "--log-level", "silent"], { env: env(), cwd: scratch });
-    const check = (JSON.parse(r.stdout) as { checks: DoctorCheck[] }).checks.find((c) => c.id === "as-user");
-    expect(check?.status).toBe("fail");
-    expect(check?.detail).toContain(`cannot enter ${hidden}`);
-  });
+      const hidden = path.join(scratch, "private");
+      await mkdir(path.join(hidden, "jobs"), { recursive: true });
+      await chmod(hidden, 0o700);
+      await chown(path.join(hidden, "jobs"), nobody.uid, nobody.gid);
+      const r = await runCli(
+        ["doctor", "--jobs-dir", path.join(hidden, "jobs"), "--as-user", "nobody", "--json", "--log-level", "silent"],
+        { env: env(), cwd: scratch },
+      );
+      const check = (JSON.parse(r.stdout) as { checks: DoctorCheck[] }).checks.find((c) => c.id === "as-user");
+      expect(check?.status).toBe("fail");
+      expect(check?.detail).toContain(`cannot enter ${hidden}`);
+    },
+  );
 });

@@ -40,7 +40,13 @@ describe("celstate-sync doctor (against the stand-in)", () => {
       await writeFile(envFile, `CONVEX_URL=${h.standin.url}\nCELSTATE_SYNC_TOKEN=${h.token}\n`, { mode: 0o600 });
       const r = await runCli(["doctor", "--env-file", envFile, "--jobs-dir", h.jobsDir, "--json"], { env: cleanEnv(), cwd: etc });
       expect(r.code, r.stderr).toBe(0);
-      expect(statuses(JSON.parse(r.stdout) as DoctorJson)).toMatchObject({ config: "ok", "convex-url": "ok", reachable: "ok", token: "ok", functions: "ok" });
+      expect(statuses(JSON.parse(r.stdout) as DoctorJson)).toMatchObject({
+        config: "ok",
+        "convex-url": "ok",
+        reachable: "ok",
+        token: "ok",
+        functions: "ok",
+      });
       expect(r.stdout + r.stderr).not.toContain(h.token);
     } finally {
       await rm(etc, { recursive: true, force: true });
@@ -53,7 +59,15 @@ describe("celstate-sync doctor (against the stand-in)", () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as DoctorJson;
     expect(j.ok).toBe(true);
-    expect(statuses(j)).toMatchObject({ config: "ok", "convex-url": "ok", reachable: "ok", token: "ok", functions: "ok", clock: "ok", "jobs-dir": "ok" });
+    expect(statuses(j)).toMatchObject({
+      config: "ok",
+      "convex-url": "ok",
+      reachable: "ok",
+      token: "ok",
+      functions: "ok",
+      clock: "ok",
+      "jobs-dir": "ok",
+    });
     // The machine's own inotify limits decide this one; it can warn, never fail.
     expect(["ok", "warn", "skip"]).toContain(statuses(j).inotify);
     expect(j.checks.find((c) => c.id === "jobs-dir")!.detail).toContain("1 job folder");
@@ -63,7 +77,10 @@ describe("celstate-sync doctor (against the stand-in)", () => {
   it("doctor › prints one line per check with its status", async () => {
     const r = await runMain(["doctor", "--jobs-dir", h.jobsDir, "--convex-url", h.standin.url]);
     expect(r.code).toBe(0);
-    const lines = r.stdout.trimEnd().split("\n").filter((l) => !l.startsWith(" "));
+    const lines = r.stdout
+      .trimEnd()
+      .split("\n")
+      .filter((l) => !l.startsWith(" "));
     expect(lines.map((l) => l.split(/\s{2,}/)[1])).toEqual([
       "configuration",
       "Convex URL",

@@ -69,7 +69,8 @@ export function useEmptyCwd(): void {
 export async function syncAll(h: Harness, opts: { allowParked?: boolean } = {}): Promise<void> {
   const config = h.config();
   const { summary } = await runBackfill({ config, gateway: h.gateway(config), log: h.log, jobIds: await listJobIds(h.jobsDir) });
-  const notInSync = summary.failed.length + summary.pending.length + (opts.allowParked ? 0 : summary.parked.length) + summary.remoteAhead.length;
+  const notInSync =
+    summary.failed.length + summary.pending.length + (opts.allowParked ? 0 : summary.parked.length) + summary.remoteAhead.length;
   if (notInSync !== 0) throw new Error(`syncAll: not everything synced: ${JSON.stringify(summary)}`);
 }
 

@@ -137,7 +137,10 @@ describe("every command: the result on stdout, the logs on stderr", () => {
     await new PipelineJob(h.jobsDir).runToSuccess();
     const d = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir], { env: env(), cwd });
     try {
-      await waitFor(() => d.stderr.includes("start-up reconcile done") || d.child.exitCode !== null, { timeoutMs: 20_000, what: "the start-up reconcile" });
+      await waitFor(() => d.stderr.includes("start-up reconcile done") || d.child.exitCode !== null, {
+        timeoutMs: 20_000,
+        what: "the start-up reconcile",
+      });
       const { code } = await d.stop("SIGTERM");
       expect(code, `${d.stdout}\n${d.stderr}`).toBe(0);
       expect(d.stdout).toBe("");

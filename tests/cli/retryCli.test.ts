@@ -32,7 +32,9 @@ describe("celstate-sync retry", () => {
     const j = await markedJob();
     const r = await runCli(["retry", j.id, "no-such-job-3f6c", "--jobs-dir", h.jobsDir], { env: env(), cwd: h.jobsDir });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^celstate-sync: \[NO_SUCH_JOB\] no such job in .*: no-such-job-3f6c \(/)]);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/^celstate-sync: \[NO_SUCH_JOB\] no such job in .*: no-such-job-3f6c \(/),
+    ]);
     // The known one was not retried either: the command refused as a whole.
     expect(await h.getPublic(j.id)).toBeNull();
   });

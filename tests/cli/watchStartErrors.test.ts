@@ -49,7 +49,11 @@ describe("watch refuses to start on what an operator must fix", () => {
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve()));
     const port = (blocker.address() as AddressInfo).port;
     try {
-      const r = await runCli(["watch", "--jobs-dir", h.jobsDir, "--health-port", String(port)], { env: env(), cwd: scratch, timeoutMs: 20_000 });
+      const r = await runCli(["watch", "--jobs-dir", h.jobsDir, "--health-port", String(port)], {
+        env: env(),
+        cwd: scratch,
+        timeoutMs: 20_000,
+      });
       expect(r.code).toBe(2);
       expect(oneCodedLine(r.stderr, "HEALTH_PORT_UNAVAILABLE")).toContain(`127.0.0.1:${port}`);
       expect(existsSync(path.join(h.jobsDir, ".celstate-sync", "lock"))).toBe(false);
@@ -76,7 +80,10 @@ describe("flags go through the configuration schema and are checked at start", (
   it("backfill --concurrency › is a setting like the others: used, and shown by config as a flag", async () => {
     const r = await runCli(["backfill", "--jobs-dir", h.jobsDir, "--concurrency", "2", "--json"], { env: env(), cwd: scratch });
     expect(r.code, r.stderr).toBe(0);
-    const shown = await runCli(["config", "--jobs-dir", h.jobsDir, "--json"], { env: cleanEnv({ CELSTATE_SYNC_CONCURRENCY: "3" }), cwd: scratch });
+    const shown = await runCli(["config", "--jobs-dir", h.jobsDir, "--json"], {
+      env: cleanEnv({ CELSTATE_SYNC_CONCURRENCY: "3" }),
+      cwd: scratch,
+    });
     expect(JSON.parse(shown.stdout)).toMatchObject({ entries: expect.arrayContaining([{ key: "concurrency", value: 3, source: "env" }]) });
     const bad = await runCli(["backfill", "--jobs-dir", h.jobsDir, "--concurrency", "many"], { env: env(), cwd: scratch });
     expect(bad.code).toBe(2);
@@ -90,7 +97,12 @@ describe("flags go through the configuration schema and are checked at start", (
     expect(r.code, r.stderr).toBe(0);
     const view = JSON.parse(r.stdout) as { envFile: string; entries: Array<{ key: string; value?: unknown; source: string }> };
     expect(view.envFile).toBe(envFile);
-    expect(view.entries).toEqual(expect.arrayContaining([{ key: "convexUrl", value: h.standin.url, source: "env-file" }, { key: "token", value: "***", source: "env-file" }]));
+    expect(view.entries).toEqual(
+      expect.arrayContaining([
+        { key: "convexUrl", value: h.standin.url, source: "env-file" },
+        { key: "token", value: "***", source: "env-file" },
+      ]),
+    );
     expect(r.stdout + r.stderr).not.toContain(h.token);
   });
 });

@@ -90,7 +90,11 @@ describe("loadConfig: what an error shows of the value", () => {
   });
 
   it("loadConfig › flags and the environment go through the same schema as the file", () => {
-    const { config, sources } = loadConfig({ cwd, env: { CELSTATE_SYNC_CONCURRENCY: "3" }, flags: { healthPort: "9464", "watch.drainMs": "2500" } });
+    const { config, sources } = loadConfig({
+      cwd,
+      env: { CELSTATE_SYNC_CONCURRENCY: "3" },
+      flags: { healthPort: "9464", "watch.drainMs": "2500" },
+    });
     expect(config).toMatchObject({ concurrency: 3, healthPort: 9464, watch: { drainMs: 2500 } });
     expect(sources).toMatchObject({ concurrency: "env", healthPort: "flag", "watch.drainMs": "flag" });
   });
@@ -127,13 +131,17 @@ describe("loadConfig: --env-file", () => {
   });
 
   it("--env-file › a missing file is a configuration error naming it", () => {
-    expect(failure({ env: {}, envFile: "nope.env" })).toBe(`environment file ${path.join(cwd, "nope.env")} (from --env-file) does not exist`);
+    expect(failure({ env: {}, envFile: "nope.env" })).toBe(
+      `environment file ${path.join(cwd, "nope.env")} (from --env-file) does not exist`,
+    );
   });
 
   it("--env-file › a bad value in it names the file and the variable", async () => {
     const envFile = path.join(cwd, "celstate-sync.env");
     await writeFile(envFile, "CELSTATE_SYNC_CONCURRENCY=many\n");
-    expect(failure({ env: {}, envFile })).toMatch(new RegExp(`^\`concurrency\` from ${envFile.replace(/[.]/g, "\\.")} \\(CELSTATE_SYNC_CONCURRENCY\\) is invalid: .*, got \`many\`$`));
+    expect(failure({ env: {}, envFile })).toMatch(
+      new RegExp(`^\`concurrency\` from ${envFile.replace(/[.]/g, "\\.")} \\(CELSTATE_SYNC_CONCURRENCY\\) is invalid: .*, got \`many\`$`),
+    );
   });
 });
 
@@ -141,10 +149,17 @@ describe("the missing-URL message", () => {
   it("CONVEX_URL_MISSING › names VITE_CONVEX_URL / NEXT_PUBLIC_CONVEX_URL when a Convex template wrote it instead", async () => {
     await writeFile(path.join(cwd, ".env.local"), "VITE_CONVEX_URL=https://happy-otter-123.convex.cloud\n");
     const viteOnly = loadConfig({ cwd, env: { CELSTATE_SYNC_TOKEN: TOKEN } });
-    expect(() => requireConvex(viteOnly)).toThrow(/\.env\.local has VITE_CONVEX_URL.*celstate-sync reads CONVEX_URL: set CONVEX_URL to the same value/);
-    const next = loadConfig({ cwd: os.tmpdir(), env: { CELSTATE_SYNC_TOKEN: TOKEN, NEXT_PUBLIC_CONVEX_URL: "https://happy-otter-123.convex.cloud" } });
+    expect(() => requireConvex(viteOnly)).toThrow(
+      /\.env\.local has VITE_CONVEX_URL.*celstate-sync reads CONVEX_URL: set CONVEX_URL to the same value/,
+    );
+    const next = loadConfig({
+      cwd: os.tmpdir(),
+      env: { CELSTATE_SYNC_TOKEN: TOKEN, NEXT_PUBLIC_CONVEX_URL: "https://happy-otter-123.convex.cloud" },
+    });
     expect(() => requireConvex(next)).toThrow(/the environment has NEXT_PUBLIC_CONVEX_URL/);
     const plain = loadConfig({ cwd: os.tmpdir(), env: { CELSTATE_SYNC_TOKEN: TOKEN } });
-    expect(() => requireConvex(plain)).toThrow(/^no Convex deployment URL: pass --convex-url, set CONVEX_URL \(or put it in \.env\.local\), or set convexUrl in celstate-sync\.config\.json$/);
+    expect(() => requireConvex(plain)).toThrow(
+      /^no Convex deployment URL: pass --convex-url, set CONVEX_URL \(or put it in \.env\.local\), or set convexUrl in celstate-sync\.config\.json$/,
+    );
   });
 });

@@ -43,10 +43,7 @@ describe("assets:generateUploadUrls", () => {
     "assets:generateUploadUrls › refuses count %d with INVALID_ARGUMENT naming `count`",
     async (count) => {
       const t = newConvexTest();
-      const data = await expectConvexError(
-        t.mutation(api.assets.generateUploadUrls, { serviceToken: TOKEN, count }),
-        "INVALID_ARGUMENT",
-      );
+      const data = await expectConvexError(t.mutation(api.assets.generateUploadUrls, { serviceToken: TOKEN, count }), "INVALID_ARGUMENT");
       expect(data.field).toBe("count");
       expect(data.message).toContain(String(count));
     },

@@ -106,15 +106,7 @@ async function discoverFunctions(): Promise<Discovered[]> {
     for (const [exportName, value] of Object.entries(exports)) {
       if (value === null || (typeof value !== "function" && typeof value !== "object")) continue;
       const f = value as Record<string, unknown>;
-      const kind: Kind | null = f.isQuery
-        ? "query"
-        : f.isMutation
-          ? "mutation"
-          : f.isAction
-            ? "action"
-            : f.isHttp
-              ? "httpAction"
-              : null;
+      const kind: Kind | null = f.isQuery ? "query" : f.isMutation ? "mutation" : f.isAction ? "action" : f.isHttp ? "httpAction" : null;
       if (kind === null) continue;
       const visibility = f.isInternal ? "internal" : "public";
       const args = typeof f.exportArgs === "function" ? JSON.parse((f.exportArgs as () => string)()) : null;

@@ -54,7 +54,15 @@ async function planData(): Promise<PlanExport> {
     });
     for (const f of FILES) {
       const storageId = await ctx.storage.store(new Blob([f.bytes], { type: "image/png" }));
-      await ctx.db.insert("jobAssets", { jobId: JOB, role: f.role, filename: f.filename, storageId, contentType: "image/png", bytes: f.bytes.length, createdAt: now });
+      await ctx.db.insert("jobAssets", {
+        jobId: JOB,
+        role: f.role,
+        filename: f.filename,
+        storageId,
+        contentType: "image/png",
+        bytes: f.bytes.length,
+        createdAt: now,
+      });
     }
     await ctx.db.insert("jobEvents", { jobId: JOB, kind: "status_changed", payload: { from: "running", to: "succeeded" }, createdAt: now });
   });

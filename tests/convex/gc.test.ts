@@ -9,15 +9,7 @@ import type { Id } from "../../convex/_generated/dataModel.js";
 import { DEFAULT_GRACE_MS, SCAN_LIMIT } from "../../convex/gc.js";
 import { convexTest } from "convex-test";
 import schema from "../../convex/schema.js";
-import {
-  blobExists,
-  type ConvexHarness,
-  modules,
-  newConvexTest,
-  storeBlob,
-  TOKEN,
-  useServiceToken,
-} from "./convexHarness.js";
+import { blobExists, type ConvexHarness, modules, newConvexTest, storeBlob, TOKEN, useServiceToken } from "./convexHarness.js";
 
 useServiceToken();
 
@@ -51,8 +43,7 @@ async function reference(t: ConvexHarness, storageId: Id<"_storage">, filename: 
 
 const collectNow = (t: ConvexHarness, graceMs?: number) =>
   t.mutation(api.gc.collectNow, { serviceToken: TOKEN, ...(graceMs === undefined ? {} : { graceMs }) });
-const collect = (t: ConvexHarness, graceMs?: number) =>
-  t.mutation(internal.gc.collect, graceMs === undefined ? {} : { graceMs });
+const collect = (t: ConvexHarness, graceMs?: number) => t.mutation(internal.gc.collect, graceMs === undefined ? {} : { graceMs });
 
 describe.each([
   ["gc:collectNow", collectNow],
@@ -182,7 +173,9 @@ describe("gc at production rates", () => {
     // Half of every limit but documents read: convex-test finds `_storage` rows by creation time
     // with a scan from the table's start and counts every row it passes (Convex reads only the
     // range); the first test above holds a run to half of all of them.
-    const t = convexTest({ schema, modules, transactionLimits: { ...HALF_LIMITS, documentsRead: Number.MAX_SAFE_INTEGER } } as Parameters<typeof convexTest>[0]);
+    const t = convexTest({ schema, modules, transactionLimits: { ...HALF_LIMITS, documentsRead: Number.MAX_SAFE_INTEGER } } as Parameters<
+      typeof convexTest
+    >[0]);
     const db = (t as unknown as { rootDatabase: RawDatabase }).rootDatabase;
     const BATCH = 5_000;
     const orphans: string[] = [];
@@ -197,7 +190,15 @@ describe("gc at production rates", () => {
           const id = db.insert("_storage", { sha256: "", size: 1 });
           const orphan = i % 10 === 0;
           if (!orphan) {
-            await ctx.db.insert("jobAssets", { jobId: `job-${i}`, role: "output_png", filename: "a.png", storageId: id as Id<"_storage">, contentType: "image/png", bytes: 1, createdAt: Date.now() });
+            await ctx.db.insert("jobAssets", {
+              jobId: `job-${i}`,
+              role: "output_png",
+              filename: "a.png",
+              storageId: id as Id<"_storage">,
+              contentType: "image/png",
+              bytes: 1,
+              createdAt: Date.now(),
+            });
           }
           made.push([id, orphan]);
         }

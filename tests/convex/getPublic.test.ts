@@ -89,7 +89,8 @@ describe.each(JOB_SAMPLES)("jobs:getPublic › %s", (file) => {
     expect(Object.keys(pub.component as object)).toEqual(Object.keys(rawComponent));
     expect(Object.keys((pub.component as { assets: object }).assets)).toEqual(Object.keys(rawComponent.assets));
     let expectedText = componentTextOf(readFileSync(new URL(`../fixtures/samples/${file}`, import.meta.url), "utf8"))!;
-    for (const [f, u] of Object.entries(urls)) expectedText = expectedText.replace(`${JSON.stringify(f)}: null`, `${JSON.stringify(f)}: ${JSON.stringify(u)}`);
+    for (const [f, u] of Object.entries(urls))
+      expectedText = expectedText.replace(`${JSON.stringify(f)}: null`, `${JSON.stringify(f)}: ${JSON.stringify(u)}`);
     expect(served.component).toBe(expectedText);
     const telemetry = (pub.component as { telemetry: Record<string, number> }).telemetry;
     expect(Number.isNaN(telemetry.edge_noise)).toBe(true);
@@ -101,7 +102,19 @@ describe.each(JOB_SAMPLES)("jobs:getPublic › %s", (file) => {
     const { sample, assets, trace } = await commitSample(t, file);
     const pub = await t.query(api.jobs.getPublic, { jobId: sample.job.jobId });
     const topLevel = Object.keys(pub as object);
-    for (const k of ["internalAssetType", "type", "progressStage", "progress_stage", "telemetry", "recordHash", "updatedAtUs", "updatedAt", "createdAt", "prompt", "trace"]) {
+    for (const k of [
+      "internalAssetType",
+      "type",
+      "progressStage",
+      "progress_stage",
+      "telemetry",
+      "recordHash",
+      "updatedAtUs",
+      "updatedAt",
+      "createdAt",
+      "prompt",
+      "trace",
+    ]) {
       expect(topLevel).not.toContain(k);
     }
     const keys = allKeys(pub);

@@ -104,7 +104,12 @@ describe("monotonic writes (sync:commit)", () => {
 
   test("sync:commit › a newer record is `updated`, its stage change lands in the timeline, and getPublic shows it", async () => {
     const t = await seeded();
-    const newer = hashed({ ...atInstant(record.job, "2026-11-20T14:05:00.000001+00:00"), status: "failed", error: "boom", componentJson: null });
+    const newer = hashed({
+      ...atInstant(record.job, "2026-11-20T14:05:00.000001+00:00"),
+      status: "failed",
+      error: "boom",
+      componentJson: null,
+    });
     expect(await commit(t, newer.job, newer.recordHash)).toEqual({ outcome: "updated" });
     expect(await t.query(api.jobs.getPublic, { jobId })).toEqual({ jobId, status: "failed", error: "boom", component: null });
     expect(await eventKinds(t)).toEqual(["stage", "created", "stage", "updated"]);
@@ -140,7 +145,12 @@ describe("monotonic writes (sync:commit)", () => {
     expect(await commit(t, failed.job, failed.recordHash)).toEqual({ outcome: "created" });
     expect(await t.query(api.jobs.getPublic, { jobId })).toMatchObject({ retryAfter: 60 });
     const { retryAfter: _dropped, ...withoutRetry } = failed.job;
-    const retried = hashed({ ...atInstant(withoutRetry, "2026-11-20T14:05:00.000000+00:00"), status: "running", progressStage: "generating", error: null });
+    const retried = hashed({
+      ...atInstant(withoutRetry, "2026-11-20T14:05:00.000000+00:00"),
+      status: "running",
+      progressStage: "generating",
+      error: null,
+    });
     expect(await commit(t, retried.job, retried.recordHash)).toEqual({ outcome: "updated" });
     expect(await storedRow(t)).not.toHaveProperty("retryAfter");
     const pub = await t.query(api.jobs.getPublic, { jobId });

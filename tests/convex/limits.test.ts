@@ -112,12 +112,9 @@ describe("findValueProblem", () => {
     ["punctuation", "~!@#%^&*()[]{}"],
     ["a leading _ below the top level", "_system_like"],
     ["1024 characters", "k".repeat(1024)],
-  ])(
-    "findValueProblem › accepts a key with %s",
-    (_label, key) => {
-      expect(findValueProblem({ [key]: 1 }, "m")).toBeNull();
-    },
-  );
+  ])("findValueProblem › accepts a key with %s", (_label, key) => {
+    expect(findValueProblem({ [key]: 1 }, "m")).toBeNull();
+  });
 
   test("findValueProblem › agrees with the official encoder on every key (property)", () => {
     const key = fc.oneof(
@@ -205,7 +202,10 @@ describe("findDocumentProblem", () => {
   });
 
   test("findDocumentProblem › a document the encoder accepts is one findDocumentProblem accepts, for the samples' shapes", () => {
-    const doc = { component: { manifest: { intrinsics: { size: { width: 1 } } }, assets: { "a.png": null } }, telemetry: { edge_noise: Number.NaN } };
+    const doc = {
+      component: { manifest: { intrinsics: { size: { width: 1 } } }, assets: { "a.png": null } },
+      telemetry: { edge_noise: Number.NaN },
+    };
     expect(() => convexToJson(doc as Value)).not.toThrow();
     expect(findDocumentProblem(doc)).toBeNull();
   });

@@ -28,7 +28,13 @@ const jobId = upserts[0]!.jobId;
 const succeeded = loadSample("04-succeeded.job.json");
 
 async function storedJob(t: ConvexHarness, id = jobId) {
-  return await t.run(async (ctx) => await ctx.db.query("jobs").withIndex("by_job_id", (q) => q.eq("jobId", id)).unique());
+  return await t.run(
+    async (ctx) =>
+      await ctx.db
+        .query("jobs")
+        .withIndex("by_job_id", (q) => q.eq("jobId", id))
+        .unique(),
+  );
 }
 
 const upsert = (t: ConvexHarness, payload: PlanUpsertInput) => t.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...payload });
@@ -40,7 +46,13 @@ describe("the earlier Python client's payloads", () => {
     expect(await upsert(t, upserts[1]!)).toEqual({ outcome: "updated" });
     expect(await upsert(t, upserts[2]!)).toEqual({ outcome: "updated" });
     const row = await storedJob(t);
-    expect(row).toMatchObject({ createdAt: 1795183391482, updatedAt: 1795183421377, updatedAtUs: 1795183421377000, error: null, retryAfter: null });
+    expect(row).toMatchObject({
+      createdAt: 1795183391482,
+      updatedAt: 1795183421377,
+      updatedAtUs: 1795183421377000,
+      error: null,
+      retryAfter: null,
+    });
     expect(typeof row!.createdAt).toBe("number");
     // Replaying the last one is a no-op.
     expect(await upsert(t, upserts[2]!)).toEqual({ outcome: "unchanged" });
@@ -103,11 +115,27 @@ describe("jobs:upsert fills what the plan's callers leave out", () => {
   test("by_created › a numeric range: the jobs created in the last hour", async () => {
     const t = newConvexTest();
     const now = Date.now();
-    for (const [id, ageMs] of [["old", 2 * 3600_000], ["recent", 600_000], ["new", 0]] as const) {
-      await upsert(t, { jobId: id, status: "queued", prompt: "p", internalAssetType: "icon", createdAt: now - ageMs, updatedAt: now - ageMs });
+    for (const [id, ageMs] of [
+      ["old", 2 * 3600_000],
+      ["recent", 600_000],
+      ["new", 0],
+    ] as const) {
+      await upsert(t, {
+        jobId: id,
+        status: "queued",
+        prompt: "p",
+        internalAssetType: "icon",
+        createdAt: now - ageMs,
+        updatedAt: now - ageMs,
+      });
     }
     const lastHour = await t.run(async (ctx) =>
-      (await ctx.db.query("jobs").withIndex("by_created", (q) => q.gte("createdAt", now - 3600_000)).collect()).map((j) => j.jobId),
+      (
+        await ctx.db
+          .query("jobs")
+          .withIndex("by_created", (q) => q.gte("createdAt", now - 3600_000))
+          .collect()
+      ).map((j) => j.jobId),
     );
     expect(lastHour).toEqual(["recent", "new"]);
   });

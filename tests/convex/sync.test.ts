@@ -93,7 +93,9 @@ async function assetRow(t: ConvexHarness, filename: string) {
 }
 
 async function eventKinds(t: ConvexHarness): Promise<string[]> {
-  return await t.run(async (ctx) => (await ctx.db.query("jobEvents").collect()).map((e) => `${e.kind}${e.payload?.filename ? `:${e.payload.filename}` : ""}`));
+  return await t.run(async (ctx) =>
+    (await ctx.db.query("jobEvents").collect()).map((e) => `${e.kind}${e.payload?.filename ? `:${e.payload.filename}` : ""}`),
+  );
 }
 
 describe("sync:commit", () => {
@@ -274,7 +276,11 @@ describe("sync:commit", () => {
     expect(data.message).toContain("257");
     expect(data.message).toContain(jobId);
     expect(await snapshotTables(t)).toEqual(before);
-    expect(await commit(t, { ...rec(queued), assets: rows.slice(0, 256) })).toMatchObject({ outcome: "created", assetsChanged: 256, assetsRemoved: 0 });
+    expect(await commit(t, { ...rec(queued), assets: rows.slice(0, 256) })).toMatchObject({
+      outcome: "created",
+      assetsChanged: 256,
+      assetsRemoved: 0,
+    });
     const [state] = await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId] });
     expect(state!.assets).toHaveLength(256);
   });
@@ -351,7 +357,13 @@ describe("sync:getStates", () => {
     const served = async () => (await t.query(api.sync.getStates, { serviceToken: TOKEN, jobIds: [jobId, "other-job"] }))[0];
     const computed = async () => await t.run(async (ctx) => await remoteStateOf(ctx, jobId));
     const kept = async () =>
-      await t.run(async (ctx) => await ctx.db.query("jobSyncStates").withIndex("by_job_id", (q) => q.eq("jobId", jobId)).unique());
+      await t.run(
+        async (ctx) =>
+          await ctx.db
+            .query("jobSyncStates")
+            .withIndex("by_job_id", (q) => q.eq("jobId", jobId))
+            .unique(),
+      );
     const expectInStep = async (what: string) => {
       const state = await computed();
       expect(await served(), what).toEqual(state);
@@ -380,7 +392,10 @@ describe("sync:getStates", () => {
 
     // A job written before the kept state existed is served from the tables.
     await t.run(async (ctx) => {
-      const k = await ctx.db.query("jobSyncStates").withIndex("by_job_id", (q) => q.eq("jobId", jobId)).unique();
+      const k = await ctx.db
+        .query("jobSyncStates")
+        .withIndex("by_job_id", (q) => q.eq("jobId", jobId))
+        .unique();
       await ctx.db.delete(k!._id);
     });
     expect(await served()).toEqual(await computed());

@@ -116,11 +116,21 @@ describe("timeline", () => {
 
   test("a trace past the bounds is refused as the daemon's bug (INVALID_ARGUMENT, no jobId), nothing written", async () => {
     const t = newConvexTest();
-    const tooMany = { events: [...trace(MAX_TRACE_EVENTS).events, { ...trace(1).events[0]!, index: MAX_TRACE_EVENTS }], totalEvents: MAX_TRACE_EVENTS + 1 };
+    const tooMany = {
+      events: [...trace(MAX_TRACE_EVENTS).events, { ...trace(1).events[0]!, index: MAX_TRACE_EVENTS }],
+      totalEvents: MAX_TRACE_EVENTS + 1,
+    };
     let data = await expectConvexError(commit(t, STAGES[0]!, tooMany), "INVALID_ARGUMENT");
     expect(data).toMatchObject({ field: "trace" });
     expect(data.jobId).toBeUndefined();
-    data = await expectConvexError(commit(t, STAGES[0]!, trace(1, () => `"${"x".repeat(MAX_TRACE_DATA_BYTES)}"`)), "INVALID_ARGUMENT");
+    data = await expectConvexError(
+      commit(
+        t,
+        STAGES[0]!,
+        trace(1, () => `"${"x".repeat(MAX_TRACE_DATA_BYTES)}"`),
+      ),
+      "INVALID_ARGUMENT",
+    );
     expect(data.jobId).toBeUndefined();
     expect(await timeline(t)).toEqual([]);
   });

@@ -67,7 +67,16 @@ describe("editTopLevel", () => {
   });
 
   it("editTopLevel › an empty object gets Python's layout", () => {
-    expect(joinTopLevel(editTopLevel(splitTopLevel("{}"), { set: [["a", "1"], ["b", "2"]] }))).toBe('{\n  "a": 1,\n  "b": 2\n}');
+    expect(
+      joinTopLevel(
+        editTopLevel(splitTopLevel("{}"), {
+          set: [
+            ["a", "1"],
+            ["b", "2"],
+          ],
+        }),
+      ),
+    ).toBe('{\n  "a": 1,\n  "b": 2\n}');
   });
 
   it("editTopLevel › edits parse to the expected object (property)", () => {

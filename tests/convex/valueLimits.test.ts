@@ -169,14 +169,20 @@ describe.each([
       const after = await snapshotTables(t);
       expect({ ...after, _storage: [] }).toEqual({ ...before, _storage: [] });
       const stored = name === "sync:commit" ? asDaemonRecord(job) : job;
-      expect(findDocumentProblem({ ...stored, updatedAtUs: 0 })).toEqual({ field: fieldFor(name, field), reason: expect.stringMatching(reason) });
+      expect(findDocumentProblem({ ...stored, updatedAtUs: 0 })).toEqual({
+        field: fieldFor(name, field),
+        reason: expect.stringMatching(reason),
+      });
     },
   );
 
   test.each([
     ["16 levels of nesting in all", withComponent(nest(15))],
     ["an array of exactly 8192 elements", withComponent({ points: new Array(LIMITS.arrayLength).fill(0) })],
-    ["printable ASCII punctuation and spaces in keys", withComponent({ "a b-c_d.e~!@#%^&*()": 1, "": 2, _private: 3, [`${"k".repeat(1024)}`]: 4 })],
+    [
+      "printable ASCII punctuation and spaces in keys",
+      withComponent({ "a b-c_d.e~!@#%^&*()": 1, "": 2, _private: 3, [`${"k".repeat(1024)}`]: 4 }),
+    ],
     ["a prompt that keeps the record just under 1 MiB", { ...queued.job, prompt: "x".repeat(LIMITS.documentBytes - 2048) }],
   ])(`${name} › accepts %s`, async (_label, job) => {
     const t = newConvexTest();

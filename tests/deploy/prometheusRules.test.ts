@@ -19,9 +19,19 @@ const RULES_TEST = path.join(DIR, "celstate-sync.rules.test.yml");
 
 const promtool = spawnSync("promtool", ["--version"], { encoding: "utf8" });
 const hasPromtool = promtool.error === undefined && promtool.status === 0;
-if (!hasPromtool) console.info("promtool is not installed (Debian: apt-get install prometheus): its checks are skipped; the rules are still parsed and checked");
+if (!hasPromtool)
+  console.info(
+    "promtool is not installed (Debian: apt-get install prometheus): its checks are skipped; the rules are still parsed and checked",
+  );
 
-type Rule = { alert?: string; record?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+type Rule = {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+};
 const groups = (parse(readFileSync(RULES, "utf8")) as { groups: Array<{ name: string; rules: Rule[] }> }).groups;
 const rules = groups.flatMap((g) => g.rules);
 
@@ -37,12 +47,19 @@ describe("deploy › Prometheus rules", () => {
     expect(r.status, r.out).toBe(0);
   });
 
-  it.skipIf(!hasPromtool)("prometheus rules › promtool test rules: every alert fires where it must and stays quiet where it must not", () => {
-    const r = run(["test", "rules", RULES_TEST]);
-    expect(r.status, r.out).toBe(0);
-    const tested = new Set((parse(readFileSync(RULES_TEST, "utf8")) as { tests: Array<{ alert_rule_test: Array<{ alertname: string }> }> }).tests.flatMap((t) => t.alert_rule_test.map((a) => a.alertname)));
-    expect([...tested].sort()).toEqual(rules.map((x) => x.alert).sort());
-  });
+  it.skipIf(!hasPromtool)(
+    "prometheus rules › promtool test rules: every alert fires where it must and stays quiet where it must not",
+    () => {
+      const r = run(["test", "rules", RULES_TEST]);
+      expect(r.status, r.out).toBe(0);
+      const tested = new Set(
+        (parse(readFileSync(RULES_TEST, "utf8")) as { tests: Array<{ alert_rule_test: Array<{ alertname: string }> }> }).tests.flatMap(
+          (t) => t.alert_rule_test.map((a) => a.alertname),
+        ),
+      );
+      expect([...tested].sort()).toEqual(rules.map((x) => x.alert).sort());
+    },
+  );
 
   it.skipIf(!hasPromtool)("prometheus rules › promtool check metrics finds nothing to say about the daemon's own metrics", async () => {
     const r = run(["check", "metrics"], await daemonExposition());
@@ -54,7 +71,8 @@ describe("deploy › Prometheus rules", () => {
   it("prometheus rules › the alerts the README names, each well formed", () => {
     expect(groups.map((g) => g.name)).toEqual(["celstate-sync"]);
     const names = rules.map((r) => r.alert);
-    for (const a of ["CelstateSyncDeploymentDown", "CelstateSyncQueueGrowing", "CelstateSyncMarkersWritten", "CelstateSyncNoSuccess"]) expect(names).toContain(a);
+    for (const a of ["CelstateSyncDeploymentDown", "CelstateSyncQueueGrowing", "CelstateSyncMarkersWritten", "CelstateSyncNoSuccess"])
+      expect(names).toContain(a);
     expect(new Set(names).size).toBe(names.length);
     for (const r of rules) {
       expect(r.alert, JSON.stringify(r)).toMatch(/^CelstateSync[A-Z]\w+$/);
@@ -79,7 +97,9 @@ describe("deploy › Prometheus rules", () => {
 
   it("prometheus rules › the name scan sees a metric that is not exported (positive control)", async () => {
     const exported = await daemonMetricNames();
-    const read = metricNamesIn('sum by (job) (rate(celstate_sync_uploads_total{job="x"}[5m])) > 0 and on (job) celstate_sync_backend_up offset 5m');
+    const read = metricNamesIn(
+      'sum by (job) (rate(celstate_sync_uploads_total{job="x"}[5m])) > 0 and on (job) celstate_sync_backend_up offset 5m',
+    );
     expect(read.sort()).toEqual(["celstate_sync_backend_up", "celstate_sync_uploads_total"]);
     expect(exported.has("celstate_sync_uploads_total")).toBe(false);
   });

@@ -67,7 +67,8 @@ function hardeningProblems(unit: UnitFile): string[] {
   expectValue("CapabilityBoundingSet", "");
   expectValue("AmbientCapabilities", "");
   const families = (unit.Service?.RestrictAddressFamilies ?? []).join(" ").split(/\s+/).filter(Boolean).sort();
-  if (families.join(" ") !== "AF_INET AF_INET6 AF_UNIX") problems.push(`expected RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX, got ${families.join(" ") || "nothing"}`);
+  if (families.join(" ") !== "AF_INET AF_INET6 AF_UNIX")
+    problems.push(`expected RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX, got ${families.join(" ") || "nothing"}`);
   const filters = unit.Service?.SystemCallFilter ?? [];
   if (!filters.includes("@system-service")) problems.push("expected SystemCallFilter=@system-service");
   if (!filters.some((f) => f.startsWith("~") && f.includes("@privileged"))) problems.push("expected SystemCallFilter=~@privileged");
@@ -148,7 +149,9 @@ describe("deploy/celstate-sync@.service", () => {
   });
 
   it("systemd unit › the rating's directive check catches a unit that lacks them", () => {
-    const bare = parseUnitFile("[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\nMemoryDenyWriteExecute=true\n[Install]\nWantedBy=multi-user.target\n");
+    const bare = parseUnitFile(
+      "[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\nMemoryDenyWriteExecute=true\n[Install]\nWantedBy=multi-user.target\n",
+    );
     const problems = hardeningProblems(bare);
     expect(problems).toContain("expected ProtectHome=true, got nothing");
     expect(problems).toContain("MemoryDenyWriteExecute=true stops V8 (node) from running");

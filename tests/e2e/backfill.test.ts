@@ -146,7 +146,10 @@ describe("backfill (end to end against the stand-in)", () => {
 
     // A changed record: new bytes, so it is parsed and committed.
     const rec = await localRecord(a);
-    await writeFile(jobJson, text.replace(`"prompt": ${JSON.stringify(rec.prompt)}`, `"prompt": ${JSON.stringify(`${String(rec.prompt)} (edited)`)}`));
+    await writeFile(
+      jobJson,
+      text.replace(`"prompt": ${JSON.stringify(rec.prompt)}`, `"prompt": ${JSON.stringify(`${String(rec.prompt)} (edited)`)}`),
+    );
     ({ summary } = await backfill());
     expect(summary.syncedNow).toBe(1);
     expect(((await h.getPublic(a.id)) as { status: string }).status).toBe("succeeded");
@@ -191,7 +194,13 @@ describe("backfill (end to end against the stand-in)", () => {
     await new PipelineJob(h.jobsDir).runToSuccess();
     const config = h.config();
     const before = h.standin.stats();
-    const { summary } = await runBackfill({ config, gateway: h.gateway(config), log: h.log, jobIds: await listJobIds(h.jobsDir), dryRun: true });
+    const { summary } = await runBackfill({
+      config,
+      gateway: h.gateway(config),
+      log: h.log,
+      jobIds: await listJobIds(h.jobsDir),
+      dryRun: true,
+    });
     expect(summary.wouldSync).toBe(1);
     const after = h.standin.stats();
     expect(after.uploads).toBe(before.uploads);
@@ -381,4 +390,3 @@ describe("backfill (end to end against the stand-in)", () => {
     await rm(secret);
   });
 });
-

@@ -31,7 +31,10 @@ describe("big jobs", () => {
     expect(summary.syncedNow).toBe(1);
     expect(summary.filesUploaded).toBe(200);
     expect(summary.requestsByFunction["sync:commit"]).toBe(1);
-    const [state] = (await h.client.query(makeFunctionReference<"query">("sync:getStates"), { serviceToken: h.token, jobIds: [j.id] })) as Array<{ assets: unknown[] }>;
+    const [state] = (await h.client.query(makeFunctionReference<"query">("sync:getStates"), {
+      serviceToken: h.token,
+      jobIds: [j.id],
+    })) as Array<{ assets: unknown[] }>;
     expect(state!.assets).toHaveLength(200);
   });
 });

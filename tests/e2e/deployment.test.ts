@@ -48,7 +48,8 @@ afterAll(async () => {
   await rm(jobsDir, { recursive: true, force: true });
 });
 
-const config = () => loadConfig({ cwd: jobsDir, env: {}, flags: { jobsDir, convexUrl: url, token, settleMs: 0, logLevel: "silent" } }).config;
+const config = () =>
+  loadConfig({ cwd: jobsDir, env: {}, flags: { jobsDir, convexUrl: url, token, settleMs: 0, logLevel: "silent" } }).config;
 const gateway = () => new ConvexHttpGateway({ url, token, requestTimeoutMs: 30_000, uploadTimeoutMs: 120_000 });
 const getPublic = makeFunctionReference<"query">("jobs:getPublic");
 

@@ -33,7 +33,9 @@ async function expectPublicFailedAsMarked(j: PipelineJob): Promise<void> {
   expect(rec.retry_after).toBeUndefined();
   const pub = await h.getPublicRaw(j.id);
   expect(pub).toEqual({ jobId: j.id, status: "failed", error: rec.error, component: null });
-  expect(String(pub!.error)).toMatch(new RegExp(`^\\[TraceID: ${j.id}\\] Convex sync failed: \\[ASSET_MISSING|^\\[TraceID: ${j.id}\\] Convex sync failed: \\[VALUE_LIMIT`));
+  expect(String(pub!.error)).toMatch(
+    new RegExp(`^\\[TraceID: ${j.id}\\] Convex sync failed: \\[ASSET_MISSING|^\\[TraceID: ${j.id}\\] Convex sync failed: \\[VALUE_LIMIT`),
+  );
   // Nothing internal in the public reason: no absolute path, no stack.
   expect(String(pub!.error)).not.toMatch(/\/tmp\/|\/srv\/| at .*\.ts:\d+/);
 }
@@ -83,7 +85,11 @@ describe("marked jobs in public", () => {
     await j.failed("Rate Limit Exceeded. Please try again later.", 30);
     await backfill([j.id]);
     const pub = await h.getPublic(j.id);
-    expect(pub).toMatchObject({ status: "failed", error: `[TraceID: ${j.id}] Rate Limit Exceeded. Please try again later.`, retryAfter: 30 });
+    expect(pub).toMatchObject({
+      status: "failed",
+      error: `[TraceID: ${j.id}] Rate Limit Exceeded. Please try again later.`,
+      retryAfter: 30,
+    });
   });
 
   it("marked › a record over Convex's limits is marked VALUE_LIMIT and still read failed in public", async () => {

@@ -79,7 +79,15 @@ async function seedPlanRows(...jobs: PipelineJob[]): Promise<void> {
       });
       for (const f of files) {
         const storageId = await ctx.storage.store(new Blob([f.bytes], { type: "image/png" }));
-        await ctx.db.insert("jobAssets", { jobId: job.id, role: roleOf(f.filename), filename: f.filename, storageId, contentType: "image/png", bytes: f.bytes.length, createdAt: updatedAt });
+        await ctx.db.insert("jobAssets", {
+          jobId: job.id,
+          role: roleOf(f.filename),
+          filename: f.filename,
+          storageId,
+          contentType: "image/png",
+          bytes: f.bytes.length,
+          createdAt: updatedAt,
+        });
       }
       await ctx.db.insert("jobEvents", { jobId: job.id, kind: "status_changed", payload: { to: "succeeded" }, createdAt: updatedAt });
     }
@@ -118,7 +126,7 @@ async function expectInSync(job: PipelineJob): Promise<void> {
     expect(row?.sha256, name).toBe(sha256(local));
     expect(row?.sourceMtimeMs, name).not.toBeNull();
     const pub = await h.getPublic(job.id);
-    const url = ((pub!.component as { assets: Record<string, string> }).assets)[name]!;
+    const url = (pub!.component as { assets: Record<string, string> }).assets[name]!;
     expect(sha256((await download(url)).bytes), name).toBe(sha256(local));
   }
 }
@@ -159,7 +167,8 @@ describe("taking over a deployment the plan's sync filled", () => {
     await seedPlanRows(...jobs);
     await h.standin.engine.runFunction("mutation", "migrations:runAll");
     await waitFor(
-      async () => (await exported("jobSyncStates")).length === 2 && (await exported("jobAssets")).every((a) => typeof a.sha256 === "string"),
+      async () =>
+        (await exported("jobSyncStates")).length === 2 && (await exported("jobAssets")).every((a) => typeof a.sha256 === "string"),
       { what: "the migrations to finish" },
     );
     expect((await exported("jobs")).every((j) => typeof j.updatedAtUs === "number")).toBe(true);

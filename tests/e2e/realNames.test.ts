@@ -55,25 +55,34 @@ async function syncAndCheck(job: PipelineJob): Promise<void> {
 }
 
 describe("real job names", () => {
-  it.each(["Gold Frame ü", "星_icon", "$dollar", "tmp_badge", "tmpl_card", ".hidden_gem", "panel_debug", "_under", "x_mask", "a\"quote\\back", "emoji 🪴 pot"])(
-    "names › a job named %j syncs whole: every file, in its role, and the component exactly",
-    async (name) => {
-      const job = new PipelineJob(h.jobsDir, { name, pngBytes: 3_000 });
-      await job.runToSuccess();
-      await syncAndCheck(job);
-      const [state] = (await h.client.query((await import("convex/server")).makeFunctionReference<"query">("sync:getStates"), {
-        serviceToken: h.token,
-        jobIds: [job.id],
-      })) as Array<{ assets: Array<{ filename: string; role: string }> }>;
-      const roles = Object.fromEntries(state!.assets.map((a) => [a.filename, a.role]));
-      expect(roles).toEqual({
-        [`${name}.png`]: "output_png",
-        [`${name}_mask.png`]: "mask_png",
-        [`${name}_debug.png`]: "debug_png",
-        "trace.json": "trace_json",
-      });
-    },
-  );
+  it.each([
+    "Gold Frame ü",
+    "星_icon",
+    "$dollar",
+    "tmp_badge",
+    "tmpl_card",
+    ".hidden_gem",
+    "panel_debug",
+    "_under",
+    "x_mask",
+    'a"quote\\back',
+    "emoji 🪴 pot",
+  ])("names › a job named %j syncs whole: every file, in its role, and the component exactly", async (name) => {
+    const job = new PipelineJob(h.jobsDir, { name, pngBytes: 3_000 });
+    await job.runToSuccess();
+    await syncAndCheck(job);
+    const [state] = (await h.client.query((await import("convex/server")).makeFunctionReference<"query">("sync:getStates"), {
+      serviceToken: h.token,
+      jobIds: [job.id],
+    })) as Array<{ assets: Array<{ filename: string; role: string }> }>;
+    const roles = Object.fromEntries(state!.assets.map((a) => [a.filename, a.role]));
+    expect(roles).toEqual({
+      [`${name}.png`]: "output_png",
+      [`${name}_mask.png`]: "mask_png",
+      [`${name}_debug.png`]: "debug_png",
+      "trace.json": "trace_json",
+    });
+  });
 
   it("names › any name a Linux file system accepts round-trips through commit and getPublic", async () => {
     await fc.assert(

@@ -41,9 +41,7 @@ describe("uploads within Convex's upload timeout", () => {
     const attempts = gateway.stats().byFunction.upload ?? 0;
     const second = await runBackfill({ config, gateway, log: h.log, jobIds: [big.id] });
 
-    expect(second.summary.failed).toEqual([
-      expect.objectContaining({ jobId: big.id, code: "UPLOAD_TOO_SLOW", marker: "not written" }),
-    ]);
+    expect(second.summary.failed).toEqual([expect.objectContaining({ jobId: big.id, code: "UPLOAD_TOO_SLOW", marker: "not written" })]);
     const reason = second.summary.failed[0]!.reason;
     expect(reason).toMatch(new RegExp(`${big.id}/outputs/${big.name}(_mask|_debug)?\\.png is \\d+ bytes`));
     expect(reason).toContain("uploadTimeoutMs");

@@ -27,7 +27,10 @@ async function mirrored(job: PipelineJob): Promise<boolean> {
   const rec = parsePythonJson(await readFile(path.join(job.dir, "job.json"), "utf8")) as Record<string, unknown>;
   const pub = await h.getPublic(job.id);
   if (pub === null || pub.status !== rec.status || pub.error !== rec.error) return false;
-  const [state] = (await h.client.query(getStates, { serviceToken: h.token, jobIds: [job.id] })) as Array<{ updatedAtUs: number; assets: Array<{ filename: string }> } | null>;
+  const [state] = (await h.client.query(getStates, { serviceToken: h.token, jobIds: [job.id] })) as Array<{
+    updatedAtUs: number;
+    assets: Array<{ filename: string }>;
+  } | null>;
   if (!state || state.updatedAtUs !== isoToMicros(String(rec.updated_at))) return false;
   if (rec.status === "succeeded") {
     const names = new Set(state.assets.map((a) => a.filename));
@@ -108,7 +111,10 @@ describe("watch daemon (in process, real chokidar)", () => {
       // Stopped, the daemon has drained: every commit the burst caused is in.
       await daemon.stop(5_000);
     }
-    const commits = h.standin.commits().filter((c) => c.jobId === j.id).slice(before);
+    const commits = h.standin
+      .commits()
+      .filter((c) => c.jobId === j.id)
+      .slice(before);
     expect(commits.length).toBeGreaterThanOrEqual(1);
     expect(commits.length).toBeLessThanOrEqual(2);
     expect(commits.at(-1)!.updatedAt).toBe("2030-01-01T00:00:04.000000+00:00");
@@ -158,7 +164,12 @@ describe("watch daemon (in process, real chokidar)", () => {
 describe("watch daemon (fake watcher backend)", () => {
   it("watch › a file written into a new job subfolder before its watch existed is still synced", async () => {
     const backend = new FakeWatcherBackend();
-    const daemon = new WatchDaemon({ config: h.config({ watch: { rescanIntervalMs: 0, activeWindowMs: 60_000, maxWatchedJobs: 10 } }), gateway: h.gateway(), backend, log: h.log });
+    const daemon = new WatchDaemon({
+      config: h.config({ watch: { rescanIntervalMs: 0, activeWindowMs: 60_000, maxWatchedJobs: 10 } }),
+      gateway: h.gateway(),
+      backend,
+      log: h.log,
+    });
     try {
       await daemon.start();
       await daemon.whenReady();
@@ -172,7 +183,9 @@ describe("watch daemon (fake watcher backend)", () => {
         if (jobId === j.id) results++;
       });
       backend.emit({ kind: "addDir", path: j.dir });
-      await waitFor(async () => ((await h.getPublic(j.id)) as { status?: string } | null)?.status === "succeeded", { what: "final record" });
+      await waitFor(async () => ((await h.getPublic(j.id)) as { status?: string } | null)?.status === "succeeded", {
+        what: "final record",
+      });
       // The trace folder appears and is reported; the reconcile it causes finds nothing new. The
       // file then written into it raises no event (its folder's watch was not in place yet).
       await mkdir(path.join(j.dir, "trace"));
@@ -191,7 +204,12 @@ describe("watch daemon (fake watcher backend)", () => {
     const pino = (await import("pino")).default;
     const log = pino({ level: "info" }, { write: (s: string) => void lines.push(s) });
     const backend = new FakeWatcherBackend();
-    const daemon = new WatchDaemon({ config: h.config({ watch: { rescanIntervalMs: 0, activeWindowMs: 60_000, maxWatchedJobs: 10 } }), gateway: h.gateway(), backend, log });
+    const daemon = new WatchDaemon({
+      config: h.config({ watch: { rescanIntervalMs: 0, activeWindowMs: 60_000, maxWatchedJobs: 10 } }),
+      gateway: h.gateway(),
+      backend,
+      log,
+    });
     try {
       await daemon.start();
       await daemon.whenReady();
@@ -259,7 +277,10 @@ describe("watch daemon (as a process)", () => {
 
   it("watch › a deployment that refuses the token stops it at start-up with exit 2 and a one-line reason, the token never printed", async () => {
     const wrong = "wrong-token-7d1e0f42c9a3";
-    const d = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir], { env: cleanEnv({ CONVEX_URL: h.standin.url, CELSTATE_SYNC_TOKEN: wrong }), cwd: h.jobsDir });
+    const d = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir], {
+      env: cleanEnv({ CONVEX_URL: h.standin.url, CELSTATE_SYNC_TOKEN: wrong }),
+      cwd: h.jobsDir,
+    });
     try {
       const exit = await d.exited;
       expect(exit.code).toBe(2);
@@ -270,4 +291,3 @@ describe("watch daemon (as a process)", () => {
     }
   });
 });
-

@@ -104,9 +104,7 @@ describe("ByteBudget", () => {
   });
 
   it("ByteBudget › refuses a negative size and a non-positive budget", async () => {
-    await expect(new ByteBudget(10).acquire(-1)).rejects.toThrow(
-      "Expected `bytes` to be a finite number >= 0, got `-1`",
-    );
+    await expect(new ByteBudget(10).acquire(-1)).rejects.toThrow("Expected `bytes` to be a finite number >= 0, got `-1`");
     expect(() => new ByteBudget(0)).toThrow("Expected `maxBytesInFlight` to be a finite number > 0, got `0`");
   });
 });

@@ -30,7 +30,13 @@ describe("SlotPool", () => {
   it("SlotPool › starts nothing synchronously, then by priority and in order within one, in at most `slots` slots", async () => {
     const pool = new SlotPool(2, noError);
     const r = recorder();
-    for (const [key, priority] of [["a", 0], ["b", 0], ["c", 1], ["d", 0]] as const) r.push(pool, key, priority);
+    for (const [key, priority] of [
+      ["a", 0],
+      ["b", 0],
+      ["c", 1],
+      ["d", 0],
+    ] as const)
+      r.push(pool, key, priority);
     expect(r.keys()).toEqual([]);
     await settle();
     expect(r.keys()).toEqual(["c", "a"]);

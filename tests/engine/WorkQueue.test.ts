@@ -10,7 +10,10 @@ type Deferred<T> = { promise: Promise<T>; resolve: (v: T) => void; reject: (e: u
 function deferred<T>(): Deferred<T> {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   return { promise, resolve, reject };
 }
 
@@ -59,9 +62,7 @@ function manualWorker() {
 
 const DONE: WorkResult = { kind: "done" };
 const retry = (message = "flaky", afterMs?: number): WorkResult =>
-  afterMs === undefined
-    ? { kind: "retry", error: new Error(message) }
-    : { kind: "retry", error: new Error(message), afterMs };
+  afterMs === undefined ? { kind: "retry", error: new Error(message) } : { kind: "retry", error: new Error(message), afterMs };
 
 class BackendDownError extends Error {}
 

@@ -12,7 +12,16 @@ const T1us = Date.parse("2026-11-20T14:03:41.377Z") * 1000 + 820;
 
 function file(filename: string, size: number, mtimeMs: number, role: LocalFile["role"] = "output_png"): LocalFile {
   const relPath = role === "trace_json" ? `trace/${filename}` : `outputs/${filename}`;
-  return { role, filename, relPath, absPath: `/jobs/j/${relPath}`, size, mtimeMs, ino: 1, contentType: role === "trace_json" ? "application/json" : "image/png" };
+  return {
+    role,
+    filename,
+    relPath,
+    absPath: `/jobs/j/${relPath}`,
+    size,
+    mtimeMs,
+    ino: 1,
+    contentType: role === "trace_json" ? "application/json" : "image/png",
+  };
 }
 
 function local(over: Partial<LocalJob> = {}): LocalJob {
@@ -44,11 +53,27 @@ function local(over: Partial<LocalJob> = {}): LocalJob {
 }
 
 function row(f: LocalFile, sha: string | null = `sha-${f.filename}`, storageId = `s-${f.filename}`) {
-  return { role: f.role, filename: f.filename, storageId, contentType: f.contentType, bytes: f.size, sha256: sha, sourceMtimeMs: f.mtimeMs };
+  return {
+    role: f.role,
+    filename: f.filename,
+    storageId,
+    contentType: f.contentType,
+    bytes: f.size,
+    sha256: sha,
+    sourceMtimeMs: f.mtimeMs,
+  };
 }
 
 function remote(l: LocalJob, over: Partial<RemoteJobState> = {}): RemoteJobState {
-  return { jobId: l.jobId, updatedAtUs: T1us, recordHash: l.recordHash, sourceHash: l.sourceHash, status: l.record.status, assets: l.files.map((f) => row(f)) as RemoteJobState["assets"], ...over };
+  return {
+    jobId: l.jobId,
+    updatedAtUs: T1us,
+    recordHash: l.recordHash,
+    sourceHash: l.sourceHash,
+    status: l.record.status,
+    assets: l.files.map((f) => row(f)) as RemoteJobState["assets"],
+    ...over,
+  };
 }
 
 const opts: PlanOptions = { checksum: false, prune: false, settleMs: 100 };
@@ -57,14 +82,25 @@ const opts: PlanOptions = { checksum: false, prune: false, settleMs: 100 };
 const SOURCE = {} as unknown as JobSource;
 
 /** One observation of `l` against `r`: these hashes known, these files still being written. */
-function observed(l: LocalJob, r: RemoteJobState | null, hashes: ReadonlyMap<string, string>, notReady: ReadonlySet<string> = new Set()): Observation {
+function observed(
+  l: LocalJob,
+  r: RemoteJobState | null,
+  hashes: ReadonlyMap<string, string>,
+  notReady: ReadonlySet<string> = new Set(),
+): Observation {
   const readiness = new Map<string, FileReadiness>();
   for (const [relPath, sha256] of hashes) readiness.set(relPath, { ready: true, sha256 });
   for (const relPath of notReady) readiness.set(relPath, { ready: false, reason: "still being written", afterMs: 40 });
   return { kind: "job", jobId: l.jobId, source: SOURCE, files: l.files, remote: r, local: l, readiness };
 }
 
-function plan(l: LocalJob, r: RemoteJobState | null, hashes: ReadonlyMap<string, string>, o: PlanOptions, notReady?: ReadonlySet<string>): JobPlan {
+function plan(
+  l: LocalJob,
+  r: RemoteJobState | null,
+  hashes: ReadonlyMap<string, string>,
+  o: PlanOptions,
+  notReady?: ReadonlySet<string>,
+): JobPlan {
   return planJob(observed(l, r, hashes, notReady), o);
 }
 const hashesOf = (l: LocalJob, prefix = "sha-") => new Map(l.files.map((f) => [f.relPath, `${prefix}${f.filename}`]));
@@ -122,12 +158,16 @@ describe("planJob", () => {
   });
 
   it("planJob › a job with a failure marker is parked", () => {
-    const l = local({ marker: { at: T1, attempts: 3, reason: "boom", retryable: false, previous: { status: "running", progress_stage: "x", error: null } } });
+    const l = local({
+      marker: { at: T1, attempts: 3, reason: "boom", retryable: false, previous: { status: "running", progress_stage: "x", error: null } },
+    });
     expect(plan(l, null, new Map(), opts)).toEqual({ kind: "parked", reason: "boom", publishRecord: true, final: true });
   });
 
   it("planJob › a marked job whose record the deployment holds publishes nothing more", () => {
-    const l = local({ marker: { at: T1, attempts: 3, reason: "boom", retryable: false, previous: { status: "running", progress_stage: "x", error: null } } });
+    const l = local({
+      marker: { at: T1, attempts: 3, reason: "boom", retryable: false, previous: { status: "running", progress_stage: "x", error: null } },
+    });
     expect(plan(l, remote(l), new Map(), opts)).toEqual({ kind: "parked", reason: "boom", publishRecord: false, final: true });
     // Nor over a newer remote record: that would be ignored as stale anyway.
     expect(plan(l, remote(l, { updatedAtUs: T1us + 1, recordHash: "other" }), new Map(), opts)).toMatchObject({ publishRecord: false });
@@ -141,9 +181,20 @@ describe("planJob", () => {
 
   it("planJob › a listed asset missing from a running job waits; from a settled job it is an error", () => {
     const running = local({ settled: false, files: [file("a.png", 100, 1000)] });
-    expect(plan(running, null, hashesOf(running), opts)).toEqual({ kind: "wait", file: "outputs/a_debug.png", reason: "the component lists it, but it has not appeared yet", afterMs: 250, final: false });
+    expect(plan(running, null, hashesOf(running), opts)).toEqual({
+      kind: "wait",
+      file: "outputs/a_debug.png",
+      reason: "the component lists it, but it has not appeared yet",
+      afterMs: 250,
+      final: false,
+    });
     const done = local({ files: [file("a.png", 100, 1000)] });
-    expect(plan(done, null, hashesOf(done), opts)).toMatchObject({ kind: "fail", code: "ASSET_MISSING", file: "j/outputs/a_debug.png", final: true });
+    expect(plan(done, null, hashesOf(done), opts)).toMatchObject({
+      kind: "fail",
+      code: "ASSET_MISSING",
+      file: "j/outputs/a_debug.png",
+      final: true,
+    });
   });
 
   it("planJob › a vanished file is removed remotely only with prune, and never while listed", () => {
@@ -177,9 +228,19 @@ describe("planJob", () => {
   it("planJob › a deferred file (still being written, not listed) is neither uploaded nor removed, even with prune", () => {
     const trace = file("trace.json", 300, 5000, "trace_json");
     const l = local({ files: [...local().files, trace], recordHash: "h2" });
-    const before = remote(local(), { recordHash: "h1", assets: [...local().files.map((f) => row(f)), row(file("trace.json", 200, 4000, "trace_json"))] as RemoteJobState["assets"] });
+    const before = remote(local(), {
+      recordHash: "h1",
+      assets: [...local().files.map((f) => row(f)), row(file("trace.json", 200, 4000, "trace_json"))] as RemoteJobState["assets"],
+    });
     const deferred = plan(l, before, new Map(), { ...opts, prune: true }, new Set(["trace/trace.json"]));
-    expect(deferred).toMatchObject({ kind: "sync", recordChanged: true, uploads: [], metadataUpdates: [], removes: [], deferred: { file: "trace/trace.json", afterMs: 40 } });
+    expect(deferred).toMatchObject({
+      kind: "sync",
+      recordChanged: true,
+      uploads: [],
+      metadataUpdates: [],
+      removes: [],
+      deferred: { file: "trace/trace.json", afterMs: 40 },
+    });
     // Without the deferral the same trace would need a hash, and be uploaded with it.
     expect(() => plan(l, before, new Map(), opts)).toThrow(/needs a hash/);
   });
@@ -191,19 +252,50 @@ describe("planJob", () => {
 });
 
 describe("planJob: every decision", () => {
-  const marker = { at: T1, attempts: 3, reason: "boom", retryable: false, previous: { status: "running", progress_stage: "x", error: null } };
+  const marker = {
+    at: T1,
+    attempts: 3,
+    reason: "boom",
+    retryable: false,
+    previous: { status: "running", progress_stage: "x", error: null },
+  };
   const trace = file("trace.json", 300, 5000, "trace_json");
   const withTrace = () => local({ files: [...local().files, trace] });
-  const cases: Array<{ decision: string; observation: () => Observation; o?: PlanOptions; expected: Partial<JobPlan> & { kind: JobPlan["kind"] } }> = [
+  const cases: Array<{
+    decision: string;
+    observation: () => Observation;
+    o?: PlanOptions;
+    expected: Partial<JobPlan> & { kind: JobPlan["kind"] };
+  }> = [
     { decision: "the folder is gone", observation: () => ({ kind: "gone", jobId: "j" }), expected: { kind: "gone" } },
     {
       decision: "in sync by the stored copy (nothing parsed)",
-      observation: () => ({ kind: "job", jobId: "j", source: SOURCE, files: local().files, remote: remote(local()), local: null, readiness: new Map() }),
+      observation: () => ({
+        kind: "job",
+        jobId: "j",
+        source: SOURCE,
+        files: local().files,
+        remote: remote(local()),
+        local: null,
+        readiness: new Map(),
+      }),
       expected: { kind: "in-sync", via: "fingerprint", final: true },
     },
-    { decision: "in sync by the full comparison", observation: () => observed(local(), remote(local()), new Map()), expected: { kind: "in-sync", via: "plan", final: true } },
-    { decision: "parked by a failure marker", observation: () => observed(local({ marker }), null, new Map()), expected: { kind: "parked", publishRecord: true } },
-    { decision: "a newer remote record", observation: () => observed(local(), remote(local(), { updatedAtUs: T1us + 5 }), new Map()), expected: { kind: "remote-ahead" } },
+    {
+      decision: "in sync by the full comparison",
+      observation: () => observed(local(), remote(local()), new Map()),
+      expected: { kind: "in-sync", via: "plan", final: true },
+    },
+    {
+      decision: "parked by a failure marker",
+      observation: () => observed(local({ marker }), null, new Map()),
+      expected: { kind: "parked", publishRecord: true },
+    },
+    {
+      decision: "a newer remote record",
+      observation: () => observed(local(), remote(local(), { updatedAtUs: T1us + 5 }), new Map()),
+      expected: { kind: "remote-ahead" },
+    },
     {
       decision: "wait for a listed asset not there yet",
       observation: () => observed(local({ settled: false, files: [file("a.png", 100, 1000)] }), null, new Map([["outputs/a.png", "x"]])),
@@ -214,22 +306,44 @@ describe("planJob: every decision", () => {
       observation: () => observed(local({ settled: false }), null, new Map([["outputs/a.png", "x"]]), new Set(["outputs/a_debug.png"])),
       expected: { kind: "wait", file: "outputs/a_debug.png", afterMs: 40 },
     },
-    { decision: "fail: a final job misses a listed asset", observation: () => observed(local({ files: [file("a.png", 100, 1000)] }), null, new Map([["outputs/a.png", "x"]])), expected: { kind: "fail", code: "ASSET_MISSING" } },
-    { decision: "sync: uploads and the record", observation: () => observed(local(), null, hashesOf(local())), expected: { kind: "sync", recordChanged: true, fingerprintOnly: false, deferred: null } },
+    {
+      decision: "fail: a final job misses a listed asset",
+      observation: () => observed(local({ files: [file("a.png", 100, 1000)] }), null, new Map([["outputs/a.png", "x"]])),
+      expected: { kind: "fail", code: "ASSET_MISSING" },
+    },
+    {
+      decision: "sync: uploads and the record",
+      observation: () => observed(local(), null, hashesOf(local())),
+      expected: { kind: "sync", recordChanged: true, fingerprintOnly: false, deferred: null },
+    },
     {
       decision: "sync the record, the unlisted trace deferred",
       observation: () => observed({ ...withTrace(), recordHash: "h2" }, remote(local()), new Map(), new Set(["trace/trace.json"])),
-      expected: { kind: "sync", recordChanged: true, uploads: [], deferred: { file: "trace/trace.json", reason: "still being written", afterMs: 40 } },
+      expected: {
+        kind: "sync",
+        recordChanged: true,
+        uploads: [],
+        deferred: { file: "trace/trace.json", reason: "still being written", afterMs: 40 },
+      },
     },
     {
       decision: "in sync but for a deferred file: wait for it",
       observation: () => observed(withTrace(), remote(local()), new Map(), new Set(["trace/trace.json"])),
       expected: { kind: "wait", file: "trace/trace.json", afterMs: 40 },
     },
-    { decision: "sync only the fingerprint", observation: () => observed(local(), remote(local(), { sourceHash: "other" }), new Map()), expected: { kind: "sync", fingerprintOnly: true, recordChanged: false } },
+    {
+      decision: "sync only the fingerprint",
+      observation: () => observed(local(), remote(local(), { sourceHash: "other" }), new Map()),
+      expected: { kind: "sync", fingerprintOnly: true, recordChanged: false },
+    },
     {
       decision: "sync a removal with prune",
-      observation: () => observed(local(), remote(local(), { assets: [...remote(local()).assets, row(file("old.png", 1, 1))] as RemoteJobState["assets"] }), new Map()),
+      observation: () =>
+        observed(
+          local(),
+          remote(local(), { assets: [...remote(local()).assets, row(file("old.png", 1, 1))] as RemoteJobState["assets"] }),
+          new Map(),
+        ),
       o: { ...opts, prune: true },
       expected: { kind: "sync", removes: ["old.png"], uploads: [] },
     },

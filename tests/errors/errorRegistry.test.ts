@@ -13,7 +13,12 @@ function tableRows(text: string): Array<string[]> {
   return text
     .split("\n")
     .filter((l) => /^\| `[A-Z_]+` \|/.test(l))
-    .map((l) => l.split("|").slice(1, -1).map((c) => c.trim().replace(/^`|`$/g, "")));
+    .map((l) =>
+      l
+        .split("|")
+        .slice(1, -1)
+        .map((c) => c.trim().replace(/^`|`$/g, "")),
+    );
 }
 
 describe("error registry", () => {

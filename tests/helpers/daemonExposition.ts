@@ -6,7 +6,13 @@ import { exportedNames } from "../helpers/metricsText.js";
 export const PROMETHEUS_SERIES = new Set(["up"]);
 
 export async function daemonExposition(): Promise<string> {
-  const m = createMetrics({ queue: () => ({ queued: 1, running: 1, backingOff: 1 }), watchedJobs: () => 1, stuckJobs: () => 0, backendUp: () => true, ready: () => true });
+  const m = createMetrics({
+    queue: () => ({ queued: 1, running: 1, backingOff: 1 }),
+    watchedJobs: () => 1,
+    stuckJobs: () => 0,
+    backendUp: () => true,
+    ready: () => true,
+  });
   m.syncLatency.observe(0.2);
   return await m.registry.metrics();
 }

@@ -4,7 +4,22 @@
  * grouping clauses and Grafana variables are removed first; what is left that is not a
  * function, a keyword or a number is a metric name.
  */
-const KEYWORDS = new Set(["and", "or", "unless", "offset", "bool", "by", "without", "on", "ignoring", "group_left", "group_right", "inf", "nan", "atan2"]);
+const KEYWORDS = new Set([
+  "and",
+  "or",
+  "unless",
+  "offset",
+  "bool",
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "inf",
+  "nan",
+  "atan2",
+]);
 
 export function metricNamesIn(expr: string): string[] {
   const stripped = expr

@@ -19,7 +19,11 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? REPO, env: opts.env ?? cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd ?? REPO,
+      env: opts.env ?? cleanEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
@@ -41,7 +45,11 @@ export class DaemonProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? REPO, env: opts.env ?? cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd ?? REPO,
+      env: opts.env ?? cleanEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.child.stdout!.on("data", (b: Buffer) => (this.stdout += b.toString()));
     this.child.stderr!.on("data", (b: Buffer) => (this.stderr += b.toString()));
     this.exited = new Promise((resolve) => this.child.once("exit", (code, signal) => resolve({ code, signal })));
@@ -50,7 +58,8 @@ export class DaemonProcess {
   async waitForLog(text: string, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.stderr.includes(text)) {
-      if (this.child.exitCode !== null) throw new Error(`daemon exited (${this.child.exitCode}) before logging "${text}": ${this.stderr}${this.stdout}`);
+      if (this.child.exitCode !== null)
+        throw new Error(`daemon exited (${this.child.exitCode}) before logging "${text}": ${this.stderr}${this.stdout}`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for "${text}" in daemon output:\n${this.stdout}\n${this.stderr}`);
       await new Promise((r) => setTimeout(r, 25));
     }

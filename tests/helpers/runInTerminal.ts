@@ -27,7 +27,10 @@ function requireScript(): void {
  * `command` runs through `sh` with its stdin, stdout and stderr on a pseudo-terminal 120 columns
  * wide; redirections inside it (`> file`) take a stream off the terminal.
  */
-export async function runInTerminal(command: string, opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<TerminalResult> {
+export async function runInTerminal(
+  command: string,
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<TerminalResult> {
   requireScript();
   const child = spawn("script", ["-qfec", `stty cols 120 rows 40 && ${command}`, "/dev/null"], {
     cwd: opts.cwd,

@@ -49,7 +49,9 @@ describe("trailerProblem", () => {
   });
 
   it("trailerProblem › a file that is not a PNG has no trailer to check", () => {
-    expect(trailerProblem("/jobs/job-1", { relPath: "trace/trace.json", contentType: "application/json" } as LocalFile, Buffer.from("{}"))).toBeNull();
+    expect(
+      trailerProblem("/jobs/job-1", { relPath: "trace/trace.json", contentType: "application/json" } as LocalFile, Buffer.from("{}")),
+    ).toBeNull();
   });
 });
 

@@ -49,7 +49,16 @@ describe("DEFAULT_ASSET_RULES", () => {
 
   it("assignRoles › settles a listing made before the parse, and drops what no rule takes with the name", () => {
     const custom = [{ match: "outputs/<name>.png", role: "output_png", contentType: "image/png" }] as const;
-    const file = (relPath: string) => ({ role: "output_png" as const, filename: relPath.split("/")[1]!, relPath, absPath: `/x/${relPath}`, size: 1, mtimeMs: 1, ino: 1, contentType: "image/png" });
+    const file = (relPath: string) => ({
+      role: "output_png" as const,
+      filename: relPath.split("/")[1]!,
+      relPath,
+      absPath: `/x/${relPath}`,
+      size: 1,
+      mtimeMs: 1,
+      ino: 1,
+      contentType: "image/png",
+    });
     const listed = [file("outputs/panel_debug.png"), file("outputs/panel_debug_debug.png"), file("outputs/other.png")];
     expect(assignRoles(listed, DEFAULT_ASSET_RULES, "panel_debug").map((f) => [f.relPath, f.role])).toEqual([
       ["outputs/panel_debug.png", "output_png"],

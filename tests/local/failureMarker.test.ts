@@ -385,7 +385,9 @@ describe("clearFailureMarker", () => {
     const marker = (parsePythonJson(await readFile(jobJson(), "utf8")) as MarkedRecord).sync_failure;
     expect(Object.keys(marker.previous)).toEqual(["status", "error", "component"]);
     await clearFailureMarker(dir(), ID, new Date("2028-01-01T00:00:00Z"));
-    expect(await readFile(jobJson(), "utf8")).toBe(text.replace(/"updated_at": "[^"]+"/, '"updated_at": "2028-01-01T00:00:00.000000+00:00"'));
+    expect(await readFile(jobJson(), "utf8")).toBe(
+      text.replace(/"updated_at": "[^"]+"/, '"updated_at": "2028-01-01T00:00:00.000000+00:00"'),
+    );
   });
 
   it("clearFailureMarker › a marked component and retry_after come back with their exact text (1.0 stays 1.0)", async () => {
@@ -401,7 +403,9 @@ describe("clearFailureMarker", () => {
     expect(top.retry_after).toBeUndefined();
     expect(marked).toContain('"scale": 1.0');
     await clearFailureMarker(dir(), ID, new Date("2028-01-01T00:00:00Z"));
-    expect(await readFile(jobJson(), "utf8")).toBe(text.replace(/"updated_at": "[^"]+"/, '"updated_at": "2028-01-01T00:00:00.000000+00:00"'));
+    expect(await readFile(jobJson(), "utf8")).toBe(
+      text.replace(/"updated_at": "[^"]+"/, '"updated_at": "2028-01-01T00:00:00.000000+00:00"'),
+    );
   });
 
   it("clearFailureMarker › no marker, nothing written", async () => {

@@ -41,7 +41,11 @@ describe("hashFile", () => {
       const whole = n <= 1024 * 1024 ? { data } : {};
       expect(await hashFile(dir, file)).toEqual({ sha256: sha(data), bytes: n, tail: data.subarray(Math.max(0, n - 12)), ...whole });
       // The streamed path (progress reported) gives the same hash and tail, and no bytes.
-      expect(await hashFile(dir, file, { onProgress: () => {} })).toEqual({ sha256: sha(data), bytes: n, tail: data.subarray(Math.max(0, n - 12)) });
+      expect(await hashFile(dir, file, { onProgress: () => {} })).toEqual({
+        sha256: sha(data),
+        bytes: n,
+        tail: data.subarray(Math.max(0, n - 12)),
+      });
     },
   );
 

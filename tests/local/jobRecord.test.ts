@@ -35,9 +35,15 @@ describe("checkJobRecord", () => {
     [{ prompt: 3 }, "field `prompt`: expected a string, got 3"],
     [{ error: false }, "field `error`: expected a string or null, got false"],
     [{ component: [] }, "field `component`: expected an object or null, got an array of 0"],
-    [{ component: { assets: ["a.png"] } }, "field `component.assets`: expected an object mapping filenames to placeholders, got an array of 1"],
+    [
+      { component: { assets: ["a.png"] } },
+      "field `component.assets`: expected an object mapping filenames to placeholders, got an array of 1",
+    ],
     [{ render_size_hint: 1.5 }, "field `render_size_hint`: expected an integer or null, got 1.5"],
-    [{ updated_at: "yesterday" }, 'field `updated_at`: expected an ISO-8601 timestamp like 2026-11-20T14:03:11.482913+00:00, got "yesterday"'],
+    [
+      { updated_at: "yesterday" },
+      'field `updated_at`: expected an ISO-8601 timestamp like 2026-11-20T14:03:11.482913+00:00, got "yesterday"',
+    ],
     [{ telemetry: NaN }, "field `telemetry`: expected an object or null, got NaN"],
   ])("checkJobRecord › wrong type %j is reported by field", (patch, message) => {
     expect(problem({ ...load("04-succeeded"), ...patch })).toBe(message);

@@ -44,7 +44,10 @@ describe("marker swap", () => {
       let written = 0;
       for (let i = 0; written < 200; i++) {
         // Alternate marking and clearing, so that every round is a real rewrite of job.json.
-        const outcome = i % 2 === 0 ? await writeFailureMarker(job.dir, job.id, { reason: `r${i}`, attempts: 1, retryable: false }) : await clearFailureMarker(job.dir, job.id);
+        const outcome =
+          i % 2 === 0
+            ? await writeFailureMarker(job.dir, job.id, { reason: `r${i}`, attempts: 1, retryable: false })
+            : await clearFailureMarker(job.dir, job.id);
         if (outcome === "written" || outcome === "cleared") written++;
       }
       await mkdir(path.dirname(stop), { recursive: true });

@@ -2,13 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  PythonJsonError,
-  parsePythonJson,
-  pythonJsonNumber,
-  pythonJsonString,
-  stringifyPythonJson,
-} from "../../src/local/pythonJson.js";
+import { PythonJsonError, parsePythonJson, pythonJsonNumber, pythonJsonString, stringifyPythonJson } from "../../src/local/pythonJson.js";
 
 const SAMPLES = path.resolve(import.meta.dirname, "../fixtures/samples");
 const sampleFiles = readdirSync(SAMPLES).filter((f) => f.endsWith(".json"));
@@ -70,7 +64,7 @@ describe("parsePythonJson", () => {
   });
 
   it("parsePythonJson › accepts nothing beyond Python's dialect (no JSON5 extras)", () => {
-    for (const t of ['{"a": +1}', '{"a": .5}', '{"a": 0x10}', '{a: 1}', '{"a": +Infinity}', '{"a": -NaN}', "[1,]"]) {
+    for (const t of ['{"a": +1}', '{"a": .5}', '{"a": 0x10}', "{a: 1}", '{"a": +Infinity}', '{"a": -NaN}', "[1,]"]) {
       expect(() => parsePythonJson(t), t).toThrow(PythonJsonError);
     }
   });

@@ -160,7 +160,13 @@ describe("readLocalJob › a job laid out by the pipeline", () => {
 
   it("readLocalJob › a marker that only rode along into a pipeline rewrite is not the job's state", async () => {
     await sampleJob("05-failed-rate-limit", {
-      sync_failure: { at: "2026-11-20T14:05:00.000000+00:00", attempts: 4, reason: "x", retryable: true, previous: { status: "running", progress_stage: "generating", error: null } },
+      sync_failure: {
+        at: "2026-11-20T14:05:00.000000+00:00",
+        attempts: 4,
+        reason: "x",
+        retryable: true,
+        previous: { status: "running", progress_stage: "generating", error: null },
+      },
     });
     expect((await readLocalJob(jobsDir(), SAMPLE_ID, DEFAULT_ASSET_RULES)).marker).toBeNull();
   });
@@ -379,7 +385,9 @@ describe("readLocalJob › bad or missing job.json", () => {
     expect(local.record.jobId).toBe(SAMPLE_ID);
     expect(local.listed).toEqual(["ivy_sign_frame.png", "ivy_sign_frame_mask.png", "ivy_sign_frame_debug.png"]);
     expect(createHash("sha256").update(local.jobJson.text).digest("hex")).toBe(
-      createHash("sha256").update(readFileSync(path.join(SAMPLES, "04-succeeded.job.json"))).digest("hex"),
+      createHash("sha256")
+        .update(readFileSync(path.join(SAMPLES, "04-succeeded.job.json")))
+        .digest("hex"),
     );
   });
 });

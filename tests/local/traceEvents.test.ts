@@ -13,7 +13,10 @@ describe("traceEventsOf", () => {
     if (!r.ok) return;
     expect(r.trace.totalEvents).toBe(2);
     expect(r.trace.events[0]).toMatchObject({ index: 0, eventType: "input", timestamp: "2026-11-20T14:03:11.990412+00:00" });
-    expect(JSON.parse(r.trace.events[0]!.dataJson!)).toEqual({ prompt: "a carved wooden sign frame with ivy at the corners", asset_type: "container" });
+    expect(JSON.parse(r.trace.events[0]!.dataJson!)).toEqual({
+      prompt: "a carved wooden sign frame with ivy at the corners",
+      asset_type: "container",
+    });
   });
 
   it(`traceEventsOf › keeps the first ${MAX_TRACE_EVENTS} events and counts the rest; NaN survives in the text`, () => {

@@ -55,6 +55,8 @@ describe("createLogger", () => {
     log.warn({ jobId: "j1", code: "JOB_JSON_UNPARSABLE" }, "cannot parse");
     expect(above).toHaveLength(1);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: colour escapes are stripped to read the text
-    expect(above[0]!.replace(/\x1b\[[0-9;]*m/g, "")).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] WARN \(celstate-sync\): cannot parse\n {4}jobId: "j1"\n {4}code: "JOB_JSON_UNPARSABLE"\n$/);
+    expect(above[0]!.replace(/\x1b\[[0-9;]*m/g, "")).toMatch(
+      /^\[\d\d:\d\d:\d\d\.\d{3}\] WARN \(celstate-sync\): cannot parse\n {4}jobId: "j1"\n {4}code: "JOB_JSON_UNPARSABLE"\n$/,
+    );
   });
 });

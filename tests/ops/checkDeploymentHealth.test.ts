@@ -7,7 +7,8 @@ import { checkDeploymentHealth } from "../../src/ops/checkDeploymentHealth.js";
 import { doctorExitCode } from "../../src/ops/DoctorCheck.js";
 import type { ConvexGateway } from "../../src/remote/ConvexGateway.js";
 
-const config = (over: Record<string, unknown> = {}) => configSchema.parse({ convexUrl: "http://127.0.0.1:9", token: "t0ken-value-0123456789", ...over });
+const config = (over: Record<string, unknown> = {}) =>
+  configSchema.parse({ convexUrl: "http://127.0.0.1:9", token: "t0ken-value-0123456789", ...over });
 
 function gatewayAnswering(handshake: () => Promise<{ apiVersion: number; serverTimeMs: number }>): () => ConvexGateway {
   return () => ({ handshake }) as unknown as ConvexGateway;
@@ -17,13 +18,19 @@ const statusOf = (checks: Awaited<ReturnType<typeof checkDeploymentHealth>>) => 
 
 describe("checkDeploymentHealth", () => {
   it("checkDeploymentHealth › all ok when the handshake answers with this API version and a close clock", async () => {
-    const checks = await checkDeploymentHealth(config(), gatewayAnswering(async () => ({ apiVersion: API_VERSION, serverTimeMs: Date.now() })));
+    const checks = await checkDeploymentHealth(
+      config(),
+      gatewayAnswering(async () => ({ apiVersion: API_VERSION, serverTimeMs: Date.now() })),
+    );
     expect(statusOf(checks)).toEqual({ "convex-url": "ok", reachable: "ok", token: "ok", functions: "ok", clock: "ok" });
     expect(doctorExitCode(checks)).toBe(0);
   });
 
   it("checkDeploymentHealth › warns about a clock more than 2 s off", async () => {
-    const checks = await checkDeploymentHealth(config(), gatewayAnswering(async () => ({ apiVersion: API_VERSION, serverTimeMs: Date.now() + 5_000 })));
+    const checks = await checkDeploymentHealth(
+      config(),
+      gatewayAnswering(async () => ({ apiVersion: API_VERSION, serverTimeMs: Date.now() + 5_000 })),
+    );
     const clock = checks.find((c) => c.id === "clock")!;
     expect(clock.status).toBe("warn");
     expect(clock.detail).toMatch(/behind the deployment's/);
@@ -53,7 +60,10 @@ describe("checkDeploymentHealth", () => {
   });
 
   it("checkDeploymentHealth › another API version fails the functions line", async () => {
-    const checks = await checkDeploymentHealth(config(), gatewayAnswering(async () => ({ apiVersion: API_VERSION + 1, serverTimeMs: Date.now() })));
+    const checks = await checkDeploymentHealth(
+      config(),
+      gatewayAnswering(async () => ({ apiVersion: API_VERSION + 1, serverTimeMs: Date.now() })),
+    );
     expect(statusOf(checks)).toMatchObject({ reachable: "ok", functions: "fail" });
     expect(checks.find((c) => c.id === "functions")!.fix).toContain("npx convex deploy");
   });

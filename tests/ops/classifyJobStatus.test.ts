@@ -31,13 +31,38 @@ const sync = (over: Partial<SyncPlan> = {}): JobPlan => ({
 describe("describePlan", () => {
   it.each<{ name: string; plan: JobPlan; state: string; detail: RegExp }>([
     { name: "in-sync is in sync", plan: { kind: "in-sync", via: "plan", final: true }, state: "in-sync", detail: /in sync/ },
-    { name: "an upload is pending and names the file", plan: sync({ uploads: [{ file, sha256: "x" }] }), state: "pending", detail: /upload 1 file \(outputs\/frame\.png\)/ },
+    {
+      name: "an upload is pending and names the file",
+      plan: sync({ uploads: [{ file, sha256: "x" }] }),
+      state: "pending",
+      detail: /upload 1 file \(outputs\/frame\.png\)/,
+    },
     { name: "a record change is pending", plan: sync({ recordChanged: true }), state: "pending", detail: /commit the record/ },
     { name: "only a new fingerprint is in sync", plan: sync({ fingerprintOnly: true }), state: "in-sync", detail: /in sync/ },
-    { name: "a settling file is pending", plan: { kind: "wait", file: "outputs/frame.png", reason: "too fresh", afterMs: 100, final: false }, state: "pending", detail: /settling: outputs\/frame\.png/ },
-    { name: "a marker is failed", plan: { kind: "parked", reason: "oversize", publishRecord: false, final: true }, state: "failed", detail: /failure marker: oversize/ },
-    { name: "a newer remote record is a problem", plan: { kind: "remote-ahead", remoteUpdatedAt: "2027-01-01T00:00:00+00:00", final: true }, state: "problem", detail: /newer than job\.json/ },
-    { name: "a final job missing a listed asset is a problem", plan: { kind: "fail", code: "ASSET_MISSING", file: `${ID}/outputs/frame.png`, message: "lists frame.png", final: true }, state: "problem", detail: /lists frame\.png \(ASSET_MISSING\)/ },
+    {
+      name: "a settling file is pending",
+      plan: { kind: "wait", file: "outputs/frame.png", reason: "too fresh", afterMs: 100, final: false },
+      state: "pending",
+      detail: /settling: outputs\/frame\.png/,
+    },
+    {
+      name: "a marker is failed",
+      plan: { kind: "parked", reason: "oversize", publishRecord: false, final: true },
+      state: "failed",
+      detail: /failure marker: oversize/,
+    },
+    {
+      name: "a newer remote record is a problem",
+      plan: { kind: "remote-ahead", remoteUpdatedAt: "2027-01-01T00:00:00+00:00", final: true },
+      state: "problem",
+      detail: /newer than job\.json/,
+    },
+    {
+      name: "a final job missing a listed asset is a problem",
+      plan: { kind: "fail", code: "ASSET_MISSING", file: `${ID}/outputs/frame.png`, message: "lists frame.png", final: true },
+      state: "problem",
+      detail: /lists frame\.png \(ASSET_MISSING\)/,
+    },
     { name: "a vanished folder is unreadable", plan: { kind: "gone" }, state: "unreadable", detail: /does not exist/ },
   ])("describePlan › $name", ({ plan, state, detail }) => {
     const e = describePlan(ID, plan);
@@ -50,14 +75,34 @@ describe("describePlan", () => {
 describe("describeError", () => {
   const where = { jobId: ID, file: `${ID}/job.json` };
   it.each<{ name: string; error: unknown; state: string }>([
-    { name: "unparsable job.json is unreadable", error: new SyncError("JOB_JSON_UNPARSABLE", "line 3: unexpected token", where), state: "unreadable" },
-    { name: "an invalid record is unreadable", error: new SyncError("JOB_JSON_INVALID", "field `status`: expected …", where), state: "unreadable" },
-    { name: "an id differing from the folder is unreadable", error: new SyncError("JOB_ID_MISMATCH", "says id x", where), state: "unreadable" },
+    {
+      name: "unparsable job.json is unreadable",
+      error: new SyncError("JOB_JSON_UNPARSABLE", "line 3: unexpected token", where),
+      state: "unreadable",
+    },
+    {
+      name: "an invalid record is unreadable",
+      error: new SyncError("JOB_JSON_INVALID", "field `status`: expected …", where),
+      state: "unreadable",
+    },
+    {
+      name: "an id differing from the folder is unreadable",
+      error: new SyncError("JOB_ID_MISMATCH", "says id x", where),
+      state: "unreadable",
+    },
     { name: "a missing job.json is pending (being created)", error: new SyncError("JOB_VANISHED", "disappeared", where), state: "pending" },
     { name: "a file changing while read is pending", error: new SyncError("FILE_CHANGED", "changed", where), state: "pending" },
-    { name: "a missing asset of a settled job is a problem", error: new SyncError("ASSET_MISSING", "lists frame.png", where), state: "problem" },
+    {
+      name: "a missing asset of a settled job is a problem",
+      error: new SyncError("ASSET_MISSING", "lists frame.png", where),
+      state: "problem",
+    },
     { name: "a symlinked file is a problem", error: new SyncError("UNSAFE_PATH", "symlink", where), state: "problem" },
-    { name: "a file this user may not read is a problem (retried, but an operator fixes it)", error: new SyncError("FILE_UNREADABLE", "permission denied", where), state: "problem" },
+    {
+      name: "a file this user may not read is a problem (retried, but an operator fixes it)",
+      error: new SyncError("FILE_UNREADABLE", "permission denied", where),
+      state: "problem",
+    },
     { name: "a bug is a problem", error: new SyncError("INTERNAL", "TypeError: x", where), state: "problem" },
   ])("describeError › $name", ({ error, state }) => {
     const e = describeError(ID, error);

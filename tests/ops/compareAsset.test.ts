@@ -7,7 +7,12 @@ const B = "b".repeat(64);
 describe("compareAsset", () => {
   it.each([
     { name: "same bytes match", local: { sha256: A, bytes: 10 }, remote: { sha256: A, bytes: 10 }, want: [] as string[] },
-    { name: "reports wrong bytes of the same length by hash", local: { sha256: A, bytes: 10 }, remote: { sha256: B, bytes: 10 }, want: [`sha256 ${A} → sha256 ${B}`] },
+    {
+      name: "reports wrong bytes of the same length by hash",
+      local: { sha256: A, bytes: 10 },
+      remote: { sha256: B, bytes: 10 },
+      want: [`sha256 ${A} → sha256 ${B}`],
+    },
     {
       name: "reports a truncated blob by length and hash",
       local: { sha256: A, bytes: 10 },

@@ -86,22 +86,73 @@ const cases: Case[] = [
     local: localRecord({ status: "failed", error: "[TraceID: x] Rate Limit Exceeded.", retryAfter: 30 }),
     fields: [],
   },
-  { name: "reports retryAfter present remotely but absent in job.json", pub: publicRecord({ retryAfter: 30 }), fields: ["retryAfter"], says: "absent" },
-  { name: "reports retryAfter missing remotely", pub: publicRecord(), local: localRecord({ retryAfter: 30 }), fields: ["retryAfter"], says: "30" },
-  { name: "reports a different retryAfter", pub: publicRecord({ retryAfter: 60 }), local: localRecord({ retryAfter: 30 }), fields: ["retryAfter"], says: "60" },
-  { name: "reports NaN turned into null", pub: withComponent((c) => ((c.telemetry as Record<string, unknown>).edge_noise = null)), fields: ["component.telemetry.edge_noise"], says: "NaN" },
+  {
+    name: "reports retryAfter present remotely but absent in job.json",
+    pub: publicRecord({ retryAfter: 30 }),
+    fields: ["retryAfter"],
+    says: "absent",
+  },
+  {
+    name: "reports retryAfter missing remotely",
+    pub: publicRecord(),
+    local: localRecord({ retryAfter: 30 }),
+    fields: ["retryAfter"],
+    says: "30",
+  },
+  {
+    name: "reports a different retryAfter",
+    pub: publicRecord({ retryAfter: 60 }),
+    local: localRecord({ retryAfter: 30 }),
+    fields: ["retryAfter"],
+    says: "60",
+  },
+  {
+    name: "reports NaN turned into null",
+    pub: withComponent((c) => ((c.telemetry as Record<string, unknown>).edge_noise = null)),
+    fields: ["component.telemetry.edge_noise"],
+    says: "NaN",
+  },
   {
     name: "reports Infinity turned into a large finite number",
     pub: withComponent((c) => ((c.telemetry as Record<string, unknown>).max_gradient = Number.MAX_VALUE)),
     fields: ["component.telemetry.max_gradient"],
     says: "Infinity",
   },
-  { name: "tells -0 from 0 (Object.is)", pub: withComponent((c) => ((c.telemetry as Record<string, unknown>).alpha_coverage = 0)), local: localRecord({ component: { ...(localObject().component as object), telemetry: { alpha_coverage: -0, edge_noise: Number.NaN, max_gradient: Number.POSITIVE_INFINITY } } }), fields: ["component.telemetry.alpha_coverage"] },
+  {
+    name: "tells -0 from 0 (Object.is)",
+    pub: withComponent((c) => ((c.telemetry as Record<string, unknown>).alpha_coverage = 0)),
+    local: localRecord({
+      component: {
+        ...(localObject().component as object),
+        telemetry: { alpha_coverage: -0, edge_noise: Number.NaN, max_gradient: Number.POSITIVE_INFINITY },
+      },
+    }),
+    fields: ["component.telemetry.alpha_coverage"],
+  },
   { name: "reports a different status", pub: publicRecord({ status: "failed" }), fields: ["status"], says: '"failed"' },
   { name: "reports a different error", pub: publicRecord({ error: "[TraceID: x] boom" }), fields: ["error"], says: "boom" },
-  { name: "reports a missing error field", pub: (() => { const p = publicRecord(); delete p.error; return p; })(), fields: ["error"], says: "absent" },
-  { name: "reports an extra top-level key", pub: publicRecord({ updatedAt: "2026-11-20T14:03:41.377820+00:00" }), fields: ["updatedAt"], says: "not exposed" },
-  { name: "reports the internal asset type", pub: publicRecord({ internalAssetType: "container" }), fields: ["internalAssetType"], says: "internal asset type" },
+  {
+    name: "reports a missing error field",
+    pub: (() => {
+      const p = publicRecord();
+      delete p.error;
+      return p;
+    })(),
+    fields: ["error"],
+    says: "absent",
+  },
+  {
+    name: "reports an extra top-level key",
+    pub: publicRecord({ updatedAt: "2026-11-20T14:03:41.377820+00:00" }),
+    fields: ["updatedAt"],
+    says: "not exposed",
+  },
+  {
+    name: "reports the internal asset type",
+    pub: publicRecord({ internalAssetType: "container" }),
+    fields: ["internalAssetType"],
+    says: "internal asset type",
+  },
   { name: "reports a top-level `type`", pub: publicRecord({ type: "container" }), fields: ["type"], says: "internal asset type" },
   { name: "reports an exposed trace", pub: publicRecord({ trace: URL("t") }), fields: ["trace"], says: "trace" },
   {
@@ -109,15 +160,54 @@ const cases: Case[] = [
     pub: withComponent((c) => ((c.manifest as Record<string, unknown>).internalAssetType = "container")),
     fields: ["component.manifest.internalAssetType", "component.manifest.internalAssetType"],
   },
-  { name: "reports an asset without a URL (null placeholder left)", pub: withComponent((c) => ((c.assets as Record<string, unknown>)["frame_mask.png"] = null)), fields: ['component.assets["frame_mask.png"]'], says: "a URL" },
-  { name: "reports an asset value that is not a URL", pub: withComponent((c) => ((c.assets as Record<string, unknown>)["frame.png"] = "frame.png")), fields: ['component.assets["frame.png"]'] },
-  { name: "reports an asset job.json does not list", pub: withComponent((c) => ((c.assets as Record<string, unknown>)["trace.json"] = URL("t"))), fields: ['component.assets["trace.json"]'], says: "does not list" },
-  { name: "reports a listed asset missing remotely", pub: withComponent((c) => delete (c.assets as Record<string, unknown>)["frame_debug.png"]), fields: ['component.assets["frame_debug.png"]'], says: "absent" },
-  { name: "reports a changed manifest value by path", pub: withComponent((c) => ((c.manifest as Record<string, unknown>).id = "other")), fields: ["component.manifest.id"], says: '"frame"' },
-  { name: "reports an array of another length", pub: withComponent((c) => ((c.manifest as Record<string, unknown>).transitions = [1])), fields: ["component.manifest.transitions"], says: "array of 0" },
+  {
+    name: "reports an asset without a URL (null placeholder left)",
+    pub: withComponent((c) => ((c.assets as Record<string, unknown>)["frame_mask.png"] = null)),
+    fields: ['component.assets["frame_mask.png"]'],
+    says: "a URL",
+  },
+  {
+    name: "reports an asset value that is not a URL",
+    pub: withComponent((c) => ((c.assets as Record<string, unknown>)["frame.png"] = "frame.png")),
+    fields: ['component.assets["frame.png"]'],
+  },
+  {
+    name: "reports an asset job.json does not list",
+    pub: withComponent((c) => ((c.assets as Record<string, unknown>)["trace.json"] = URL("t"))),
+    fields: ['component.assets["trace.json"]'],
+    says: "does not list",
+  },
+  {
+    name: "reports a listed asset missing remotely",
+    pub: withComponent((c) => delete (c.assets as Record<string, unknown>)["frame_debug.png"]),
+    fields: ['component.assets["frame_debug.png"]'],
+    says: "absent",
+  },
+  {
+    name: "reports a changed manifest value by path",
+    pub: withComponent((c) => ((c.manifest as Record<string, unknown>).id = "other")),
+    fields: ["component.manifest.id"],
+    says: '"frame"',
+  },
+  {
+    name: "reports an array of another length",
+    pub: withComponent((c) => ((c.manifest as Record<string, unknown>).transitions = [1])),
+    fields: ["component.manifest.transitions"],
+    says: "array of 0",
+  },
   { name: "reports a missing record", pub: null, fields: ["record"], says: "not in the deployment" },
-  { name: "reports a component where job.json has none", pub: publicRecord(), local: localRecord({ component: null }), fields: ["component"] },
-  { name: "accepts null for a null component", pub: publicRecord({ component: null }), local: localRecord({ component: null, status: "queued" }), fields: ["status"] },
+  {
+    name: "reports a component where job.json has none",
+    pub: publicRecord(),
+    local: localRecord({ component: null }),
+    fields: ["component"],
+  },
+  {
+    name: "accepts null for a null component",
+    pub: publicRecord({ component: null }),
+    local: localRecord({ component: null, status: "queued" }),
+    fields: ["status"],
+  },
   {
     name: "accepts an empty assets object for a component without assets",
     pub: publicRecord({ component: { manifest: { id: "m" }, assets: {} } }),
@@ -132,7 +222,10 @@ const cases: Case[] = [
   {
     name: "expects the public error with server paths made relative",
     pub: publicRecord({ status: "failed", error: "[TraceID: x] Could not read input images: studio/x_white.png (see model.bin)" }),
-    local: localRecord({ status: "failed", error: `[TraceID: x] Could not read input images: ${JOBS_DIR}/${ID}/studio/x_white.png (see /opt/models/model.bin)` }),
+    local: localRecord({
+      status: "failed",
+      error: `[TraceID: x] Could not read input images: ${JOBS_DIR}/${ID}/studio/x_white.png (see /opt/models/model.bin)`,
+    }),
     fields: [],
   },
   {
@@ -153,7 +246,13 @@ const cases: Case[] = [
     }),
     fields: ["component (key order)"],
   },
-  { name: "reports a component served as an object instead of text", pub: { ...publicRecord(), component: { manifest: {} } }, raw: true, fields: ["component"], says: "JSON text" },
+  {
+    name: "reports a component served as an object instead of text",
+    pub: { ...publicRecord(), component: { manifest: {} } },
+    raw: true,
+    fields: ["component"],
+    says: "JSON text",
+  },
 ];
 
 describe("comparePublicJob", () => {

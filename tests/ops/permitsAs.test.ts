@@ -9,10 +9,22 @@ const FILE = 0o100000;
 describe("permitsAs", () => {
   const cases: Array<[string, { mode: number; uid: number; gid: number }, ServiceUser, Access, boolean]> = [
     ["the owner's bits for the owner", { mode: DIR | 0o700, uid: 1000, gid: 0 }, alice, { read: true, write: true, search: true }, true],
-    ["the owner's bits only, even where the group's would allow more", { mode: DIR | 0o577, uid: 1000, gid: 50 }, alice, { write: true }, false],
+    [
+      "the owner's bits only, even where the group's would allow more",
+      { mode: DIR | 0o577, uid: 1000, gid: 50 },
+      alice,
+      { write: true },
+      false,
+    ],
     ["the group's bits for the primary group", { mode: DIR | 0o070, uid: 0, gid: 1000 }, alice, { write: true, search: true }, true],
     ["the group's bits for a supplementary group", { mode: DIR | 0o070, uid: 0, gid: 50 }, alice, { write: true, search: true }, true],
-    ["the group's bits only, even where the others' would allow more", { mode: DIR | 0o057, uid: 0, gid: 50 }, alice, { write: true }, false],
+    [
+      "the group's bits only, even where the others' would allow more",
+      { mode: DIR | 0o057, uid: 0, gid: 50 },
+      alice,
+      { write: true },
+      false,
+    ],
     ["the others' bits for anyone else", { mode: DIR | 0o755, uid: 0, gid: 0 }, alice, { read: true, search: true }, true],
     ["no write in a folder that is 0755 and someone else's", { mode: DIR | 0o755, uid: 0, gid: 0 }, alice, { write: true }, false],
     ["no way through a folder without x", { mode: DIR | 0o666, uid: 0, gid: 0 }, alice, { search: true }, false],

@@ -23,9 +23,18 @@ async function mirror(jobs: PipelineJob[], config: ReturnType<typeof loadConfig>
       for (const n of listedFilenames(record.componentJson)) blobs.set(`${ORIGIN}${j.id}/${n}`, path.join(j.dir, "outputs", n));
       pub = withAssetUrls(record.componentJson, (n) => `${ORIGIN}${j.id}/${n}`);
     }
-    records.set(j.id, { jobId: j.id, status: record.status, error: record.error, component: pub, ...(record.retryAfter === undefined ? {} : { retryAfter: record.retryAfter }) });
+    records.set(j.id, {
+      jobId: j.id,
+      status: record.status,
+      error: record.error,
+      component: pub,
+      ...(record.retryAfter === undefined ? {} : { retryAfter: record.retryAfter }),
+    });
   }
-  const gateway = { getPublic: async (id: string) => records.get(id) ?? null, stats: () => ({ requests: 0, byFunction: {}, uploads: 0, bytesUploaded: 0 }) } as unknown as ConvexGateway;
+  const gateway = {
+    getPublic: async (id: string) => records.get(id) ?? null,
+    stats: () => ({ requests: 0, byFunction: {}, uploads: 0, bytesUploaded: 0 }),
+  } as unknown as ConvexGateway;
   const fakeFetch = (async (url: string | URL | Request) => {
     const file = blobs.get(String(url));
     return file === undefined ? new Response("missing", { status: 404 }) : new Response(await readFile(file));

@@ -74,7 +74,9 @@ afterAll(async () => {
 
 describe("the packed package", () => {
   it("package › holds the built CLI, its source maps and the deploy files, and nothing of the development tree", () => {
-    expect(packed.files).toEqual(expect.arrayContaining(["dist/celstate-sync.js", "dist/cli.js", "dist/cli.js.map", "deploy/celstate-sync@.service", "README.md"]));
+    expect(packed.files).toEqual(
+      expect.arrayContaining(["dist/celstate-sync.js", "dist/cli.js", "dist/cli.js.map", "deploy/celstate-sync@.service", "README.md"]),
+    );
     const dev = packed.files.filter((f) => /^(src|tests|bench|\.ci|node_modules|patches|convex)\//.test(f) || f === "bin/celstate-sync.js");
     expect(dev).toEqual([]);
   });

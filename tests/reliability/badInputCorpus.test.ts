@@ -213,7 +213,9 @@ describe("bad input corpus", () => {
       expect(rec.status).toBe("failed");
     } else if (was !== null && e.outcome !== "gone") {
       expect(now, where).not.toBeNull();
-      expect(createHash("sha256").update(now!.bytes).digest("hex"), `${where}: bytes`).toBe(createHash("sha256").update(was.bytes).digest("hex"));
+      expect(createHash("sha256").update(now!.bytes).digest("hex"), `${where}: bytes`).toBe(
+        createHash("sha256").update(was.bytes).digest("hex"),
+      );
       expect(now!.mtimeMs, `${where}: mtime`).toBe(was.mtimeMs);
     }
 
@@ -255,11 +257,17 @@ describe("bad input corpus (the binary)", () => {
       // the folder deleted "mid-sync" stays (it syncs).
       await layOut(h2.jobsDir, outside2, randomBytes(32));
       await writeDaemonConfig(cwd, { settleMs: 0, settleWaitMs: 1_000 });
-      const r = await runCli(["backfill", "--jobs-dir", h2.jobsDir, "--json", "--log-level", "error"], { env: standinEnv(h2), cwd, timeoutMs: 120_000 });
+      const r = await runCli(["backfill", "--jobs-dir", h2.jobsDir, "--json", "--log-level", "error"], {
+        env: standinEnv(h2),
+        cwd,
+        timeoutMs: 120_000,
+      });
       expect(r.code, r.stderr.slice(0, 2000)).toBe(1);
       const s = JSON.parse(r.stdout) as BackfillSummary;
       const failedCases = cases.filter((c) => c.expect.outcome === "failed");
-      expect(Object.fromEntries(s.failed.map((f) => [f.jobId, f.code]))).toEqual(Object.fromEntries(failedCases.map((c) => [c.folder, c.expect.code])));
+      expect(Object.fromEntries(s.failed.map((f) => [f.jobId, f.code]))).toEqual(
+        Object.fromEntries(failedCases.map((c) => [c.folder, c.expect.code])),
+      );
       const pendingCases = cases.filter((c) => c.expect.outcome === "pending" || c.generator === "pngStillBeingWritten");
       expect(s.pending.map((p) => p.jobId).sort()).toEqual(pendingCases.map((c) => c.folder).sort());
       expect(s.syncedNow).toBe(cases.filter((c) => c.expect.outcome === "synced" || c.expect.outcome === "gone").length - 1);

@@ -33,84 +33,80 @@ async function writeJob(job: PipelineJob): Promise<void> {
 }
 
 describe("crash convergence", () => {
-  it(
-    `watch › ${CRASH_KILLS} SIGKILLs at random moments while ${CRASH_JOBS} jobs are written: every job verifies and every orphaned upload is collected`,
-    async () => {
-      await writeDaemonConfig(cwd, { settleMs: 50, logLevel: "info", retry: { baseMs: 50, maxMs: 1_000 } });
-      const jobs = Array.from({ length: CRASH_JOBS }, () => new PipelineJob(h.jobsDir, { pngBytes: 6_000 }));
-      const perCycle = Math.ceil(CRASH_JOBS / CRASH_KILLS);
-      const writing: Array<Promise<void>> = [];
-      const kills: Array<{ cycle: number; afterWatchingMs: number | null; code: number | null; signal: string | null; commits: number }> = [];
+  it(`watch › ${CRASH_KILLS} SIGKILLs at random moments while ${CRASH_JOBS} jobs are written: every job verifies and every orphaned upload is collected`, async () => {
+    await writeDaemonConfig(cwd, { settleMs: 50, logLevel: "info", retry: { baseMs: 50, maxMs: 1_000 } });
+    const jobs = Array.from({ length: CRASH_JOBS }, () => new PipelineJob(h.jobsDir, { pngBytes: 6_000 }));
+    const perCycle = Math.ceil(CRASH_JOBS / CRASH_KILLS);
+    const writing: Array<Promise<void>> = [];
+    const kills: Array<{ cycle: number; afterWatchingMs: number | null; code: number | null; signal: string | null; commits: number }> = [];
 
-      for (let cycle = 0; cycle < CRASH_KILLS; cycle++) {
-        const daemon: DaemonProcess = startDaemon(h, cwd);
-        // This cycle's share of the pipeline starts as the daemon comes up: some writes land
-        // before it watches, some while it reconciles, some while it is dead.
-        writing.push(...jobs.slice(cycle * perCycle, (cycle + 1) * perCycle).map((j) => writeJob(j)));
-        let afterWatchingMs: number | null = null;
-        if (cycle % 4 === 3) {
-          // Now and then, a kill anywhere from process start on (start-up, lock, handshake).
-          await sleep(Math.random() * 2_000);
-        } else {
-          await daemon.waitForLog('"msg":"watching"', 60_000);
-          afterWatchingMs = Math.round(Math.random() * 1_000);
-          await sleep(afterWatchingMs);
-        }
-        const exit = await daemon.stop("SIGKILL");
-        kills.push({ cycle, afterWatchingMs, code: exit.code, signal: exit.signal, commits: h.standin.commits().length });
-        // It must have been our kill that ended it, not a crash or an exit of its own.
-        expect(exit, `cycle ${cycle}: ${daemon.stderr.slice(0, 500)}`).toEqual({ code: null, signal: "SIGKILL" });
+    for (let cycle = 0; cycle < CRASH_KILLS; cycle++) {
+      const daemon: DaemonProcess = startDaemon(h, cwd);
+      // This cycle's share of the pipeline starts as the daemon comes up: some writes land
+      // before it watches, some while it reconciles, some while it is dead.
+      writing.push(...jobs.slice(cycle * perCycle, (cycle + 1) * perCycle).map((j) => writeJob(j)));
+      let afterWatchingMs: number | null = null;
+      if (cycle % 4 === 3) {
+        // Now and then, a kill anywhere from process start on (start-up, lock, handshake).
+        await sleep(Math.random() * 2_000);
+      } else {
+        await daemon.waitForLog('"msg":"watching"', 60_000);
+        afterWatchingMs = Math.round(Math.random() * 1_000);
+        await sleep(afterWatchingMs);
       }
-      await Promise.all(writing);
+      const exit = await daemon.stop("SIGKILL");
+      kills.push({ cycle, afterWatchingMs, code: exit.code, signal: exit.signal, commits: h.standin.commits().length });
+      // It must have been our kill that ended it, not a crash or an exit of its own.
+      expect(exit, `cycle ${cycle}: ${daemon.stderr.slice(0, 500)}`).toEqual({ code: null, signal: "SIGKILL" });
+    }
+    await Promise.all(writing);
 
-      const last = startDaemon(h, cwd);
-      try {
-        await last.waitForLog('"msg":"start-up reconcile done; watching"', 90_000);
-        const assetsOf = (id: string) => {
-          const j = jobs.find((x) => x.id === id)!;
-          return [...j.assetNames, "trace.json"];
-        };
-        await waitFor(async () => (await notMirrored(h, jobs, assetsOf)).length === 0, {
-          timeoutMs: 90_000,
-          intervalMs: 500,
-          what: "every job mirrored after the last restart",
-        });
-      } finally {
-        const exit = await last.stop("SIGTERM");
-        expect(exit.code, last.stderr.slice(0, 500)).toBe(0);
-      }
-      const errors = last.stderr.split("\n").filter((l) => /"level":(50|60)/.test(l));
-      expect(errors, "error or fatal lines in the run that converged").toEqual([]);
-
-      const { code, report } = await runVerify(h, cwd);
-      expect(report.counts).toEqual({ ok: CRASH_JOBS, mismatch: 0, parked: 0, unreadable: 0 });
-      expect(code).toBe(0);
-
-      // Every blob not referenced by an asset row is an upload whose commit never came.
-      const before = h.standin.stats();
-      const rows = before.documents.jobAssets;
-      expect(rows).toBe(CRASH_JOBS * 4); // output, mask, debug, trace
-      // A run that finds more schedules its own continuation (which deletes too); the walk is
-      // over once a run finds no more: every blob before the cutoff was examined by then.
-      for (let more = true; more; ) more = (await h.standin.runGc(0)).more;
-      const after = h.standin.stats();
-      const collected = before.blobs.count - after.blobs.count;
-      expect(collected).toBe(before.blobs.count - rows);
-      expect(after.blobs.count).toBe(after.documents.jobAssets);
-      expect(after.documents.jobAssets).toBe(rows);
-      // Only orphans went: every asset row still has its blob (none was collected by mistake).
-      const rowsWithoutBlob = await h.standin.engine.convex.run(async (ctx) => {
-        let missing = 0;
-        for (const row of await ctx.db.query("jobAssets").collect()) if ((await ctx.db.system.get(row.storageId)) === null) missing++;
-        return missing;
+    const last = startDaemon(h, cwd);
+    try {
+      await last.waitForLog('"msg":"start-up reconcile done; watching"', 90_000);
+      const assetsOf = (id: string) => {
+        const j = jobs.find((x) => x.id === id)!;
+        return [...j.assetNames, "trace.json"];
+      };
+      await waitFor(async () => (await notMirrored(h, jobs, assetsOf)).length === 0, {
+        timeoutMs: 90_000,
+        intervalMs: 500,
+        what: "every job mirrored after the last restart",
       });
-      expect(rowsWithoutBlob).toBe(0);
-      // Recorded for the README's reliability section.
-      console.info(
-        `crash convergence: ${kills.length} kills, ${before.uploads} uploads, ${before.blobs.count - rows} orphaned blobs collected, ` +
-          `${h.standin.commits().length} commits`,
-      );
-    },
-    300_000,
-  );
+    } finally {
+      const exit = await last.stop("SIGTERM");
+      expect(exit.code, last.stderr.slice(0, 500)).toBe(0);
+    }
+    const errors = last.stderr.split("\n").filter((l) => /"level":(50|60)/.test(l));
+    expect(errors, "error or fatal lines in the run that converged").toEqual([]);
+
+    const { code, report } = await runVerify(h, cwd);
+    expect(report.counts).toEqual({ ok: CRASH_JOBS, mismatch: 0, parked: 0, unreadable: 0 });
+    expect(code).toBe(0);
+
+    // Every blob not referenced by an asset row is an upload whose commit never came.
+    const before = h.standin.stats();
+    const rows = before.documents.jobAssets;
+    expect(rows).toBe(CRASH_JOBS * 4); // output, mask, debug, trace
+    // A run that finds more schedules its own continuation (which deletes too); the walk is
+    // over once a run finds no more: every blob before the cutoff was examined by then.
+    for (let more = true; more; ) more = (await h.standin.runGc(0)).more;
+    const after = h.standin.stats();
+    const collected = before.blobs.count - after.blobs.count;
+    expect(collected).toBe(before.blobs.count - rows);
+    expect(after.blobs.count).toBe(after.documents.jobAssets);
+    expect(after.documents.jobAssets).toBe(rows);
+    // Only orphans went: every asset row still has its blob (none was collected by mistake).
+    const rowsWithoutBlob = await h.standin.engine.convex.run(async (ctx) => {
+      let missing = 0;
+      for (const row of await ctx.db.query("jobAssets").collect()) if ((await ctx.db.system.get(row.storageId)) === null) missing++;
+      return missing;
+    });
+    expect(rowsWithoutBlob).toBe(0);
+    // Recorded for the README's reliability section.
+    console.info(
+      `crash convergence: ${kills.length} kills, ${before.uploads} uploads, ${before.blobs.count - rows} orphaned blobs collected, ` +
+        `${h.standin.commits().length} commits`,
+    );
+  }, 300_000);
 });

@@ -27,7 +27,10 @@ describe("instance lock", () => {
     const lock = await acquireInstanceLock(jobsDir, { staleMs: 2_000, onCompromised: (e) => compromised.push(e) });
     await sleep(3_500);
     expect(compromised.map((e) => e.message)).toEqual([]);
-    await expect(acquireInstanceLock(jobsDir, { staleMs: 2_000 })).rejects.toMatchObject({ code: "LOCKED", message: expect.stringContaining(`pid ${process.pid}`) });
+    await expect(acquireInstanceLock(jobsDir, { staleMs: 2_000 })).rejects.toMatchObject({
+      code: "LOCKED",
+      message: expect.stringContaining(`pid ${process.pid}`),
+    });
     await lock.release();
     expect(await readdir(jobsDir)).toEqual([]);
     const again = await acquireInstanceLock(jobsDir, { staleMs: 2_000 });
@@ -46,7 +49,10 @@ describe("instance lock", () => {
     try {
       await mkdir(path.join(jobsDir, LOCK_NAME), { recursive: true });
       setTimeout(() => {
-        void writeFile(path.join(jobsDir, LOCK_NAME, "holder.json"), JSON.stringify({ pid: other.pid, host: hostname(), startedAt: new Date().toISOString() }));
+        void writeFile(
+          path.join(jobsDir, LOCK_NAME, "holder.json"),
+          JSON.stringify({ pid: other.pid, host: hostname(), startedAt: new Date().toISOString() }),
+        );
       }, 100);
       await expect(acquireInstanceLock(jobsDir, { holderGraceMs: 2_000 })).rejects.toMatchObject({
         code: "LOCKED",

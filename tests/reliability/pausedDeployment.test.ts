@@ -24,7 +24,11 @@ beforeEach(async () => {
   h = await createHarness();
   cwd = await mkdtemp(path.join(tmpdir(), "celstate-paused-cwd-"));
   // Short retry limits: a paused deployment must not be able to exhaust them into a marker.
-  await writeDaemonConfig(cwd, { settleMs: 50, logLevel: "info", retry: { baseMs: 100, maxMs: 10_000, maxAttempts: 3, maxRetryMs: 2_000 } });
+  await writeDaemonConfig(cwd, {
+    settleMs: 50,
+    logLevel: "info",
+    retry: { baseMs: 100, maxMs: 10_000, maxAttempts: 3, maxRetryMs: 2_000 },
+  });
 });
 afterEach(async () => {
   await h.cleanup();
@@ -48,86 +52,78 @@ async function expectNoMarkers(jobs: PipelineJob[]): Promise<void> {
 }
 
 describe("paused deployment", () => {
-  it(
-    "watch › paused before the daemon starts, jobs written meanwhile: alive, not ready, no marker, all mirrored within 10 s of the resume",
-    async () => {
+  it("watch › paused before the daemon starts, jobs written meanwhile: alive, not ready, no marker, all mirrored within 10 s of the resume", async () => {
+    h.standin.setFaults({ paused: true });
+    const pausedAt = Date.now();
+    const daemon = startDaemon(h, cwd, ["--health-port", "0"]);
+    try {
+      await daemon.waitForLog('"msg":"health and metrics on 127.0.0.1"');
+      const port = healthPort(daemon.stderr);
+      await daemon.waitForLog("Convex not ready");
+      const jobs = Array.from({ length: 12 }, () => new PipelineJob(h.jobsDir, { pngBytes: 6_000 }));
+      await Promise.all(jobs.map((j) => j.runToSuccess(() => sleep(Math.random() * 40))));
+      expect(await readyz(port)).toBe(503);
+      await sleep(Math.max(0, PAUSE_MS - (Date.now() - pausedAt)));
+      expect(daemon.child.exitCode, daemon.stderr).toBeNull();
+      expect(await readyz(port)).toBe(503);
+
+      h.standin.clearFaults();
+      const resumedAt = Date.now();
+      await waitFor(async () => (await notMirrored(h, jobs, assetsOf(jobs))).length === 0, {
+        timeoutMs: RESUMED_WITHIN_MS,
+        intervalMs: 100,
+        what: "every job mirrored after the resume",
+      });
+      const tookMs = Date.now() - resumedAt;
+      await waitFor(async () => (await readyz(port)) === 200, { timeoutMs: 5_000, what: "/readyz ready" });
+      expect(daemon.child.exitCode, daemon.stderr).toBeNull();
+      await expectNoMarkers(jobs);
+      const logs = logLines(daemon.stderr);
+      expect(logs.filter((l) => l.marker === "written")).toEqual([]);
+      console.info(`paused before start: ${PAUSE_MS} ms; ${jobs.length} jobs mirrored ${tookMs} ms after the resume`);
+    } finally {
+      const exit = await daemon.stop("SIGTERM");
+      expect(exit.code).toBe(0);
+    }
+  }, 90_000);
+
+  it("watch › paused in the middle of a run while the pipeline writes: no marker, no exit, all mirrored within 10 s of the resume", async () => {
+    const daemon = startDaemon(h, cwd);
+    try {
+      await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
+      const early = Array.from({ length: 6 }, () => new PipelineJob(h.jobsDir, { pngBytes: 6_000 }));
+      await Promise.all(early.map((j) => j.runToSuccess()));
+      await waitFor(async () => (await notMirrored(h, early, assetsOf(early))).length === 0, { timeoutMs: 20_000, what: "the first jobs" });
+
       h.standin.setFaults({ paused: true });
       const pausedAt = Date.now();
-      const daemon = startDaemon(h, cwd, ["--health-port", "0"]);
-      try {
-        await daemon.waitForLog('"msg":"health and metrics on 127.0.0.1"');
-        const port = healthPort(daemon.stderr);
-        await daemon.waitForLog("Convex not ready");
-        const jobs = Array.from({ length: 12 }, () => new PipelineJob(h.jobsDir, { pngBytes: 6_000 }));
-        await Promise.all(jobs.map((j) => j.runToSuccess(() => sleep(Math.random() * 40))));
-        expect(await readyz(port)).toBe(503);
-        await sleep(Math.max(0, PAUSE_MS - (Date.now() - pausedAt)));
-        expect(daemon.child.exitCode, daemon.stderr).toBeNull();
-        expect(await readyz(port)).toBe(503);
-
-        h.standin.clearFaults();
-        const resumedAt = Date.now();
-        await waitFor(async () => (await notMirrored(h, jobs, assetsOf(jobs))).length === 0, {
-          timeoutMs: RESUMED_WITHIN_MS,
-          intervalMs: 100,
-          what: "every job mirrored after the resume",
-        });
-        const tookMs = Date.now() - resumedAt;
-        await waitFor(async () => (await readyz(port)) === 200, { timeoutMs: 5_000, what: "/readyz ready" });
-        expect(daemon.child.exitCode, daemon.stderr).toBeNull();
-        await expectNoMarkers(jobs);
-        const logs = logLines(daemon.stderr);
-        expect(logs.filter((l) => l.marker === "written")).toEqual([]);
-        console.info(`paused before start: ${PAUSE_MS} ms; ${jobs.length} jobs mirrored ${tookMs} ms after the resume`);
-      } finally {
-        const exit = await daemon.stop("SIGTERM");
-        expect(exit.code).toBe(0);
+      // Some jobs are caught mid-way: written up to their outputs before, finished during the pause.
+      const late = Array.from({ length: 12 }, () => new PipelineJob(h.jobsDir, { pngBytes: 6_000 }));
+      for (let i = 0; i < late.length; i += 3) {
+        await Promise.all(late.slice(i, i + 3).map((j) => j.runToSuccess(() => sleep(Math.random() * 60))));
+        await sleep(400);
       }
-    },
-    90_000,
-  );
+      await sleep(Math.max(0, PAUSE_MS - (Date.now() - pausedAt)));
+      expect(daemon.child.exitCode, daemon.stderr).toBeNull();
 
-  it(
-    "watch › paused in the middle of a run while the pipeline writes: no marker, no exit, all mirrored within 10 s of the resume",
-    async () => {
-      const daemon = startDaemon(h, cwd);
-      try {
-        await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
-        const early = Array.from({ length: 6 }, () => new PipelineJob(h.jobsDir, { pngBytes: 6_000 }));
-        await Promise.all(early.map((j) => j.runToSuccess()));
-        await waitFor(async () => (await notMirrored(h, early, assetsOf(early))).length === 0, { timeoutMs: 20_000, what: "the first jobs" });
-
-        h.standin.setFaults({ paused: true });
-        const pausedAt = Date.now();
-        // Some jobs are caught mid-way: written up to their outputs before, finished during the pause.
-        const late = Array.from({ length: 12 }, () => new PipelineJob(h.jobsDir, { pngBytes: 6_000 }));
-        for (let i = 0; i < late.length; i += 3) {
-          await Promise.all(late.slice(i, i + 3).map((j) => j.runToSuccess(() => sleep(Math.random() * 60))));
-          await sleep(400);
-        }
-        await sleep(Math.max(0, PAUSE_MS - (Date.now() - pausedAt)));
-        expect(daemon.child.exitCode, daemon.stderr).toBeNull();
-
-        h.standin.clearFaults();
-        const resumedAt = Date.now();
-        const all = [...early, ...late];
-        await waitFor(async () => (await notMirrored(h, all, assetsOf(all))).length === 0, {
-          timeoutMs: RESUMED_WITHIN_MS,
-          intervalMs: 100,
-          what: "every job mirrored after the resume",
-        });
-        const tookMs = Date.now() - resumedAt;
-        expect(daemon.child.exitCode, daemon.stderr).toBeNull();
-        await expectNoMarkers(all);
-        const logs = logLines(daemon.stderr);
-        expect(logs.filter((l) => l.marker === "written")).toEqual([]);
-        expect(logs.some((l) => l.backendDown === true)).toBe(true);
-        console.info(`paused mid-run: ${PAUSE_MS} ms; ${all.length} jobs mirrored ${tookMs} ms after the resume`);
-      } finally {
-        const exit = await daemon.stop("SIGTERM");
-        expect(exit.code).toBe(0);
-      }
-    },
-    90_000,
-  );
+      h.standin.clearFaults();
+      const resumedAt = Date.now();
+      const all = [...early, ...late];
+      await waitFor(async () => (await notMirrored(h, all, assetsOf(all))).length === 0, {
+        timeoutMs: RESUMED_WITHIN_MS,
+        intervalMs: 100,
+        what: "every job mirrored after the resume",
+      });
+      const tookMs = Date.now() - resumedAt;
+      expect(daemon.child.exitCode, daemon.stderr).toBeNull();
+      await expectNoMarkers(all);
+      const logs = logLines(daemon.stderr);
+      expect(logs.filter((l) => l.marker === "written")).toEqual([]);
+      expect(logs.some((l) => l.backendDown === true)).toBe(true);
+      console.info(`paused mid-run: ${PAUSE_MS} ms; ${all.length} jobs mirrored ${tookMs} ms after the resume`);
+    } finally {
+      const exit = await daemon.stop("SIGTERM");
+      expect(exit.code).toBe(0);
+    }
+  }, 90_000);
 });

@@ -88,7 +88,9 @@ function checkBeforeWrite(r: Racer, text: string): void {
     return;
   }
   if (rec.seq !== r.lastSeq) {
-    r.problems.push(`lost write: the pipeline wrote seq ${r.lastSeq}, job.json shows seq ${String(rec.seq)}${rec.sync_failure ? " under a marker" : ""}`);
+    r.problems.push(
+      `lost write: the pipeline wrote seq ${r.lastSeq}, job.json shows seq ${String(rec.seq)}${rec.sync_failure ? " under a marker" : ""}`,
+    );
     return;
   }
   if (rec.sync_failure !== undefined) {
@@ -111,64 +113,61 @@ async function pipelineWrite(r: Racer, seq: number): Promise<void> {
 }
 
 describe("race with the pipeline", () => {
-  it(
-    `failure marker › ${WRITES_PER_SECOND} pipeline writes per second for ${RACE_SECONDS} s against the daemon's markers: no write lost, no marker on a record it did not see`,
-    async () => {
-      await writeDaemonConfig(cwd, { settleMs: 0, logLevel: "info", watch: { debounceMs: 5 } });
-      const racers: Racer[] = [];
-      for (const variant of VARIANTS) {
-        const job = new PipelineJob(h.jobsDir);
-        await mkdir(job.dir, { recursive: true });
-        const r: Racer = { job, variant, lastSeq: 0, problems: [], markersSeen: 0 };
-        await pipelineWrite(r, 1);
-        racers.push(r);
-      }
-      const daemon = startDaemon(h, cwd);
-      await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
+  it(`failure marker › ${WRITES_PER_SECOND} pipeline writes per second for ${RACE_SECONDS} s against the daemon's markers: no write lost, no marker on a record it did not see`, async () => {
+    await writeDaemonConfig(cwd, { settleMs: 0, logLevel: "info", watch: { debounceMs: 5 } });
+    const racers: Racer[] = [];
+    for (const variant of VARIANTS) {
+      const job = new PipelineJob(h.jobsDir);
+      await mkdir(job.dir, { recursive: true });
+      const r: Racer = { job, variant, lastSeq: 0, problems: [], markersSeen: 0 };
+      await pipelineWrite(r, 1);
+      racers.push(r);
+    }
+    const daemon = startDaemon(h, cwd);
+    await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
 
-      const total = WRITES_PER_SECOND * RACE_SECONDS;
-      await Promise.all(
-        racers.map(async (r) => {
-          const t0 = Date.now();
-          for (let seq = 2; seq <= total; seq++) {
-            checkBeforeWrite(r, await readJobJson(path.join(r.job.dir, "job.json")));
-            await pipelineWrite(r, seq);
-            const due = t0 + (seq - 1) * (1000 / WRITES_PER_SECOND);
-            await sleep(Math.max(0, due - Date.now()));
-          }
-        }),
-      );
-      // The pipeline has stopped: the daemon gets to mark the last version.
-      for (const r of racers) {
-        const file = path.join(r.job.dir, "job.json");
-        const deadline = Date.now() + 10_000;
-        while (Date.now() < deadline && (parsePythonJson(await readJobJson(file)) as Record<string, unknown>).sync_failure === undefined) await sleep(50);
-        checkBeforeWrite(r, await readJobJson(file));
-        const final = parsePythonJson(await readJobJson(file)) as Record<string, unknown>;
-        expect(final.seq, r.variant.label).toBe(total);
-        expect(final.sync_failure, `${r.variant.label}: the last version is marked`).toBeDefined();
-        expect(String((final.sync_failure as Record<string, unknown>).reason)).toContain(r.variant.code);
-      }
-      const exit = await daemon.stop("SIGTERM");
-      expect(exit.code).toBe(0);
+    const total = WRITES_PER_SECOND * RACE_SECONDS;
+    await Promise.all(
+      racers.map(async (r) => {
+        const t0 = Date.now();
+        for (let seq = 2; seq <= total; seq++) {
+          checkBeforeWrite(r, await readJobJson(path.join(r.job.dir, "job.json")));
+          await pipelineWrite(r, seq);
+          const due = t0 + (seq - 1) * (1000 / WRITES_PER_SECOND);
+          await sleep(Math.max(0, due - Date.now()));
+        }
+      }),
+    );
+    // The pipeline has stopped: the daemon gets to mark the last version.
+    for (const r of racers) {
+      const file = path.join(r.job.dir, "job.json");
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && (parsePythonJson(await readJobJson(file)) as Record<string, unknown>).sync_failure === undefined)
+        await sleep(50);
+      checkBeforeWrite(r, await readJobJson(file));
+      const final = parsePythonJson(await readJobJson(file)) as Record<string, unknown>;
+      expect(final.seq, r.variant.label).toBe(total);
+      expect(final.sync_failure, `${r.variant.label}: the last version is marked`).toBeDefined();
+      expect(String((final.sync_failure as Record<string, unknown>).reason)).toContain(r.variant.code);
+    }
+    const exit = await daemon.stop("SIGTERM");
+    expect(exit.code).toBe(0);
 
-      const lines = logLines(daemon.stderr);
-      const markerOutcomes = new Map<string, number>();
-      for (const l of lines) {
-        if (typeof l.marker === "string") markerOutcomes.set(l.marker, (markerOutcomes.get(l.marker) ?? 0) + 1);
-      }
-      for (const r of racers) {
-        expect(r.problems, r.variant.label).toEqual([]);
-        // The race really happened: the pipeline found its own write under a marker.
-        expect(r.markersSeen, r.variant.label).toBeGreaterThan(0);
-      }
-      // …and the daemon renamed many markers over job.json while the pipeline was writing.
-      expect(markerOutcomes.get("written") ?? 0).toBeGreaterThanOrEqual(10);
-      console.info(
-        `pipeline race: ${racers.length} jobs × ${total} writes; markers seen by the pipeline: ${racers.map((r) => r.markersSeen).join(", ")}; ` +
-          `daemon marker outcomes: ${JSON.stringify(Object.fromEntries(markerOutcomes))}`,
-      );
-    },
-    120_000,
-  );
+    const lines = logLines(daemon.stderr);
+    const markerOutcomes = new Map<string, number>();
+    for (const l of lines) {
+      if (typeof l.marker === "string") markerOutcomes.set(l.marker, (markerOutcomes.get(l.marker) ?? 0) + 1);
+    }
+    for (const r of racers) {
+      expect(r.problems, r.variant.label).toEqual([]);
+      // The race really happened: the pipeline found its own write under a marker.
+      expect(r.markersSeen, r.variant.label).toBeGreaterThan(0);
+    }
+    // …and the daemon renamed many markers over job.json while the pipeline was writing.
+    expect(markerOutcomes.get("written") ?? 0).toBeGreaterThanOrEqual(10);
+    console.info(
+      `pipeline race: ${racers.length} jobs × ${total} writes; markers seen by the pipeline: ${racers.map((r) => r.markersSeen).join(", ")}; ` +
+        `daemon marker outcomes: ${JSON.stringify(Object.fromEntries(markerOutcomes))}`,
+    );
+  }, 120_000);
 });

@@ -30,7 +30,11 @@ const TIMES = ["2026-11-20T14:03:01.000000+00:00", "2026-11-20T14:03:02.000000+0
 const JOB_ID = "3f6c2a9e-8d4b-4e1f-9a37-5b2c7d1e0f42";
 
 /** A file on disk: its stat and what its content hashes to. */
-const localFile = fc.record({ size: fc.integer({ min: 0, max: 3 }), mtimeMs: fc.integer({ min: 0, max: 3 }), content: fc.integer({ min: 0, max: 2 }) });
+const localFile = fc.record({
+  size: fc.integer({ min: 0, max: 3 }),
+  mtimeMs: fc.integer({ min: 0, max: 3 }),
+  content: fc.integer({ min: 0, max: 2 }),
+});
 /** A remote row: what it recorded, possibly from an older version or without a hash (seed rows). */
 const remoteRow = fc.record({
   size: fc.integer({ min: 0, max: 3 }),
@@ -117,7 +121,14 @@ function buildRemote(s: Scenario): RemoteJobState | null {
     });
   });
   const updatedAt = TIMES[s.remote.time]!;
-  return { jobId: JOB_ID, updatedAtUs: isoToMicros(updatedAt)!, recordHash: s.remote.hash === null ? null : `record-${s.remote.hash}`, sourceHash: null, status: "running", assets };
+  return {
+    jobId: JOB_ID,
+    updatedAtUs: isoToMicros(updatedAt)!,
+    recordHash: s.remote.hash === null ? null : `record-${s.remote.hash}`,
+    sourceHash: null,
+    status: "running",
+    assets,
+  };
 }
 
 /** The hashes the reconciler would compute before planning: only for files that need one. */
@@ -159,14 +170,29 @@ function applyCommit(remote: RemoteJobState | null, job: LocalJob, plan: Extract
   const listed = new Set(job.listed);
   for (const name of plan.removes) if (!listed.has(name)) rows.delete(name);
   for (const name of listed) if (!rows.has(name)) throw new Error(`MISSING_ASSET: ${name} has no row (the commit would be rolled back)`);
-  return { jobId: JOB_ID, updatedAtUs, recordHash: job.recordHash, sourceHash: job.sourceHash, status: job.record.status, assets: [...rows.values()] };
+  return {
+    jobId: JOB_ID,
+    updatedAtUs,
+    recordHash: job.recordHash,
+    sourceHash: job.sourceHash,
+    status: job.record.status,
+    assets: [...rows.values()],
+  };
 }
 
 /** The planner on one observation of `job` against `remote`, with these hashes known (every file ready). */
 function planOf(job: LocalJob, remote: RemoteJobState | null, hashes: Map<string, string>, opts: PlanOptions): JobPlan {
   const readiness = new Map([...hashes].map(([relPath, sha256]) => [relPath, { ready: true as const, sha256 }]));
   // The planner reads job.json's bytes only through `storedCopyMatches`, never in `planJob`.
-  const observation: Observation = { kind: "job", jobId: job.jobId, source: {} as unknown as JobSource, files: job.files, remote, local: job, readiness };
+  const observation: Observation = {
+    kind: "job",
+    jobId: job.jobId,
+    source: {} as unknown as JobSource,
+    files: job.files,
+    remote,
+    local: job,
+    readiness,
+  };
   return planJob(observation, opts);
 }
 
@@ -223,7 +249,14 @@ describe("planJob properties", () => {
           FILES.every((_, i) => {
             const l = s.local[i];
             const r = s.remote?.rows[i];
-            return l === undefined || r === undefined || r.content === null || r.size !== l.size || r.mtimeMs !== l.mtimeMs || r.content === l.content;
+            return (
+              l === undefined ||
+              r === undefined ||
+              r.content === null ||
+              r.size !== l.size ||
+              r.mtimeMs !== l.mtimeMs ||
+              r.content === l.content
+            );
           }),
         );
         const { job, shaOf } = buildLocal(s);
@@ -233,12 +266,21 @@ describe("planJob properties", () => {
         const after = applyCommit(remote, job, plan);
         // Without --checksum, a converged job needs no hashing at all: stat alone recognises it.
         expect(filesNeedingHash(job, after, { ...s.opts, checksum: false })).toEqual([]);
-        for (const opts of [{ checksum: true, prune: true }, { checksum: false, prune: false }, { checksum: true, prune: false }].map((o) => ({ ...o, settleMs: 100 }))) {
+        for (const opts of [
+          { checksum: true, prune: true },
+          { checksum: false, prune: false },
+          { checksum: true, prune: false },
+        ].map((o) => ({ ...o, settleMs: 100 }))) {
           const p = planOf(job, after, hashesFor(job, after, opts, shaOf), opts);
           if (opts.prune && !s.opts.prune) {
             // Pruning may still want to remove rows that the non-pruning apply left behind.
             expect(["in-sync", "sync"]).toContain(p.kind);
-            if (p.kind === "sync") expect({ uploads: p.uploads, metadataUpdates: p.metadataUpdates, recordChanged: p.recordChanged }).toEqual({ uploads: [], metadataUpdates: [], recordChanged: false });
+            if (p.kind === "sync")
+              expect({ uploads: p.uploads, metadataUpdates: p.metadataUpdates, recordChanged: p.recordChanged }).toEqual({
+                uploads: [],
+                metadataUpdates: [],
+                recordChanged: false,
+              });
           } else {
             expect(p.kind).toBe("in-sync");
           }

@@ -20,7 +20,10 @@ function same(a: unknown, b: unknown): boolean {
     if (b === null || typeof b !== "object" || Array.isArray(b)) return false;
     const ka = Object.keys(a);
     const kb = Object.keys(b);
-    return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+    return (
+      ka.length === kb.length &&
+      ka.every((k) => Object.hasOwn(b, k) && same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+    );
   }
   return Object.is(a, b);
 }
@@ -32,7 +35,11 @@ const number = fc.oneof(
   fc.integer(),
 );
 /** Strings of any UTF-16 code units, lone surrogates and control characters included. */
-const text = fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), fc.constantFrom("", "\u0000", "\ud800", "\u2028", '"\\'));
+const text = fc.oneof(
+  fc.string({ unit: "binary" }),
+  fc.string({ unit: "grapheme" }),
+  fc.constantFrom("", "\u0000", "\ud800", "\u2028", '"\\'),
+);
 const key = fc.oneof(text, fc.constantFrom("__proto__", "constructor", "toString", "$ref", "_x"));
 
 const { value: jsonLike } = fc.letrec<{ value: unknown }>((tie) => ({
@@ -49,7 +56,9 @@ const { value: jsonLike } = fc.letrec<{ value: unknown }>((tie) => ({
 
 const iso = fc
   .date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2099-12-31T23:59:59Z"), noInvalidDate: true })
-  .chain((d) => fc.integer({ min: 0, max: 999 }).map((us) => d.toISOString().replace(/\.(\d{3})Z$/, `.$1${String(us).padStart(3, "0")}+00:00`)));
+  .chain((d) =>
+    fc.integer({ min: 0, max: 999 }).map((us) => d.toISOString().replace(/\.(\d{3})Z$/, `.$1${String(us).padStart(3, "0")}+00:00`)),
+  );
 
 const jobRecordLike = fc.record(
   {
@@ -84,7 +93,8 @@ function parsesOrRefuses(input: string): void {
   try {
     parsePythonJson(input);
   } catch (e) {
-    if (!(e instanceof PythonJsonError)) throw new Error(`threw ${(e as Error).name}: ${(e as Error).message} for ${JSON.stringify(input.slice(0, 80))}`);
+    if (!(e instanceof PythonJsonError))
+      throw new Error(`threw ${(e as Error).name}: ${(e as Error).message} for ${JSON.stringify(input.slice(0, 80))}`);
   }
 }
 
@@ -134,7 +144,33 @@ describe("pythonJson properties", () => {
   });
 
   it("parsePythonJson › strings made of JSON's own tokens never crash it", () => {
-    const token = fc.constantFrom("{", "}", "[", "]", ":", ",", '"', '"a"', "\\", "\\u", "\\ud800", "NaN", "Infinity", "-Infinity", "-", "0", "1.5e3", "e", ".", "true", "nul", " ", "\n", "\u0000", "\ufeff");
+    const token = fc.constantFrom(
+      "{",
+      "}",
+      "[",
+      "]",
+      ":",
+      ",",
+      '"',
+      '"a"',
+      "\\",
+      "\\u",
+      "\\ud800",
+      "NaN",
+      "Infinity",
+      "-Infinity",
+      "-",
+      "0",
+      "1.5e3",
+      "e",
+      ".",
+      "true",
+      "nul",
+      " ",
+      "\n",
+      "\u0000",
+      "\ufeff",
+    );
     fc.assert(
       fc.property(fc.array(token, { maxLength: 60 }), (parts) => parsesOrRefuses(parts.join(""))),
       { numRuns: 3_000 },
@@ -143,10 +179,16 @@ describe("pythonJson properties", () => {
 
   it("parsePythonJson › any nesting depth, closed or not, parses or is refused without exhausting the stack", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 200_000 }), fc.constantFrom("[", '{"a":'), fc.boolean(), fc.boolean(), (depth, open, closed, nan) => {
-        const close = open === "[" ? "]" : "}";
-        parsesOrRefuses(`${open.repeat(depth)}${nan ? "NaN" : "1"}${closed ? close.repeat(depth) : ""}`);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 200_000 }),
+        fc.constantFrom("[", '{"a":'),
+        fc.boolean(),
+        fc.boolean(),
+        (depth, open, closed, nan) => {
+          const close = open === "[" ? "]" : "}";
+          parsesOrRefuses(`${open.repeat(depth)}${nan ? "NaN" : "1"}${closed ? close.repeat(depth) : ""}`);
+        },
+      ),
       { numRuns: 40 },
     );
   });

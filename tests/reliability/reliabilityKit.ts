@@ -85,7 +85,11 @@ export type VerifyJson = {
 };
 
 /** `celstate-sync verify --json` over the jobs folder (or the named jobs). */
-export async function runVerify(h: Harness, cwd: string, jobIds: string[] = []): Promise<{ code: number | null; report: VerifyJson; stderr: string }> {
+export async function runVerify(
+  h: Harness,
+  cwd: string,
+  jobIds: string[] = [],
+): Promise<{ code: number | null; report: VerifyJson; stderr: string }> {
   const args = ["verify", "--jobs-dir", h.jobsDir, "--json", "--log-level", "warn", ...(jobIds.length ? ["--job", ...jobIds] : [])];
   const r = await runCli(args, { env: standinEnv(h), cwd, timeoutMs: 120_000 });
   let report: VerifyJson;
@@ -104,7 +108,11 @@ type RemoteState = { updatedAtUs: number; assets: Array<{ filename: string; byte
  * job.json's, or a file that the job folder has (outputs, trace) has no remote row of the same
  * size. One batched state query per 64 jobs; meant for polling until convergence.
  */
-export async function notMirrored(h: Harness, jobs: ReadonlyArray<{ id: string; dir: string }>, expectAssets: (id: string) => string[]): Promise<string[]> {
+export async function notMirrored(
+  h: Harness,
+  jobs: ReadonlyArray<{ id: string; dir: string }>,
+  expectAssets: (id: string) => string[],
+): Promise<string[]> {
   const behind: string[] = [];
   for (let i = 0; i < jobs.length; i += 64) {
     const batch = jobs.slice(i, i + 64);
@@ -119,7 +127,8 @@ export async function notMirrored(h: Harness, jobs: ReadonlyArray<{ id: string; 
         continue;
       }
       const names = new Set(state?.assets.map((a) => a.filename) ?? []);
-      if (!state || state.updatedAtUs !== isoToMicros(String(rec.updated_at)) || !expectAssets(job.id).every((n) => names.has(n))) behind.push(job.id);
+      if (!state || state.updatedAtUs !== isoToMicros(String(rec.updated_at)) || !expectAssets(job.id).every((n) => names.has(n)))
+        behind.push(job.id);
     }
   }
   return behind;

@@ -68,7 +68,10 @@ describe("under load", () => {
       await daemon.start();
       await daemon.whenReady();
       await Promise.all(jobs.map((j) => j.runToSuccess()));
-      await waitFor(async () => (await notMirrored(h, jobs, assetsOf(jobs))).length === 0, { what: "every job mirrored", timeoutMs: 30_000 });
+      await waitFor(async () => (await notMirrored(h, jobs, assetsOf(jobs))).length === 0, {
+        what: "every job mirrored",
+        timeoutMs: 30_000,
+      });
       await expectNoMarkers(jobs);
       expectLoadWasFelt();
     } finally {

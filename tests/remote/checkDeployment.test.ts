@@ -46,7 +46,10 @@ describe("checkDeployment", () => {
       // What Convex answers for a function that is not deployed (udf/src/validation.rs).
       handshake: async () => {
         const { FunctionFailure } = await import("../../src/errors/classifyError.js");
-        throw new FunctionFailure("sync:handshake", "[Request ID: 7] Server Error\nCould not find public function for 'sync:handshake'. Did you forget to run `npx convex dev`?");
+        throw new FunctionFailure(
+          "sync:handshake",
+          "[Request ID: 7] Server Error\nCould not find public function for 'sync:handshake'. Did you forget to run `npx convex dev`?",
+        );
       },
     });
     await expect(checkDeployment(missing, { attempts: 4 })).rejects.toMatchObject({ code: "API_MISMATCH", kind: "fatal" });
@@ -56,7 +59,8 @@ describe("checkDeployment", () => {
     const bodies: string[] = [];
     const real = globalThis.fetch;
     const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-      if (String(input).endsWith("/api/query") && typeof init?.body === "string" && init.body.includes("sync:handshake")) bodies.push(init.body);
+      if (String(input).endsWith("/api/query") && typeof init?.body === "string" && init.body.includes("sync:handshake"))
+        bodies.push(init.body);
       return await real(input, init);
     });
     try {

@@ -82,6 +82,7 @@ describe("health port", () => {
     // Positive control: the same connect helper reaches the port through loopback.
     expect(await tryConnect("127.0.0.1", port)).toBe("connected");
     for (const address of others) expect(await tryConnect(address, port), address).toBe("ECONNREFUSED");
-    if (others.length === 0) console.info("health port: this machine has no non-loopback address; the kernel table check above stands alone");
+    if (others.length === 0)
+      console.info("health port: this machine has no non-loopback address; the kernel table check above stands alone");
   });
 });

@@ -81,13 +81,19 @@ beforeAll(async () => {
   await symlink(path.join(o, "outputs-dir"), path.join(outputs.dir, "outputs"));
 
   const record = await goodJob("jobJsonLink");
-  await outside(path.join(o, "record.job.json"), (await readFile(path.join(record.dir, "job.json"), "utf8")).replace(String(record.record.prompt), secretHex));
+  await outside(
+    path.join(o, "record.job.json"),
+    (await readFile(path.join(record.dir, "job.json"), "utf8")).replace(String(record.record.prompt), secretHex),
+  );
   await unlink(path.join(record.dir, "job.json"));
   await symlink(path.join(o, "record.job.json"), path.join(record.dir, "job.json"));
 
   const trace = await goodJob("traceLink");
   await unlink(path.join(trace.dir, "trace", "trace.json"));
-  await symlink(await outside(path.join(o, "trace.json"), JSON.stringify({ secret: secretHex })), path.join(trace.dir, "trace", "trace.json"));
+  await symlink(
+    await outside(path.join(o, "trace.json"), JSON.stringify({ secret: secretHex })),
+    path.join(trace.dir, "trace", "trace.json"),
+  );
 
   const traceDir = await goodJob("traceDirLink");
   await rm(path.join(traceDir.dir, "trace"), { recursive: true });
@@ -113,7 +119,10 @@ beforeAll(async () => {
   const good = await goodJob("good");
   const goodPng = makePng(8, 8, 99);
   const iend = goodPng.length - 12;
-  await writeFile(path.join(good.dir, "outputs", `${good.name}.png`), Buffer.concat([goodPng.subarray(0, iend), canary, goodPng.subarray(iend)]));
+  await writeFile(
+    path.join(good.dir, "outputs", `${good.name}.png`),
+    Buffer.concat([goodPng.subarray(0, iend), canary, goodPng.subarray(iend)]),
+  );
 
   for (const f of outsideFiles) await utimes(f, OLD_ATIME, OLD_MTIME);
 }, 60_000);
@@ -143,7 +152,10 @@ describe("no reads outside job folders", () => {
     const cli = await runCli(["backfill", "--jobs-dir", h.jobsDir, "--json", "--log-level", "warn"], { env, cwd });
     expect(cli.code, cli.stderr).toBe(1);
     // The named job folder link is refused even when asked for by id.
-    const named = await runCli(["backfill", "--jobs-dir", h.jobsDir, "--job", jobs.folderLink!.id, "--json", "--log-level", "warn"], { env, cwd });
+    const named = await runCli(["backfill", "--jobs-dir", h.jobsDir, "--job", jobs.folderLink!.id, "--json", "--log-level", "warn"], {
+      env,
+      cwd,
+    });
     expect((JSON.parse(named.stdout) as { failed: Array<{ code: string }> }).failed.map((f) => f.code)).toEqual(["UNSAFE_PATH"]);
 
     const daemon = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir, "--log-level", "info"], { env, cwd });
@@ -153,14 +165,24 @@ describe("no reads outside job folders", () => {
     // Every job whose files lead outside is refused again once the pipeline rewrites it (the
     // rewrite replaced the symlinked job.json itself with a file, so that job now syncs).
     const refusedAgain = () =>
-      new Set(logLines(daemon.stderr.slice(logBefore)).filter((l) => l.code === "UNSAFE_PATH").map((l) => l.jobId as string));
+      new Set(
+        logLines(daemon.stderr.slice(logBefore))
+          .filter((l) => l.code === "UNSAFE_PATH")
+          .map((l) => l.jobId as string),
+      );
     const expected = [jobs.pngLink!, jobs.outputsLink!, jobs.traceLink!, jobs.traceDirLink!, jobs.dotdot!].map((j) => j.id).sort();
-    await waitFor(() => expected.every((id) => refusedAgain().has(id)), { timeoutMs: 20_000, what: "the daemon refused every rewritten job again" });
+    await waitFor(() => expected.every((id) => refusedAgain().has(id)), {
+      timeoutMs: 20_000,
+      what: "the daemon refused every rewritten job again",
+    });
     expect((await daemon.stop("SIGTERM")).code).toBe(0);
 
     const blobs = await storedBlobs(h);
     expect(blobs.length).toBeGreaterThan(0);
-    expect(blobs.some((b) => b.includes(canary)), "the canary (positive control) is found in the stored blobs").toBe(true);
+    expect(
+      blobs.some((b) => b.includes(canary)),
+      "the canary (positive control) is found in the stored blobs",
+    ).toBe(true);
     for (const b of blobs) {
       expect(b.includes(secret)).toBe(false);
       expect(b.includes(Buffer.from(secretHex))).toBe(false);

@@ -55,8 +55,7 @@ async function rawGetPublic(jobId: string): Promise<{ text: string; value: unkno
 function keysDeep(v: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(v)) {
     for (const x of v) keysDeep(x, out);
-  }
-  else if (v !== null && typeof v === "object") {
+  } else if (v !== null && typeof v === "object") {
     for (const [k, x] of Object.entries(v)) {
       out.add(k);
       keysDeep(x, out);
@@ -88,41 +87,49 @@ afterAll(async () => {
 });
 
 describe("public surface", () => {
-  it.each(["succeeded", "rateLimited", "processing", "queued"])("jobs:getPublic › the %s job: exactly the public keys, retryAfter only when set", async (which) => {
-    const job = jobs[which]!;
-    const { value } = await rawGetPublic(job.id);
-    const pub = value as Record<string, unknown>;
-    const expected = ["component", "error", "jobId", "status", ...(job.record.retry_after === undefined ? [] : ["retryAfter"])].sort();
-    expect(Object.keys(pub).sort()).toEqual(expected);
-    expect(pub.jobId).toBe(job.id);
-    expect(pub.status).toBe(job.record.status);
-    expect(pub.error).toBe(job.record.error);
-    if (job.record.retry_after !== undefined) expect(pub.retryAfter).toBe(job.record.retry_after);
-  });
+  it.each(["succeeded", "rateLimited", "processing", "queued"])(
+    "jobs:getPublic › the %s job: exactly the public keys, retryAfter only when set",
+    async (which) => {
+      const job = jobs[which]!;
+      const { value } = await rawGetPublic(job.id);
+      const pub = value as Record<string, unknown>;
+      const expected = ["component", "error", "jobId", "status", ...(job.record.retry_after === undefined ? [] : ["retryAfter"])].sort();
+      expect(Object.keys(pub).sort()).toEqual(expected);
+      expect(pub.jobId).toBe(job.id);
+      expect(pub.status).toBe(job.record.status);
+      expect(pub.error).toBe(job.record.error);
+      if (job.record.retry_after !== undefined) expect(pub.retryAfter).toBe(job.record.retry_after);
+    },
+  );
 
-  it.each(["succeeded", "rateLimited", "processing", "queued"])("jobs:getPublic › the %s job: nothing internal anywhere in the raw answer", async (which) => {
-    const job = jobs[which]!;
-    const { text, value } = await rawGetPublic(job.id);
-    const keys = keysDeep(value);
-    for (const k of INTERNAL_KEYS) expect(keys.has(k), `${which}: key ${k}`).toBe(false);
-    // Top-level telemetry is internal; the component's own telemetry is part of the component.
-    expect(Object.keys(value as object)).not.toContain("telemetry");
-    // Values that only the internal record holds.
-    expect(text).not.toContain(String(job.record.type)); // the internal asset type
-    expect(text).not.toContain(String(job.record.prompt));
-    expect(text).not.toContain(String(job.record.style_context));
-    expect(text).not.toContain(String(job.record.updated_at));
-    expect(text).not.toContain(h.jobsDir);
-    expect(text).not.toContain("trace.json");
-    expect(text).not.toMatch(/_storage/);
-    if (job.record.component !== null) {
-      for (const name of job.assetNames) {
-        const sha = createHash("sha256").update(await readFile(path.join(job.dir, "outputs", name))).digest();
-        expect(text).not.toContain(sha.toString("hex"));
-        expect(text).not.toContain(sha.toString("base64"));
+  it.each(["succeeded", "rateLimited", "processing", "queued"])(
+    "jobs:getPublic › the %s job: nothing internal anywhere in the raw answer",
+    async (which) => {
+      const job = jobs[which]!;
+      const { text, value } = await rawGetPublic(job.id);
+      const keys = keysDeep(value);
+      for (const k of INTERNAL_KEYS) expect(keys.has(k), `${which}: key ${k}`).toBe(false);
+      // Top-level telemetry is internal; the component's own telemetry is part of the component.
+      expect(Object.keys(value as object)).not.toContain("telemetry");
+      // Values that only the internal record holds.
+      expect(text).not.toContain(String(job.record.type)); // the internal asset type
+      expect(text).not.toContain(String(job.record.prompt));
+      expect(text).not.toContain(String(job.record.style_context));
+      expect(text).not.toContain(String(job.record.updated_at));
+      expect(text).not.toContain(h.jobsDir);
+      expect(text).not.toContain("trace.json");
+      expect(text).not.toMatch(/_storage/);
+      if (job.record.component !== null) {
+        for (const name of job.assetNames) {
+          const sha = createHash("sha256")
+            .update(await readFile(path.join(job.dir, "outputs", name)))
+            .digest();
+          expect(text).not.toContain(sha.toString("hex"));
+          expect(text).not.toContain(sha.toString("base64"));
+        }
       }
-    }
-  });
+    },
+  );
 
   it("jobs:getPublic › every listed asset maps to a storage URL that serves it, and nothing else is listed", async () => {
     const { value } = await rawGetPublic(jobs.succeeded!.id);

@@ -36,7 +36,10 @@ beforeAll(async () => {
   h = await createHarness();
   cwd = await mkdtemp(path.join(tmpdir(), "celstate-token-cwd-"));
   // Short retries, so the injected faults cost milliseconds; settle quickly for the same reason.
-  await writeFile(path.join(cwd, "celstate-sync.config.json"), JSON.stringify({ settleMs: 20, settleWaitMs: 1_000, retry: { baseMs: 20, maxMs: 200 } }));
+  await writeFile(
+    path.join(cwd, "celstate-sync.config.json"),
+    JSON.stringify({ settleMs: 20, settleWaitMs: 1_000, retry: { baseMs: 20, maxMs: 200 } }),
+  );
 });
 afterEach(() => {
   h.standin.clearFaults();
@@ -47,56 +50,59 @@ afterAll(async () => {
 });
 
 describe("the service token", () => {
-  it(
-    "every command › at log level trace, through retries, markers, refusals and errors, prints neither the token nor an upload-URL token",
-    async () => {
-      const env = cleanEnv({ CONVEX_URL: h.standin.url, CELSTATE_SYNC_TOKEN: h.token, CELSTATE_SYNC_LOG_LEVEL: "trace" });
-      const run = async (what: string, args: string[], e = env) => {
-        const r = await runCli(args, { env: e, cwd, timeoutMs: 90_000 });
-        record(what, r);
-        return r;
-      };
-      const jobs = [0, 1, 2].map(() => new PipelineJob(h.jobsDir, { pngBytes: 40_000 }));
-      for (const j of jobs) await j.runToSuccess();
-      // One job will fail permanently (a listed asset is missing) and get a marker.
-      const broken = new PipelineJob(h.jobsDir);
-      await broken.runToSuccess();
-      await rm(path.join(broken.dir, "outputs", `${broken.name}_debug.png`));
+  it("every command › at log level trace, through retries, markers, refusals and errors, prints neither the token nor an upload-URL token", async () => {
+    const env = cleanEnv({ CONVEX_URL: h.standin.url, CELSTATE_SYNC_TOKEN: h.token, CELSTATE_SYNC_LOG_LEVEL: "trace" });
+    const run = async (what: string, args: string[], e = env) => {
+      const r = await runCli(args, { env: e, cwd, timeoutMs: 90_000 });
+      record(what, r);
+      return r;
+    };
+    const jobs = [0, 1, 2].map(() => new PipelineJob(h.jobsDir, { pngBytes: 40_000 }));
+    for (const j of jobs) await j.runToSuccess();
+    // One job will fail permanently (a listed asset is missing) and get a marker.
+    const broken = new PipelineJob(h.jobsDir);
+    await broken.runToSuccess();
+    await rm(path.join(broken.dir, "outputs", `${broken.name}_debug.png`));
 
-      // Faults past the start-up handshake (a failed handshake ends a backfill at once).
-      h.standin.setFaults([{ status: 503, count: 2, path: "sync:getStates" }, { dropUpload: true, count: 1 }, { failCommit: true, count: 1 }]);
-      const backfill = await run("backfill", ["backfill", "--jobs-dir", h.jobsDir, "--log-level", "trace"]);
-      expect(backfill.code).toBe(1); // the broken job
-      expect(backfill.stderr).toMatch(/"level":20/); // debug lines (the most verbose the code writes) are in
+    // Faults past the start-up handshake (a failed handshake ends a backfill at once).
+    h.standin.setFaults([
+      { status: 503, count: 2, path: "sync:getStates" },
+      { dropUpload: true, count: 1 },
+      { failCommit: true, count: 1 },
+    ]);
+    const backfill = await run("backfill", ["backfill", "--jobs-dir", h.jobsDir, "--log-level", "trace"]);
+    expect(backfill.code).toBe(1); // the broken job
+    expect(backfill.stderr).toMatch(/"level":20/); // debug lines (the most verbose the code writes) are in
 
-      await Promise.all([
-        run("status", ["status", "--jobs-dir", h.jobsDir, "--log-level", "trace"]),
-        run("status --json", ["status", "--jobs-dir", h.jobsDir, "--json", "--log-level", "trace"]),
-        run("verify", ["verify", "--jobs-dir", h.jobsDir, "--log-level", "trace"]),
-        run("doctor", ["doctor", "--jobs-dir", h.jobsDir, "--log-level", "trace"]),
-      ]);
+    await Promise.all([
+      run("status", ["status", "--jobs-dir", h.jobsDir, "--log-level", "trace"]),
+      run("status --json", ["status", "--jobs-dir", h.jobsDir, "--json", "--log-level", "trace"]),
+      run("verify", ["verify", "--jobs-dir", h.jobsDir, "--log-level", "trace"]),
+      run("doctor", ["doctor", "--jobs-dir", h.jobsDir, "--log-level", "trace"]),
+    ]);
 
-      // The daemon, with live writes and an outage while it runs.
-      const daemon = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir, "--log-level", "trace"], { env, cwd });
-      await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
-      h.standin.setFaults([{ status: 503, count: 3, path: "sync:commit" }, { dropUpload: true, count: 1 }]);
-      const live = new PipelineJob(h.jobsDir, { pngBytes: 40_000 });
-      await live.runToSuccess();
-      await waitFor(async () => (await h.getPublic(live.id))?.status === "succeeded", { timeoutMs: 30_000, what: "the live job synced" });
-      const stop = await daemon.stop("SIGTERM");
-      expect(stop.code).toBe(0);
-      record("watch", daemon);
+    // The daemon, with live writes and an outage while it runs.
+    const daemon = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir, "--log-level", "trace"], { env, cwd });
+    await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
+    h.standin.setFaults([
+      { status: 503, count: 3, path: "sync:commit" },
+      { dropUpload: true, count: 1 },
+    ]);
+    const live = new PipelineJob(h.jobsDir, { pngBytes: 40_000 });
+    await live.runToSuccess();
+    await waitFor(async () => (await h.getPublic(live.id))?.status === "succeeded", { timeoutMs: 30_000, what: "the live job synced" });
+    const stop = await daemon.stop("SIGTERM");
+    expect(stop.code).toBe(0);
+    record("watch", daemon);
 
-      // The missing file is back: retry clears the marker and syncs the job.
-      await writeFile(path.join(broken.dir, "outputs", `${broken.name}_debug.png`), makePng(4, 4, 7));
-      const retry = await run("retry", ["retry", "--all-failed", "--jobs-dir", h.jobsDir, "--log-level", "trace"]);
-      expect(retry.code, retry.stderr).toBe(0);
+    // The missing file is back: retry clears the marker and syncs the job.
+    await writeFile(path.join(broken.dir, "outputs", `${broken.name}_debug.png`), makePng(4, 4, 7));
+    const retry = await run("retry", ["retry", "--all-failed", "--jobs-dir", h.jobsDir, "--log-level", "trace"]);
+    expect(retry.code, retry.stderr).toBe(0);
 
-      for (const { what, text } of outputs) expectNoSecret(what, text, h.token);
-      expect(outputs.map((o) => o.what).sort()).toEqual(["backfill", "doctor", "retry", "status", "status --json", "verify", "watch"]);
-    },
-    180_000,
-  );
+    for (const { what, text } of outputs) expectNoSecret(what, text, h.token);
+    expect(outputs.map((o) => o.what).sort()).toEqual(["backfill", "doctor", "retry", "status", "status --json", "verify", "watch"]);
+  }, 180_000);
 
   it("every command › a token the deployment refuses is not printed either, nor is it on a configuration error", async () => {
     h.standin.clearFaults();
@@ -129,28 +135,36 @@ describe("the service token", () => {
     [".env.local", "dotenv"],
     ["the config file", "file"],
     ["inside the deployment URL", "url"],
-  ])("config › masks the token when it comes from %s (text and --json)", async (_label, source) => {
-    const token = randomBytes(24).toString("hex");
-    const dir = await mkdtemp(path.join(tmpdir(), "celstate-config-"));
-    try {
-      let env = cleanEnv({ CONVEX_URL: h.standin.url });
-      if (source === "env") env = { ...env, CELSTATE_SYNC_TOKEN: token };
-      if (source === "dotenv") await writeFile(path.join(dir, ".env.local"), `CELSTATE_SYNC_TOKEN=${token}\n`);
-      if (source === "file") await writeFile(path.join(dir, "celstate-sync.config.json"), JSON.stringify({ token }));
-      if (source === "url") env = { ...env, CELSTATE_SYNC_TOKEN: token, CONVEX_URL: `${h.standin.url}/?key=${token}` };
-      const runs = [["config"], ["config", "--json"]].map(async (args) => [args, await runCli([...args, "--log-level", "trace"], { env, cwd: dir })] as const);
-      for (const [args, r] of await Promise.all(runs)) {
-        if (source === "url") {
-          expect(r.code, r.stderr).toBe(2);
-          expect(r.stderr).toMatch(/`convexUrl` from the environment \(CONVEX_URL\) is invalid: a deployment URL has no credentials, query or fragment/);
-        } else {
-          expect(r.code, r.stderr).toBe(0);
-          expect(r.stdout).toMatch(/token/);
+  ])(
+    "config › masks the token when it comes from %s (text and --json)",
+    async (_label, source) => {
+      const token = randomBytes(24).toString("hex");
+      const dir = await mkdtemp(path.join(tmpdir(), "celstate-config-"));
+      try {
+        let env = cleanEnv({ CONVEX_URL: h.standin.url });
+        if (source === "env") env = { ...env, CELSTATE_SYNC_TOKEN: token };
+        if (source === "dotenv") await writeFile(path.join(dir, ".env.local"), `CELSTATE_SYNC_TOKEN=${token}\n`);
+        if (source === "file") await writeFile(path.join(dir, "celstate-sync.config.json"), JSON.stringify({ token }));
+        if (source === "url") env = { ...env, CELSTATE_SYNC_TOKEN: token, CONVEX_URL: `${h.standin.url}/?key=${token}` };
+        const runs = [["config"], ["config", "--json"]].map(
+          async (args) => [args, await runCli([...args, "--log-level", "trace"], { env, cwd: dir })] as const,
+        );
+        for (const [args, r] of await Promise.all(runs)) {
+          if (source === "url") {
+            expect(r.code, r.stderr).toBe(2);
+            expect(r.stderr).toMatch(
+              /`convexUrl` from the environment \(CONVEX_URL\) is invalid: a deployment URL has no credentials, query or fragment/,
+            );
+          } else {
+            expect(r.code, r.stderr).toBe(0);
+            expect(r.stdout).toMatch(/token/);
+          }
+          expect(`${r.stdout}${r.stderr}`.includes(token), `${args.join(" ")} from ${source}`).toBe(false);
         }
-        expect(`${r.stdout}${r.stderr}`.includes(token), `${args.join(" ")} from ${source}`).toBe(false);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
       }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });

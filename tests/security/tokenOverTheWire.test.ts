@@ -122,7 +122,17 @@ const BAD_TOKENS: Array<[string, Record<string, string>]> = [
 describe("token over the wire", () => {
   it("convex functions › discovery finds the known functions, and only the public read takes no token", () => {
     const names = fns.map((f) => f.name);
-    expect(names).toEqual(expect.arrayContaining(["assets:generateUploadUrl", "assets:generateUploadUrls", "assets:save", "jobs:upsert", "jobs:getPublic", "sync:commit", "gc:collectNow"]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "assets:generateUploadUrl",
+        "assets:generateUploadUrls",
+        "assets:save",
+        "jobs:upsert",
+        "jobs:getPublic",
+        "sync:commit",
+        "gc:collectNow",
+      ]),
+    );
     expect(fns.filter((f) => f.kind === "httpAction")).toEqual([]);
     for (const f of fns.filter((x) => x.isPublic && x.name !== PUBLIC_READ)) {
       expect((f.args?.value as Record<string, unknown> | undefined) ?? {}, f.name).toHaveProperty("serviceToken");
@@ -163,7 +173,10 @@ describe("token over the wire", () => {
     expect(internal.map((f) => f.name)).toContain("gc:collect");
     for (const f of internal) {
       const before = h.standin.stats();
-      const answer = await callOverWire(h, f, { ...(sample(f.args ?? { type: "object", value: {} }, storageId) as Record<string, Value>), serviceToken: h.token });
+      const answer = await callOverWire(h, f, {
+        ...(sample(f.args ?? { type: "object", value: {} }, storageId) as Record<string, Value>),
+        serviceToken: h.token,
+      });
       expect(answer.status, f.name).toBe("error");
       expect(answer.errorMessage, f.name).toMatch(/Could not find public function/);
       expect(h.standin.stats().documents).toEqual(before.documents);
@@ -173,7 +186,11 @@ describe("token over the wire", () => {
   it("upload URLs › an upload to a made-up or stripped upload URL is refused and stores nothing", async () => {
     const before = h.standin.stats();
     for (const query of [`?token=${randomBytes(24).toString("base64url")}`, "", "?token="]) {
-      const res = await fetch(`${h.standin.url}/api/storage/upload${query}`, { method: "POST", headers: { "Content-Type": "image/png" }, body: Buffer.from("not allowed") });
+      const res = await fetch(`${h.standin.url}/api/storage/upload${query}`, {
+        method: "POST",
+        headers: { "Content-Type": "image/png" },
+        body: Buffer.from("not allowed"),
+      });
       expect(res.status, query).toBe(401);
     }
     expect(h.standin.stats().blobs).toEqual(before.blobs);

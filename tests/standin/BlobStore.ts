@@ -78,12 +78,7 @@ export class BlobStore {
     private readonly now: () => number,
   ) {}
 
-  static async create(opts: {
-    engine: () => ConvexEngine;
-    uploadDir?: string;
-    ttlMs?: number;
-    now?: () => number;
-  }): Promise<BlobStore> {
+  static async create(opts: { engine: () => ConvexEngine; uploadDir?: string; ttlMs?: number; now?: () => number }): Promise<BlobStore> {
     const owns = opts.uploadDir === undefined;
     const dir = opts.uploadDir ?? (await mkdtemp(path.join(os.tmpdir(), "celstate-standin-")));
     return new BlobStore(opts.engine, dir, owns, opts.ttlMs ?? UPLOAD_URL_TTL_MS, opts.now ?? Date.now);
@@ -129,16 +124,25 @@ export class BlobStore {
    */
   async receive(
     req: IncomingMessage,
-    opts: { contentType: string | undefined; expectedSha256: string | undefined; dropAfterBytes?: number; bytesPerSec?: number; timeoutMs?: number },
+    opts: {
+      contentType: string | undefined;
+      expectedSha256: string | undefined;
+      dropAfterBytes?: number;
+      bytesPerSec?: number;
+      timeoutMs?: number;
+    },
   ): Promise<UploadOutcome> {
     const started = performance.now();
     // The server's request timeout: the body stops being read, the caller answers 408.
     const abort = new AbortController();
     let timedOut = false;
-    const timer = opts.timeoutMs === undefined ? null : setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-    }, opts.timeoutMs);
+    const timer =
+      opts.timeoutMs === undefined
+        ? null
+        : setTimeout(() => {
+            timedOut = true;
+            abort.abort();
+          }, opts.timeoutMs);
     const file = path.join(this.uploadDir, `${randomUUID()}.upload`);
     const hash = createHash("sha256");
     let size = 0;

@@ -82,9 +82,19 @@ describe("ConvexEngine › indexed lookups", () => {
     const found = await run(async (ctx) => {
       const out: Array<Record<string, unknown> | null> = [];
       for (const i of sample) {
-        out.push(await ctx.db.query("jobs").withIndex("by_job_id", (q) => q.eq("jobId", jobId(i))).unique());
+        out.push(
+          await ctx.db
+            .query("jobs")
+            .withIndex("by_job_id", (q) => q.eq("jobId", jobId(i)))
+            .unique(),
+        );
       }
-      out.push(await ctx.db.query("jobs").withIndex("by_job_id", (q) => q.eq("jobId", "job-missing")).unique());
+      out.push(
+        await ctx.db
+          .query("jobs")
+          .withIndex("by_job_id", (q) => q.eq("jobId", "job-missing"))
+          .unique(),
+      );
       return out;
     });
     sample.forEach((i, k) => {
@@ -112,29 +122,66 @@ describe("ConvexEngine › indexed lookups", () => {
 
   test("ConvexEngine › by_status and by_job ranges match a full scan, and follow patches and deletes", async () => {
     const counts = await run(async (ctx) =>
-      Promise.all(STATUSES.map(async (st) => (await ctx.db.query("jobs").withIndex("by_status", (q) => q.eq("status", st)).collect()).length)),
+      Promise.all(
+        STATUSES.map(
+          async (st) =>
+            (
+              await ctx.db
+                .query("jobs")
+                .withIndex("by_status", (q) => q.eq("status", st))
+                .collect()
+            ).length,
+        ),
+      ),
     );
     expect(counts).toEqual([JOBS / 4, JOBS / 4, JOBS / 4, JOBS / 4]);
 
     const after = await run(async (ctx) =>
-      (await ctx.db.query("jobAssets").withIndex("by_job", (q) => q.eq("jobId", jobId(120)).gt("filename", "a.png")).collect()).map(
-        (r) => r.filename,
-      ),
+      (
+        await ctx.db
+          .query("jobAssets")
+          .withIndex("by_job", (q) => q.eq("jobId", jobId(120)).gt("filename", "a.png"))
+          .collect()
+      ).map((r) => r.filename),
     );
     expect(after).toEqual(["b.png", "c.png"]);
 
     // job 1 is "running": move it to "failed", delete job 2 ("succeeded").
     await run(async (ctx) => {
-      const one = await ctx.db.query("jobs").withIndex("by_job_id", (q) => q.eq("jobId", jobId(1))).unique();
-      const two = await ctx.db.query("jobs").withIndex("by_job_id", (q) => q.eq("jobId", jobId(2))).unique();
+      const one = await ctx.db
+        .query("jobs")
+        .withIndex("by_job_id", (q) => q.eq("jobId", jobId(1)))
+        .unique();
+      const two = await ctx.db
+        .query("jobs")
+        .withIndex("by_job_id", (q) => q.eq("jobId", jobId(2)))
+        .unique();
       await ctx.db.patch(one!._id as string, { status: "failed" });
       await ctx.db.delete(two!._id as string);
     });
     const [running, failed, succeeded, gone] = await run(async (ctx) => [
-      (await ctx.db.query("jobs").withIndex("by_status", (q) => q.eq("status", "running")).collect()).map((d) => d.jobId),
-      (await ctx.db.query("jobs").withIndex("by_status", (q) => q.eq("status", "failed")).collect()).map((d) => d.jobId),
-      (await ctx.db.query("jobs").withIndex("by_status", (q) => q.eq("status", "succeeded")).collect()).length,
-      await ctx.db.query("jobs").withIndex("by_job_id", (q) => q.eq("jobId", jobId(2))).unique(),
+      (
+        await ctx.db
+          .query("jobs")
+          .withIndex("by_status", (q) => q.eq("status", "running"))
+          .collect()
+      ).map((d) => d.jobId),
+      (
+        await ctx.db
+          .query("jobs")
+          .withIndex("by_status", (q) => q.eq("status", "failed"))
+          .collect()
+      ).map((d) => d.jobId),
+      (
+        await ctx.db
+          .query("jobs")
+          .withIndex("by_status", (q) => q.eq("status", "succeeded"))
+          .collect()
+      ).length,
+      await ctx.db
+        .query("jobs")
+        .withIndex("by_job_id", (q) => q.eq("jobId", jobId(2)))
+        .unique(),
     ]);
     expect(running).not.toContain(jobId(1));
     expect(failed).toContain(jobId(1));
@@ -147,7 +194,12 @@ describe("ConvexEngine › indexed lookups", () => {
   test("ConvexEngine › a transaction sees its own pending writes through indexes, and a rollback leaves them out", async () => {
     const seen = await run(async (ctx) => {
       const lookup = async (id: string) =>
-        (await ctx.db.query("jobs").withIndex("by_job_id", (q) => q.eq("jobId", id)).unique())?._id ?? null;
+        (
+          await ctx.db
+            .query("jobs")
+            .withIndex("by_job_id", (q) => q.eq("jobId", id))
+            .unique()
+        )?._id ?? null;
       await ctx.db.insert("jobs", { ...jobRecord("job-pending"), updatedAtUs: 1 });
       const renamed = await lookup(jobId(3));
       await ctx.db.patch(renamed as string, { jobId: "job-renamed" });
@@ -175,8 +227,14 @@ describe("ConvexEngine › indexed lookups", () => {
       }),
     ).rejects.toThrow("roll back");
     const after = await run(async (ctx) => ({
-      rolledBack: await ctx.db.query("jobs").withIndex("by_job_id", (q) => q.eq("jobId", "job-rolled-back")).unique(),
-      renamed: await ctx.db.query("jobs").withIndex("by_job_id", (q) => q.eq("jobId", "job-renamed")).unique(),
+      rolledBack: await ctx.db
+        .query("jobs")
+        .withIndex("by_job_id", (q) => q.eq("jobId", "job-rolled-back"))
+        .unique(),
+      renamed: await ctx.db
+        .query("jobs")
+        .withIndex("by_job_id", (q) => q.eq("jobId", "job-renamed"))
+        .unique(),
     }));
     expect(after.rolledBack).toBeNull();
     expect(after.renamed?.prompt).toBe("p3");
@@ -189,7 +247,25 @@ describe("ConvexEngine › index keys", () => {
       items: defineTable({ k: v.optional(v.any()), n: v.number() }).index("by_k", ["k", "n"]),
     });
     const t = convexTest({ schema, modules } as never) as unknown as { run<T>(fn: (ctx: Ctx) => Promise<T>): Promise<T> };
-    const keys: unknown[] = [0, -0, NaN, 1, 1.5, "1", "", null, true, false, 1n, { a: 1 }, { a: 1, b: 2 }, [1], [1, 2], new Uint8Array([1, 2]).buffer, undefined];
+    const keys: unknown[] = [
+      0,
+      -0,
+      NaN,
+      1,
+      1.5,
+      "1",
+      "",
+      null,
+      true,
+      false,
+      1n,
+      { a: 1 },
+      { a: 1, b: 2 },
+      [1],
+      [1, 2],
+      new Uint8Array([1, 2]).buffer,
+      undefined,
+    ];
     await t.run(async (ctx) => {
       let n = 0;
       for (const k of keys) {
@@ -198,8 +274,18 @@ describe("ConvexEngine › index keys", () => {
     });
     for (const k of keys) {
       const [viaIndex, viaScan] = await t.run(async (ctx) => [
-        (await ctx.db.query("items").withIndex("by_k", (q) => q.eq("k", k)).collect()).map((d) => d.n),
-        (await ctx.db.query("items").filter((q) => q.eq(q.field("k"), k)).collect()).map((d) => d.n),
+        (
+          await ctx.db
+            .query("items")
+            .withIndex("by_k", (q) => q.eq("k", k))
+            .collect()
+        ).map((d) => d.n),
+        (
+          await ctx.db
+            .query("items")
+            .filter((q) => q.eq(q.field("k"), k))
+            .collect()
+        ).map((d) => d.n),
       ]);
       expect(viaIndex, `key ${String(k)}`).toEqual(viaScan);
       expect(viaIndex, `key ${String(k)}`).toHaveLength(2);

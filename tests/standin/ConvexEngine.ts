@@ -13,13 +13,7 @@ import { makeFunctionReference } from "convex/server";
 import { convexToJson, getConvexSize, jsonToConvex, type JSONValue, type Value } from "convex/values";
 import { convexTest } from "convex-test";
 import schema from "../../convex/schema.js";
-import {
-  CONVEX_LIMITS,
-  findStoredDocumentProblem,
-  findWireValueProblem,
-  TOO_NESTED_MESSAGE,
-  valueNesting,
-} from "./convexLimits.js";
+import { CONVEX_LIMITS, findStoredDocumentProblem, findWireValueProblem, TOO_NESTED_MESSAGE, valueNesting } from "./convexLimits.js";
 import type { LoadedComponent } from "./convexComponents.js";
 import type { ModuleMap } from "./convexModules.js";
 
@@ -102,14 +96,10 @@ export class ConvexEngine {
 
   /** Drops every document and blob: a fresh deployment with the same functions. */
   reset(): void {
-    this.t = convexTest({ schema, modules: this.modules, transactionLimits: true } as Parameters<
-      typeof convexTest
-    >[0]);
+    this.t = convexTest({ schema, modules: this.modules, transactionLimits: true } as Parameters<typeof convexTest>[0]);
     const db = (this.t as unknown as { rootDatabase?: PatchedDatabase }).rootDatabase;
     if (db === undefined || !(db._tableIds instanceof Map)) {
-      throw new Error(
-        "convex-test is not patched (no rootDatabase); run `npm install` so that postinstall applies patches/",
-      );
+      throw new Error("convex-test is not patched (no rootDatabase); run `npm install` so that postinstall applies patches/");
     }
     this.db = db;
     for (const c of this.components) this.t.registerComponent(c.name, c.schema, c.modules);
@@ -156,9 +146,7 @@ export class ConvexEngine {
     const udf = `${module}.js:${name}`;
     const func = this.functions.get(canonical);
     if (func === undefined || !func.isPublic) {
-      return fail(
-        `Could not find public function for '${canonical}'. Did you forget to run \`npx convex dev\` or \`npx convex deploy\`?`,
-      );
+      return fail(`Could not find public function for '${canonical}'. Did you forget to run \`npx convex dev\` or \`npx convex deploy\`?`);
     }
     const actual = kindOf(func)!;
     if (kind !== "any" && kind !== actual) {

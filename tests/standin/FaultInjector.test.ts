@@ -38,7 +38,11 @@ describe("FaultInjector", () => {
     const { f, advance } = injector();
     f.add({ status: 500, durationMs: 100 });
     f.add({ latencyMs: 7 });
-    expect(f.decide(handshake)).toEqual({ latencyMs: 7, uploadBytesPerSec: null, terminal: { kind: "status", status: 500, retryAfterS: 1 } });
+    expect(f.decide(handshake)).toEqual({
+      latencyMs: 7,
+      uploadBytesPerSec: null,
+      terminal: { kind: "status", status: 500, retryAfterS: 1 },
+    });
     advance(100);
     expect(f.decide(handshake)).toEqual({ latencyMs: 7, uploadBytesPerSec: null, terminal: null });
     f.clear();
@@ -51,9 +55,17 @@ describe("FaultInjector", () => {
     f.add({ latencyMs: 5 });
     f.add({ status: 429, retryAfterS: 3, count: 1 });
     f.add({ status: 500, count: 1 });
-    expect(f.decide(handshake)).toEqual({ latencyMs: 15, uploadBytesPerSec: null, terminal: { kind: "status", status: 429, retryAfterS: 3 } });
+    expect(f.decide(handshake)).toEqual({
+      latencyMs: 15,
+      uploadBytesPerSec: null,
+      terminal: { kind: "status", status: 429, retryAfterS: 3 },
+    });
     // The 500 spec was not used by the first request: it decides the second.
-    expect(f.decide(handshake)).toEqual({ latencyMs: 5, uploadBytesPerSec: null, terminal: { kind: "status", status: 500, retryAfterS: 1 } });
+    expect(f.decide(handshake)).toEqual({
+      latencyMs: 5,
+      uploadBytesPerSec: null,
+      terminal: { kind: "status", status: 500, retryAfterS: 1 },
+    });
     expect(f.decide(handshake)).toEqual({ latencyMs: 5, uploadBytesPerSec: null, terminal: null });
   });
 

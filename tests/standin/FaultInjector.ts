@@ -48,9 +48,20 @@ export const faultSpecSchema = z
     durationMs: z.number().min(0).optional(),
     path: z.string().min(1).optional(),
   })
-  .refine((f) => f.refuse || f.status || f.latencyMs !== undefined || f.uploadBytesPerSec !== undefined || f.dropUpload || f.failCommit || f.paused || f.occ, {
-    message: "a fault spec needs one of refuse, status, latencyMs, uploadBytesPerSec, dropUpload, failCommit, paused, occ",
-  });
+  .refine(
+    (f) =>
+      f.refuse ||
+      f.status ||
+      f.latencyMs !== undefined ||
+      f.uploadBytesPerSec !== undefined ||
+      f.dropUpload ||
+      f.failCommit ||
+      f.paused ||
+      f.occ,
+    {
+      message: "a fault spec needs one of refuse, status, latencyMs, uploadBytesPerSec, dropUpload, failCommit, paused, occ",
+    },
+  );
 
 export type FaultSpec = z.infer<typeof faultSpecSchema>;
 

@@ -106,10 +106,13 @@ describe("StandinServer › faults", () => {
     const res = await postFaults({ refuse: true, durationMs: 1500 });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { listenerClosedMs?: number }).listenerClosedMs).toBeGreaterThan(0);
-    await waitFor(async () => {
-      const r = await outcome(fetch(`${s.url}/_standin/stats`));
-      return r !== "ok" && causeCode(r) === "ECONNREFUSED";
-    }, { what: "the port refuses connections" });
+    await waitFor(
+      async () => {
+        const r = await outcome(fetch(`${s.url}/_standin/stats`));
+        return r !== "ok" && causeCode(r) === "ECONNREFUSED";
+      },
+      { what: "the port refuses connections" },
+    );
     await waitFor(async () => (await outcome(handshake())) === "ok", { what: "the port accepts connections again" });
     expect(await outcome(client.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...jobRecord("after-outage") }))).toBe("ok");
   });
@@ -117,7 +120,9 @@ describe("StandinServer › faults", () => {
   test("StandinServer › clearing faults in process ends a listener outage at once", async () => {
     s.setFaults({ refuse: true, durationMs: 60_000 });
     // A pooled keep-alive connection may first fail as a reset socket; then the port refuses.
-    await waitFor(async () => causeCode(await outcome(fetch(`${s.url}/_standin/stats`))) === "ECONNREFUSED", { what: "the port refuses connections" });
+    await waitFor(async () => causeCode(await outcome(fetch(`${s.url}/_standin/stats`))) === "ECONNREFUSED", {
+      what: "the port refuses connections",
+    });
     s.clearFaults();
     await waitFor(async () => (await outcome(handshake())) === "ok", { what: "the port accepts connections again" });
   });
@@ -231,9 +236,17 @@ describe("StandinServer › paused deployment", () => {
 
 describe("StandinServer › a deployment under load", () => {
   const rawMutation = (path: string, args: Record<string, unknown>) =>
-    fetch(`${s.url}/api/mutation`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path, args: [args], format: "json" }) });
+    fetch(`${s.url}/api/mutation`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ path, args: [args], format: "json" }),
+    });
   const rawQuery = (path: string, args: Record<string, unknown>) =>
-    fetch(`${s.url}/api/query`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path, args: [args], format: "json" }) });
+    fetch(`${s.url}/api/query`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ path, args: [args], format: "json" }),
+    });
 
   test("StandinServer › occ answers mutations 503 OptimisticConcurrencyControlFailure, never queries; nothing runs", async () => {
     s.setFaults({ occ: true, count: 1 });
@@ -241,7 +254,10 @@ describe("StandinServer › a deployment under load", () => {
     expect(q.status).toBe(200);
     const m = await rawMutation("jobs:upsert", { serviceToken: TOKEN, ...jobRecord("job-occ") });
     expect(m.status).toBe(503);
-    expect(await m.json()).toMatchObject({ code: "OptimisticConcurrencyControlFailure", message: expect.stringContaining("changed while it was being run") });
+    expect(await m.json()).toMatchObject({
+      code: "OptimisticConcurrencyControlFailure",
+      message: expect.stringContaining("changed while it was being run"),
+    });
     expect(s.stats().documents.jobs).toBe(0);
     expect((await rawMutation("jobs:upsert", { serviceToken: TOKEN, ...jobRecord("job-occ") })).status).toBe(200);
   });
@@ -261,12 +277,18 @@ describe("StandinServer › a deployment under load", () => {
       s.setFaults({ latencyMs: 300, path: "assets:generateUploadUrls", count: 1 });
       const slow = rawMutation("assets:generateUploadUrls", { serviceToken: TOKEN, count: 1 });
       await new Promise((r) => setTimeout(r, 50));
-      const many = await Promise.all([slow, ...Array.from({ length: 3 }, () => rawMutation("assets:generateUploadUrl", { serviceToken: TOKEN }))]);
+      const many = await Promise.all([
+        slow,
+        ...Array.from({ length: 3 }, () => rawMutation("assets:generateUploadUrl", { serviceToken: TOKEN })),
+      ]);
       expect(many[0]!.status).toBe(200);
       const refused = many.filter((r) => r.status === 429);
       expect(refused.length).toBeGreaterThan(0);
       expect(refused[0]!.headers.get("retry-after")).toBeNull();
-      expect(await refused[0]!.json()).toMatchObject({ code: "TooManyConcurrentRequests", message: expect.stringContaining("limited to 1 concurrent mutations") });
+      expect(await refused[0]!.json()).toMatchObject({
+        code: "TooManyConcurrentRequests",
+        message: expect.stringContaining("limited to 1 concurrent mutations"),
+      });
       // Queries have their own slots.
       expect((await rawQuery("sync:handshake", { serviceToken: TOKEN })).status).toBe(200);
     } finally {
@@ -277,7 +299,11 @@ describe("StandinServer › a deployment under load", () => {
 
 describe("StandinServer › write throughput and the query cache", () => {
   const rawMutation = (path: string, args: Record<string, unknown>) =>
-    fetch(`${s.url}/api/mutation`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ path, args: [args], format: "json" }) });
+    fetch(`${s.url}/api/mutation`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ path, args: [args], format: "json" }),
+    });
 
   test("StandinServer › past the write-throughput limit a mutation is refused 429 TooManyWrites before it runs; queries still run", async () => {
     s.setWriteLimit({ bytesPerWindow: 2000, windowMs: 60_000 });

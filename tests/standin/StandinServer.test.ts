@@ -123,7 +123,11 @@ describe("StandinServer › wire protocol", () => {
     expect(Object.is(back.negZero, -0)).toBe(true);
     expect(back.plain).toBe(1.5);
 
-    const raw = await rawCall(s.url, "query", JSON.stringify({ path: "jobs:getPublic", format: "convex_encoded_json", args: [{ jobId: record.jobId }] }));
+    const raw = await rawCall(
+      s.url,
+      "query",
+      JSON.stringify({ path: "jobs:getPublic", format: "convex_encoded_json", args: [{ jobId: record.jobId }] }),
+    );
     // The object went over the wire as $float values; the public view serves job.json's dialect.
     const text = (raw.body as { value: { component: string } }).value.component;
     for (const literal of ['"nan": NaN', '"inf": Infinity', '"ninf": -Infinity', '"negZero": -0.0']) expect(text).toContain(literal);
@@ -134,7 +138,11 @@ describe("StandinServer › wire protocol", () => {
     expect(bare.status).toBe(200);
     expect(bare.body.status).toBe("success");
     expect(bare.body.logLines).toEqual([]);
-    const wrapped = await rawCall(s.url, "query", JSON.stringify({ path: "sync.js:handshake", format: "convex_encoded_json", args: [{ serviceToken: TOKEN }] }));
+    const wrapped = await rawCall(
+      s.url,
+      "query",
+      JSON.stringify({ path: "sync.js:handshake", format: "convex_encoded_json", args: [{ serviceToken: TOKEN }] }),
+    );
     expect(wrapped.body.status).toBe("success");
   });
 
@@ -198,11 +206,7 @@ describe("StandinServer › wire protocol", () => {
   });
 
   test("StandinServer › argument validation failures are function errors and write nothing", async () => {
-    const raw = await rawCall(
-      s.url,
-      "mutation",
-      JSON.stringify({ path: "jobs:upsert", args: [{ serviceToken: TOKEN, jobId: 42 }] }),
-    );
+    const raw = await rawCall(s.url, "mutation", JSON.stringify({ path: "jobs:upsert", args: [{ serviceToken: TOKEN, jobId: 42 }] }));
     expect(raw.status).toBe(200);
     expect(raw.body.status).toBe("error");
     expect(s.stats().documents.jobs).toBe(0);
@@ -242,11 +246,19 @@ describe("StandinServer › limits", () => {
   }
 
   test("StandinServer › arguments nested past 64 levels fail like Convex, 63 levels pass validation", async () => {
-    const tooDeep = await rawCall(s.url, "query", JSON.stringify({ path: "sync:handshake", args: [{ serviceToken: TOKEN, x: nested(63) }] }));
+    const tooDeep = await rawCall(
+      s.url,
+      "query",
+      JSON.stringify({ path: "sync:handshake", args: [{ serviceToken: TOKEN, x: nested(63) }] }),
+    );
     expect(tooDeep.body.status).toBe("error");
     expect(tooDeep.body.errorMessage).toContain("Value is too nested (nested 65 levels deep > maximum nesting 64)");
     // 62 levels under the args object: the limit is not the problem, the unknown field is.
-    const deepOk = await rawCall(s.url, "query", JSON.stringify({ path: "sync:handshake", args: [{ serviceToken: TOKEN, x: nested(62) }] }));
+    const deepOk = await rawCall(
+      s.url,
+      "query",
+      JSON.stringify({ path: "sync:handshake", args: [{ serviceToken: TOKEN, x: nested(62) }] }),
+    );
     expect(deepOk.body.status).toBe("error");
     expect(deepOk.body.errorMessage).not.toContain("too nested");
     // A hostile nesting far past the limit still answers.
@@ -255,13 +267,17 @@ describe("StandinServer › limits", () => {
   });
 
   test("StandinServer › arrays over 8192 elements and `$` field names in arguments are function errors", async () => {
-    const longArray = await rawCall(s.url, "query", JSON.stringify({ path: "sync:getStates", args: [{ serviceToken: TOKEN, jobIds: Array(8193).fill("j") }] }));
+    const longArray = await rawCall(
+      s.url,
+      "query",
+      JSON.stringify({ path: "sync:getStates", args: [{ serviceToken: TOKEN, jobIds: Array(8193).fill("j") }] }),
+    );
     expect(longArray.body.status).toBe("error");
     expect(longArray.body.errorMessage).toContain("Array length is too long (8193 > maximum length 8192)");
     const dollar = await rawCall(s.url, "query", JSON.stringify({ path: "sync:handshake", args: [{ serviceToken: TOKEN, $bad: 1 }] }));
     expect(dollar.body.status).toBe("error");
     expect(dollar.body.errorMessage).toContain("starts with a '$'");
-    const nonAscii = await rawCall(s.url, "query", JSON.stringify({ path: "sync:handshake", args: [{ serviceToken: TOKEN, "é": 1 }] }));
+    const nonAscii = await rawCall(s.url, "query", JSON.stringify({ path: "sync:handshake", args: [{ serviceToken: TOKEN, é: 1 }] }));
     expect(nonAscii.body.status).toBe("error");
     expect(nonAscii.body.errorMessage).toContain("invalid character");
   });
@@ -329,7 +345,12 @@ describe("StandinServer › storage", () => {
   test("StandinServer › a Digest header that is not exactly sha-256=<base64 of 32 bytes> is 400 BadHeader, and nothing is stored", async () => {
     const url = await client.mutation(api.assets.generateUploadUrl, { serviceToken: TOKEN });
     const bytes = randomBytes(100);
-    for (const header of [`SHA-256=${sha256Base64(bytes)}`, `sha-256=${createHash("sha256").update(bytes).digest("hex")}`, "sha-256=", `md5=x, sha-256=${sha256Base64(bytes)}`]) {
+    for (const header of [
+      `SHA-256=${sha256Base64(bytes)}`,
+      `sha-256=${createHash("sha256").update(bytes).digest("hex")}`,
+      "sha-256=",
+      `md5=x, sha-256=${sha256Base64(bytes)}`,
+    ]) {
       const res = await upload(url, bytes, { Digest: header });
       expect(res.status, header).toBe(400);
       expect(((await res.json()) as { code: string }).code).toBe("BadHeader");
@@ -344,9 +365,17 @@ describe("StandinServer › storage", () => {
     await client.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...record });
     const storageId = await uploadBlob(bytes);
     await client.mutation(api.assets.save, {
-      serviceToken: TOKEN, jobId: record.jobId, role: "output_png", filename: "a.png", storageId, contentType: "image/png", bytes: 1000,
+      serviceToken: TOKEN,
+      jobId: record.jobId,
+      role: "output_png",
+      filename: "a.png",
+      storageId,
+      contentType: "image/png",
+      bytes: 1000,
     });
-    const url = (parsePublicComponent((await client.query(api.jobs.getPublic, { jobId: record.jobId }))!.component)!.assets as Record<string, string>)["a.png"]!;
+    const url = (
+      parsePublicComponent((await client.query(api.jobs.getPublic, { jobId: record.jobId }))!.component)!.assets as Record<string, string>
+    )["a.png"]!;
 
     const mid = await fetch(url, { headers: { Range: "bytes=100-199" } });
     expect(mid.status).toBe(206);
@@ -378,18 +407,30 @@ describe("StandinServer › storage", () => {
     for (const filename of ["a.png", "b.png"]) {
       const storageId = await uploadBlob(same);
       await client.mutation(api.assets.save, {
-        serviceToken: TOKEN, jobId: record.jobId, role: "output_png", filename, storageId, contentType: "image/png", bytes: 50,
+        serviceToken: TOKEN,
+        jobId: record.jobId,
+        role: "output_png",
+        filename,
+        storageId,
+        contentType: "image/png",
+        bytes: 50,
       });
     }
     const urls = async () =>
-      (parsePublicComponent((await client.query(api.jobs.getPublic, { jobId: record.jobId }))!.component)!.assets as Record<string, string>);
+      parsePublicComponent((await client.query(api.jobs.getPublic, { jobId: record.jobId }))!.component)!.assets as Record<string, string>;
     const before = await urls();
     expect(before["a.png"]).not.toBe(before["b.png"]);
 
     // Replacing a.png deletes its old blob; identical bytes elsewhere do not keep the URL alive.
     const replacement = await uploadBlob(randomBytes(60));
     await client.mutation(api.assets.save, {
-      serviceToken: TOKEN, jobId: record.jobId, role: "output_png", filename: "a.png", storageId: replacement, contentType: "image/png", bytes: 60,
+      serviceToken: TOKEN,
+      jobId: record.jobId,
+      role: "output_png",
+      filename: "a.png",
+      storageId: replacement,
+      contentType: "image/png",
+      bytes: 60,
     });
     expect((await fetch(before["a.png"]!)).status).toBe(404);
     expect((await fetch(before["b.png"]!)).status).toBe(200);
@@ -449,9 +490,17 @@ describe("StandinServer › control API", () => {
     await client.mutation(api.jobs.upsert, { serviceToken: TOKEN, ...record });
     const storageId = await uploadBlob(randomBytes(10));
     await client.mutation(api.assets.save, {
-      serviceToken: TOKEN, jobId: record.jobId, role: "output_png", filename: "a.png", storageId, contentType: "image/png", bytes: 10,
+      serviceToken: TOKEN,
+      jobId: record.jobId,
+      role: "output_png",
+      filename: "a.png",
+      storageId,
+      contentType: "image/png",
+      bytes: 10,
     });
-    const url = (parsePublicComponent((await client.query(api.jobs.getPublic, { jobId: record.jobId }))!.component)!.assets as Record<string, string>)["a.png"]!;
+    const url = (
+      parsePublicComponent((await client.query(api.jobs.getPublic, { jobId: record.jobId }))!.component)!.assets as Record<string, string>
+    )["a.png"]!;
     await fetch(`${s.url}/_standin/faults`, { method: "POST", body: JSON.stringify({ status: 503, path: "sync:handshake" }) });
 
     expect((await fetch(`${s.url}/_standin/reset`, { method: "POST" })).status).toBe(200);

@@ -24,7 +24,14 @@ import { loadConvexComponents } from "./convexComponents.js";
 import { QueryCache } from "./QueryCache.js";
 import { type WriteLimit, WriteThroughput } from "./WriteThroughput.js";
 import { loadConvexModules } from "./convexModules.js";
-import { type FaultDecision, FaultInjector, faultSpecSchema, type FaultSpec, type RequestKind, type TerminalFault } from "./FaultInjector.js";
+import {
+  type FaultDecision,
+  FaultInjector,
+  faultSpecSchema,
+  type FaultSpec,
+  type RequestKind,
+  type TerminalFault,
+} from "./FaultInjector.js";
 import { StatsRecorder, type CommitRecord, type StandinStats } from "./StatsRecorder.js";
 
 export type { FaultSpec } from "./FaultInjector.js";
@@ -217,10 +224,13 @@ class StandinServer {
     this.listening = false;
     this.server.close();
     this.server.closeAllConnections();
-    this.outageTimer = setTimeout(() => {
-      this.outageTimer = null;
-      void this.endOutage();
-    }, Math.max(0, until - performance.now()));
+    this.outageTimer = setTimeout(
+      () => {
+        this.outageTimer = null;
+        void this.endOutage();
+      },
+      Math.max(0, until - performance.now()),
+    );
   }
 
   private async endOutage(): Promise<void> {
@@ -512,7 +522,6 @@ class StandinServer {
 
   // ---- control API --------------------------------------------------------------------
 
-
   private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const route = `${req.method} ${url.pathname}`;
     const body = await readBody(req, CONVEX_LIMITS.wireBytes);
@@ -536,7 +545,10 @@ class StandinServer {
         }
         for (const s of specs) this.faults.add(s);
         const until = this.faults.takeListenerOutage();
-        sendJson(res, 200, { active: this.faults.active(), ...(until === null ? {} : { listenerClosedMs: Math.round(until - performance.now()) }) });
+        sendJson(res, 200, {
+          active: this.faults.active(),
+          ...(until === null ? {} : { listenerClosedMs: Math.round(until - performance.now()) }),
+        });
         // Close the listener only once this answer is out.
         if (until !== null) res.once("finish", () => setImmediate(() => this.startOutage(until)));
         return;
@@ -550,7 +562,12 @@ class StandinServer {
           return sendJson(res, 400, { code: "BadTable", message: "Expected ?table=<name> (a table of the schema, or _storage)" });
         }
         res.writeHead(200, { "Content-Type": "application/x-ndjson" });
-        res.end(this.engine.exportTable(table).map((d) => `${JSON.stringify(d)}\n`).join(""));
+        res.end(
+          this.engine
+            .exportTable(table)
+            .map((d) => `${JSON.stringify(d)}\n`)
+            .join(""),
+        );
         return;
       }
       case "POST /_standin/reset":

@@ -80,12 +80,8 @@ export class StatsRecorder {
     return sinceMs === Number.NEGATIVE_INFINITY ? ordered : ordered.filter((c) => c.atMs >= sinceMs);
   }
 
-  snapshot(
-    documents: StandinStats["documents"],
-    blobs: StandinStats["blobs"],
-  ): StandinStats {
-    const nested = (m: Map<string, Map<string, number>>) =>
-      Object.fromEntries([...m].map(([k, inner]) => [k, Object.fromEntries(inner)]));
+  snapshot(documents: StandinStats["documents"], blobs: StandinStats["blobs"]): StandinStats {
+    const nested = (m: Map<string, Map<string, number>>) => Object.fromEntries([...m].map(([k, inner]) => [k, Object.fromEntries(inner)]));
     return {
       requests: nested(this.requests),
       functionCalls: Object.fromEntries(this.functionCalls),

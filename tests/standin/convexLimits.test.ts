@@ -48,9 +48,7 @@ describe("convexLimits", () => {
 
   test("findWireValueProblem › arrays over 8192 elements, objects over 1024 fields and values over 16 MiB", () => {
     expect(findWireValueProblem({ a: Array(8192).fill(0) }, "result")).toBeNull();
-    expect(findWireValueProblem({ a: Array(8193).fill(0) }, "arguments")).toBe(
-      "Array length is too long (8193 > maximum length 8192)",
-    );
+    expect(findWireValueProblem({ a: Array(8193).fill(0) }, "arguments")).toBe("Array length is too long (8193 > maximum length 8192)");
     const wide = Object.fromEntries(Array.from({ length: 1025 }, (_, i) => [`f${i}`, 0]));
     expect(findWireValueProblem(wide, "result")).toBe("Object has too many fields (1025 > maximum number 1024)");
     expect(findWireValueProblem({ s: "x".repeat(CONVEX_LIMITS.wireBytes) }, "result")).toMatch(
@@ -67,8 +65,6 @@ describe("convexLimits", () => {
     );
     expect(findStoredDocumentProblem({ s: "x".repeat(1024 * 1024 - 20) })).toBeNull();
     expect(findStoredDocumentProblem({ s: "x".repeat(1024 * 1024) })).toMatch(/^Value is too large/);
-    expect(findStoredDocumentProblem({ list: Array(8193).fill(1) })).toBe(
-      "Array length is too long (8193 > maximum length 8192)",
-    );
+    expect(findStoredDocumentProblem({ list: Array(8193).fill(1) })).toBe("Array length is too long (8193 > maximum length 8192)");
   });
 });

@@ -38,9 +38,7 @@ async function listFiles(dir: string, rel = ""): Promise<string[]> {
 export async function loadConvexModules(convexDir = CONVEX_DIR): Promise<ModuleMap> {
   const files = await listFiles(convexDir);
   if (!files.some((f) => f.startsWith("_generated/"))) {
-    throw new Error(
-      `${convexDir} has no _generated folder; run \`npx convex codegen --system-udfs --typecheck disable\``,
-    );
+    throw new Error(`${convexDir} has no _generated folder; run \`npx convex codegen --system-udfs --typecheck disable\``);
   }
   const map: ModuleMap = {};
   await Promise.all(

@@ -37,7 +37,9 @@ describe("main", () => {
   test("main › prints the listening line for --port 0, serves the functions, exits 0 on SIGTERM", async () => {
     const { proc, out, exit } = start(["--port", "0"]);
     await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(out()), { what: "the listening line", timeoutMs: 20_000 });
-    const line = out().split("\n").find((l) => l.startsWith("listening on "))!;
+    const line = out()
+      .split("\n")
+      .find((l) => l.startsWith("listening on "))!;
     expect(line).toMatch(/^listening on http:\/\/127\.0\.0\.1:[1-9]\d*$/);
     const url = line.slice("listening on ".length);
 
@@ -51,7 +53,10 @@ describe("main", () => {
   });
 
   test("main › `npm run standin` stopped with SIGTERM leaves no stand-in behind", async () => {
-    const npm = spawn("npm", ["run", "-s", "standin", "--", "--port", "0"], { cwd: ROOT, env: { ...process.env, CELSTATE_SYNC_TOKEN: TOKEN } });
+    const npm = spawn("npm", ["run", "-s", "standin", "--", "--port", "0"], {
+      cwd: ROOT,
+      env: { ...process.env, CELSTATE_SYNC_TOKEN: TOKEN },
+    });
     let out = "";
     npm.stdout.on("data", (d: Buffer) => (out += d.toString()));
     npm.stderr.on("data", () => {});
@@ -59,11 +64,18 @@ describe("main", () => {
     let url: string | undefined;
     try {
       await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+\n/.test(out), { what: "the listening line", timeoutMs: 30_000 });
-      url = out.split("\n").find((l) => l.startsWith("listening on "))!.slice("listening on ".length);
+      url = out
+        .split("\n")
+        .find((l) => l.startsWith("listening on "))!
+        .slice("listening on ".length);
       npm.kill("SIGTERM");
       await npmExit;
       // The stand-in itself is gone: its port refuses connections.
-      const served = async () => fetch(`${url}/version`).then(() => true, () => false);
+      const served = async () =>
+        fetch(`${url}/version`).then(
+          () => true,
+          () => false,
+        );
       await waitFor(async () => !(await served()), { what: "the stand-in to stop with npm", timeoutMs: 10_000 });
     } finally {
       if (npm.exitCode === null) npm.kill("SIGKILL");

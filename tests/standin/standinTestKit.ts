@@ -30,9 +30,7 @@ export function jobRecord(jobId: string, overrides: Partial<PlanUpsertInput> = {
     updatedAt: UPDATED_MS,
     progressStage: assets.length > 0 ? "completed" : "initialized",
     component:
-      assets.length > 0
-        ? { manifest: { version: "0.1", id: "ivy" }, assets: Object.fromEntries(assets.map((a) => [a, null])) }
-        : null,
+      assets.length > 0 ? { manifest: { version: "0.1", id: "ivy" }, assets: Object.fromEntries(assets.map((a) => [a, null])) } : null,
     error: null,
     ...overrides,
   };

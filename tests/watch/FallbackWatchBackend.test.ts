@@ -50,9 +50,18 @@ describe("FallbackWatchBackend", () => {
     // The poller's first look at the job is in place once a write to it is reported.
     let n = 0;
     const file = path.join(job, "job.json");
-    await waitFor(async () => (await writeFile(file, String(n++)), events.some((e) => e.path === file)), { timeoutMs: 5_000, what: "job.json polled" });
+    await waitFor(
+      async () => {
+        await writeFile(file, String(n++));
+        return events.some((e) => e.path === file);
+      },
+      { timeoutMs: 5_000, what: "job.json polled" },
+    );
     await mkdir(path.join(root, ID(2)));
-    await waitFor(() => events.some((e) => e.kind === "addDir" && e.path === path.join(root, ID(2))), { timeoutMs: 5_000, what: "a new job folder polled" });
+    await waitFor(() => events.some((e) => e.kind === "addDir" && e.path === path.join(root, ID(2))), {
+      timeoutMs: 5_000,
+      what: "a new job folder polled",
+    });
   });
 
   it("FallbackWatchBackend › a close during the switch ends it: nothing is left watching or polling", async () => {

@@ -37,7 +37,9 @@ const rel = (e: WatchEvent) => `${e.kind} ${path.relative(root, e.path)}`;
 
 /** Waits until `p` has been reported (as `kind`, if given). */
 async function reported(p: string, kind?: WatchEventKind): Promise<void> {
-  await waitFor(() => events.some((e) => e.path === p && (kind === undefined || e.kind === kind)), { what: `${kind ?? "an event"} for ${path.relative(root, p)}` });
+  await waitFor(() => events.some((e) => e.path === p && (kind === undefined || e.kind === kind)), {
+    what: `${kind ?? "an event"} for ${path.relative(root, p)}`,
+  });
 }
 
 describe("FsWatchBackend", () => {
@@ -98,7 +100,8 @@ describe("FsWatchBackend", () => {
     await reported(path.join(job, "outputs", ".hidden_gem.png"));
     await rm(path.join(job, "trace"), { recursive: true });
     await reported(path.join(job, "trace"), "unlinkDir");
-    for (const r of new Set(events.map(rel))) expect(r, "nothing under studio/, no temp file").not.toMatch(/studio|tmpa1b2c3d4|tmpq9w8e7r6|\.celstate-sync-/);
+    for (const r of new Set(events.map(rel)))
+      expect(r, "nothing under studio/, no temp file").not.toMatch(/studio|tmpa1b2c3d4|tmpq9w8e7r6|\.celstate-sync-/);
   });
 
   it("FsWatchBackend › a watched job costs one inotify watch per folder (the job, outputs/, trace/; none for studio/), not one per file", async () => {

@@ -57,12 +57,21 @@ describe("PollingWatchBackend", () => {
     // The job's watch is in place once a write to it is reported.
     const warm = path.join(job, "warm.json");
     let n = 0;
-    await waitFor(async () => (await writeFile(warm, String(n++)), events.some((e) => e.path === warm)), { timeoutMs: 5_000, what: "the job's watch in place" });
+    await waitFor(
+      async () => {
+        await writeFile(warm, String(n++));
+        return events.some((e) => e.path === warm);
+      },
+      { timeoutMs: 5_000, what: "the job's watch in place" },
+    );
     for (let round = 1; round <= 5; round++) {
       // A file of its own per round: nothing a look of an earlier round reports can be taken for it.
       const file = path.join(job, `round${round}.json`);
       await writeFile(file, "v0");
-      await waitFor(() => events.some((e) => e.kind === "add" && e.path === file), { timeoutMs: 5_000, what: `round ${round}: the file polled` });
+      await waitFor(() => events.some((e) => e.kind === "add" && e.path === file), {
+        timeoutMs: 5_000,
+        what: `round ${round}: the file polled`,
+      });
       await replace(file, "first");
       await waitFor(() => reportedWith(file, "first"), { timeoutMs: 5_000, intervalMs: 1, what: `round ${round}: the first change` });
       // Right after the event: inside the throttle window.

@@ -37,7 +37,13 @@ function rig() {
       const now = state;
       if (now === "silent") return new Promise<never>((_, reject) => setTimeout(() => reject(timeoutError()), REQUEST_TIMEOUT_MS));
       return new Promise<{ apiVersion: number; serverTimeMs: number }>((resolve, reject) =>
-        setTimeout(() => (now === "up" ? resolve({ apiVersion: API_VERSION, serverTimeMs: Date.now() }) : reject(new FunctionFailure("sync:handshake", "[Request ID: 1a2b] Server Error"))), ROUND_TRIP_MS),
+        setTimeout(
+          () =>
+            now === "up"
+              ? resolve({ apiVersion: API_VERSION, serverTimeMs: Date.now() })
+              : reject(new FunctionFailure("sync:handshake", "[Request ID: 1a2b] Server Error")),
+          ROUND_TRIP_MS,
+        ),
       );
     },
   } as unknown as ConvexGateway;
@@ -130,7 +136,12 @@ describe("ReachabilityProbe", () => {
     } as unknown as ConvexGateway;
     const deployment = new DeploymentProbe({ gateway, onFatal: () => fatal++ });
     const looks: boolean[] = [];
-    const probe = new ReachabilityProbe({ check: () => deployment.check({ reportFatal: false }), intervalMs: 1_000, timeoutMs: 1_000, onLook: (a) => looks.push(a) });
+    const probe = new ReachabilityProbe({
+      check: () => deployment.check({ reportFatal: false }),
+      intervalMs: 1_000,
+      timeoutMs: 1_000,
+      onLook: (a) => looks.push(a),
+    });
     probe.start();
     try {
       await msUntil(() => looks.length >= 3, 10_000);

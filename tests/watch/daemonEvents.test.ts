@@ -23,7 +23,12 @@ const ID = (n: number) => `11111111-2222-4333-8444-${String(n).padStart(12, "0")
 describe("WatchDaemon › events", () => {
   it("WatchDaemon › a raw event watches the job it is about; one about no job's path watches nothing", async () => {
     const backend = new FakeWatcherBackend();
-    const daemon = new WatchDaemon({ config: h.config({ watch: { rescanIntervalMs: 0, activeWindowMs: 60_000, maxWatchedJobs: 10 } }), gateway: h.gateway(), backend, log: h.log });
+    const daemon = new WatchDaemon({
+      config: h.config({ watch: { rescanIntervalMs: 0, activeWindowMs: 60_000, maxWatchedJobs: 10 } }),
+      gateway: h.gateway(),
+      backend,
+      log: h.log,
+    });
     const at = (...parts: string[]) => path.join(h.jobsDir, ...parts);
     try {
       await daemon.start();
@@ -47,8 +52,16 @@ describe("WatchDaemon › events", () => {
       expect([...backend.watched]).toEqual([at(ID(2)), at(ID(3))]);
 
       const ignored = backend.options?.ignored;
-      for (const p of [at(".celstate-sync"), at("tmp-staging"), at(ID(1), "studio"), at(ID(1), "tmpq9w8e7r6"), at(ID(1), "trace", "tmpa1b2c3d4.json")]) expect(ignored?.(p), p).toBe(true);
-      for (const p of [at(ID(2)), at(ID(2), "job.json"), at(ID(2), "outputs", ".hidden_gem.png"), at(ID(2), "trace", "trace.json")]) expect(ignored?.(p), p).toBe(false);
+      for (const p of [
+        at(".celstate-sync"),
+        at("tmp-staging"),
+        at(ID(1), "studio"),
+        at(ID(1), "tmpq9w8e7r6"),
+        at(ID(1), "trace", "tmpa1b2c3d4.json"),
+      ])
+        expect(ignored?.(p), p).toBe(true);
+      for (const p of [at(ID(2)), at(ID(2), "job.json"), at(ID(2), "outputs", ".hidden_gem.png"), at(ID(2), "trace", "trace.json")])
+        expect(ignored?.(p), p).toBe(false);
     } finally {
       await daemon.stop(1_000);
     }

@@ -27,7 +27,14 @@ afterEach(async () => {
 const PROBE = { probeIntervalMs: 100, probeTimeoutMs: 1_000 };
 
 function daemonOf(over: Partial<WatchDaemonOptions> = {}): WatchDaemon {
-  return new WatchDaemon({ config: h.config({ healthPort: 0 }), gateway: h.gateway(), backend: new FallbackWatchBackend(), log: h.log, ...PROBE, ...over });
+  return new WatchDaemon({
+    config: h.config({ healthPort: 0 }),
+    gateway: h.gateway(),
+    backend: new FallbackWatchBackend(),
+    log: h.log,
+    ...PROBE,
+    ...over,
+  });
 }
 
 const scrape = (d: WatchDaemon) => d.metrics.registry.metrics();
@@ -44,7 +51,10 @@ function handshakes(): number {
 
 async function filesOf(j: PipelineJob): Promise<Array<{ name: string; size: number }>> {
   const out = await Promise.all(
-    (await readdir(path.join(j.dir, "outputs"))).map(async (name) => ({ name, size: (await stat(path.join(j.dir, "outputs", name))).size })),
+    (await readdir(path.join(j.dir, "outputs"))).map(async (name) => ({
+      name,
+      size: (await stat(path.join(j.dir, "outputs", name))).size,
+    })),
   );
   return [...out, { name: "trace.json", size: (await stat(path.join(j.dir, "trace", "trace.json"))).size }];
 }
@@ -89,7 +99,9 @@ describe("WatchDaemon › metrics", () => {
       expect(sampleOf(text, 'celstate_sync_queue_depth{state="running"}')).toBe(1);
       release();
       await daemon.whenReady();
-      await waitFor(() => daemon.engine.queue.stats().running === 0 && daemon.engine.queue.stats().queued === 0, { what: "the queue idle" });
+      await waitFor(() => daemon.engine.queue.stats().running === 0 && daemon.engine.queue.stats().queued === 0, {
+        what: "the queue idle",
+      });
       text = await scrape(daemon);
       expect(sampleOf(text, 'celstate_sync_queue_depth{state="running"}')).toBe(0);
       expect(sampleOf(text, 'celstate_sync_queue_depth{state="queued"}')).toBe(0);
@@ -113,7 +125,9 @@ describe("WatchDaemon › metrics", () => {
       const live = new PipelineJob(h.jobsDir, { pngBytes: 2_000 });
       await live.runToSuccess();
       await waitFor(async () => (await h.getPublic(live.id))?.status === "succeeded", { what: "the live job mirrored" });
-      await waitFor(async () => (sampleOf(await scrape(daemon), "celstate_sync_latency_seconds_count") ?? 0) >= 1, { what: "a latency observed" });
+      await waitFor(async () => (sampleOf(await scrape(daemon), "celstate_sync_latency_seconds_count") ?? 0) >= 1, {
+        what: "a latency observed",
+      });
       const text = await scrape(daemon);
       expect(sampleOf(text, 'celstate_sync_reconciles_total{outcome="failed"}')).toBe(1);
       expect(sampleOf(text, 'celstate_sync_reconciles_total{outcome="synced"}')).toBeGreaterThanOrEqual(1);
@@ -135,8 +149,16 @@ describe("WatchDaemon › metrics", () => {
     try {
       await daemon.start();
       const text = await scrape(daemon);
-      expect(text).toMatch(new RegExp(`^celstate_sync_build_info\\{version="${pkg.version.replace(/\./g, "\\.")}",api_version="\\d+"\\} 1$`, "m"));
-      for (const name of ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds", "nodejs_eventloop_lag_seconds", "nodejs_heap_size_used_bytes"]) {
+      expect(text).toMatch(
+        new RegExp(`^celstate_sync_build_info\\{version="${pkg.version.replace(/\./g, "\\.")}",api_version="\\d+"\\} 1$`, "m"),
+      );
+      for (const name of [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_start_time_seconds",
+        "nodejs_eventloop_lag_seconds",
+        "nodejs_heap_size_used_bytes",
+      ]) {
         expect(text, name).toMatch(new RegExp(`^${name} `, "m"));
       }
       expect(text).not.toMatch(/celstate_sync_process_/);
