@@ -32,6 +32,11 @@ function skipAfter(ids: Id[], why: string): DoctorCheck[] {
   return ids.map((id) => line(id, "skip", why));
 }
 
+/** The deployment answered but would not take the token: what it said, what to do, the rest skipped. */
+function tokenFailed(detail: string, fix: string, why: string): DoctorCheck[] {
+  return [line("reachable", "ok", "it answered"), line("token", "fail", detail, fix), ...skipAfter(["functions", "clock"], why)];
+}
+
 export async function checkDeploymentHealth(
   config: Config,
   makeGateway: (url: string, token: string) => ConvexGateway,
@@ -81,26 +86,20 @@ export async function checkDeploymentHealth(
       case "UNAUTHORIZED":
         return [
           ...checks,
-          line("reachable", "ok", "it answered"),
-          line(
-            "token",
-            "fail",
+          ...tokenFailed(
             "the deployment refused the service token",
             "set CELSTATE_SYNC_TOKEN here to the value in the deployment (`npx convex env get CELSTATE_SYNC_TOKEN`)",
+            "token refused",
           ),
-          ...skipAfter(["functions", "clock"], "token refused"),
         ];
       case "TOKEN_NOT_CONFIGURED":
         return [
           ...checks,
-          line("reachable", "ok", "it answered"),
-          line(
-            "token",
-            "fail",
+          ...tokenFailed(
             "the deployment has no CELSTATE_SYNC_TOKEN",
             "run `npx convex env set CELSTATE_SYNC_TOKEN <token> --prod` (without --prod it goes to the dev deployment) with the token this machine uses",
+            "token not configured",
           ),
-          ...skipAfter(["functions", "clock"], "token not configured"),
         ];
       case "API_MISMATCH":
         return [
