@@ -22,7 +22,7 @@ import { writeFailureMarker } from "../local/failureMarker.js";
 import type { AssetRule } from "../local/types.js";
 import type { ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
 import type { Config } from "../config/configSchema.js";
-import type { PlanOptions, SyncPlan } from "./planJob.js";
+import type { JobPlan, PlanOptions, SyncPlan } from "./planJob.js";
 import { finalIfInSync, type ReconcileDeps, reconcileJob, type ReconcileOutcome } from "./reconcileJob.js";
 import { backoffDelay } from "./backoff.js";
 import { ByteBudget } from "./ByteBudget.js";
@@ -57,9 +57,16 @@ type Streak = {
   lastCode: ErrorCode;
 };
 
+/**
+ * What became of a job, in the plan's words (JobPlan, planJob.ts): a plan that needed nothing
+ * done is its own result (`in-sync`, `parked`, `remote-ahead`, `gone`); a `sync` plan ends
+ * `synced` (or `would-sync` in a dry run); a `wait` that outlasted a backfill's patience ends
+ * `pending`; a `fail`, or an error, ends `failed` (or `stuck` when the error is not the job's
+ * own). Reports and the `reconciles_total{outcome}` metric use these names as they are.
+ */
 export type JobResult =
   | {
-      status: "in-sync" | "synced" | "parked" | "remote-ahead" | "gone" | "would-sync";
+      status: Extract<JobPlan["kind"], "in-sync" | "parked" | "remote-ahead" | "gone"> | "synced" | "would-sync";
       detail?: string;
       /** The job's status is final (succeeded or failed). */
       final?: boolean;
