@@ -10,7 +10,8 @@ if (problem !== null) {
   process.stderr.write(`${problem}\n`);
   process.exitCode = 2;
 } else {
-  // Stack traces (shown for internal errors and at debug level) then name src/… lines.
+  // Stack traces (shown for internal errors and at debug level) then name src/… lines. It costs
+  // about 18 ms of a 0.31 s start (`--version`, 15 runs each, medians 0.329 s against 0.311 s).
   process.setSourceMapsEnabled(true);
   // Built, this import names dist/cli.js, the bundle of main.ts (scripts/build.js).
   const { main } = await import("./main.js");

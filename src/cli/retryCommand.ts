@@ -64,7 +64,8 @@ async function lockUnlessDaemonRuns(jobsDir: string): Promise<InstanceLock | nul
   try {
     return await acquireInstanceLock(jobsDir);
   } catch (e) {
-    if (e instanceof SyncError && e.code === "LOCKED") return null;
+    // Held by another process (proper-lockfile's ELOCKED); any other LOCKED is a real failure.
+    if (e instanceof SyncError && e.code === "LOCKED" && (e.cause as { code?: string } | undefined)?.code === "ELOCKED") return null;
     throw e;
   }
 }

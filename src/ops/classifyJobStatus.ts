@@ -18,7 +18,7 @@ import type { JobPlan } from "../engine/planJob.js";
 import type { ErrorCode } from "../errors/codes.js";
 import { classifyError } from "../errors/classifyError.js";
 import { SyncError } from "../errors/SyncError.js";
-import { plural as pluralForm } from "../text/plural.js";
+import { plural } from "../text/plural.js";
 
 export const JOB_STATES = ["in-sync", "pending", "failed", "stuck", "unreadable", "problem"] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -37,10 +37,6 @@ export type JobStatusEntry = {
 /** Codes saying job.json itself cannot be turned into a record. */
 const UNREADABLE: ReadonlySet<ErrorCode> = new Set(["JOB_JSON_UNPARSABLE", "JOB_JSON_INVALID", "JOB_ID_MISMATCH", "VALUE_LIMIT"]);
 
-function plural(n: number, word: string): string {
-  return pluralForm(n, word, `${word}s`);
-}
-
 /** A job's plan (observe + plan, nothing applied), as `status` reports it. */
 export function describePlan(jobId: string, plan: JobPlan): JobStatusEntry {
   switch (plan.kind) {
@@ -53,10 +49,11 @@ export function describePlan(jobId: string, plan: JobPlan): JobStatusEntry {
       }
       const parts: string[] = [];
       if (plan.uploads.length > 0) {
-        parts.push(`upload ${plural(plan.uploads.length, "file")} (${plan.uploads.map((u) => u.file.relPath).join(", ")})`);
+        parts.push(`upload ${plural(plan.uploads.length, "file", "files")} (${plan.uploads.map((u) => u.file.relPath).join(", ")})`);
       }
-      if (plan.metadataUpdates.length > 0) parts.push(`refresh ${plural(plan.metadataUpdates.length, "asset row")}`);
-      if (plan.removes.length > 0) parts.push(`remove ${plural(plan.removes.length, "remote asset")} (${plan.removes.join(", ")})`);
+      if (plan.metadataUpdates.length > 0) parts.push(`refresh ${plural(plan.metadataUpdates.length, "asset row", "asset rows")}`);
+      if (plan.removes.length > 0)
+        parts.push(`remove ${plural(plan.removes.length, "remote asset", "remote assets")} (${plan.removes.join(", ")})`);
       if (plan.recordChanged) parts.push("commit the record");
       return { jobId, state: "pending", detail: `would ${parts.join(", ") || "commit"}` };
     }

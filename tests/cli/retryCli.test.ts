@@ -2,6 +2,9 @@
  * `retry` as an operator runs it: a typo in a job id is said (exit 2), and with the daemon
  * running the jobs are handed to it, so the two never upload the same files.
  */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { writeFailureMarker } from "../../src/local/failureMarker.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
@@ -49,9 +52,18 @@ describe("celstate-sync retry", () => {
 
   it("retry › with the daemon running, the job is handed to it: retry uploads nothing, the daemon syncs it once", async () => {
     const j = await markedJob();
-    const daemon = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir, "--log-level", "info"], { env: env(), cwd: h.jobsDir });
+    // A daemon that unwatches a quiet job at once (the active window 0), so the marker's removal
+    // raises no event of its own: only retry's hand-over (it touches the job folder) tells it.
+    const cwd = await mkdtemp(path.join(tmpdir(), "celstate-retry-cwd-"));
+    await writeFile(path.join(cwd, "celstate-sync.config.json"), JSON.stringify({ watch: { activeWindowMs: 0 } }));
+    const daemon = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir, "--log-level", "info", "--health-port", "0"], { env: env(), cwd });
     try {
       await daemon.waitForLog("watching");
+      const health = daemon.stderr.split("\n").find((l) => l.includes('"msg":"health and metrics on 127.0.0.1"'))!;
+      const { port } = JSON.parse(health) as { port: number };
+      const watched = async () =>
+        Number(/^celstate_sync_watched_jobs (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1]);
+      await waitFor(async () => (await watched()) === 0, { what: "the parked job to be unwatched" });
       // Parked: the daemon publishes the marked record as it is (failed) and uploads nothing for it.
       await waitFor(async () => (await h.getPublic(j.id))?.status === "failed", { what: "the marked record to be published" });
       const uploadsBefore = h.standin.stats().uploads;
@@ -69,6 +81,7 @@ describe("celstate-sync retry", () => {
       expect(h.standin.stats().uploads - uploadsBefore).toBe(rows.length);
     } finally {
       await daemon.stop();
+      await rm(cwd, { recursive: true, force: true });
     }
   });
 });

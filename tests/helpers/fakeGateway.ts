@@ -5,6 +5,7 @@
  * Every call is counted by name, and a test can make the next call of a function fail.
  */
 import { createHash } from "node:crypto";
+import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { isoToMicros } from "../../convex/lib/time.js";
 import type { CommitArgs, CommitResult, ConvexGateway, GatewayStats, RemoteJobState, UploadBody } from "../../src/remote/ConvexGateway.js";
 
@@ -34,7 +35,7 @@ export class FakeGateway implements ConvexGateway {
 
   async handshake() {
     this.call("handshake");
-    return { apiVersion: 5, serverTimeMs: Date.now() };
+    return { apiVersion: API_VERSION, serverTimeMs: Date.now() };
   }
 
   async getStates(jobIds: string[]) {
