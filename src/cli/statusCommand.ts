@@ -1,11 +1,12 @@
 /**
- * `celstate-sync status`: how many jobs are in sync, pending, failed (failure marker),
- * unreadable or need attention, compared with Convex without changing anything. Exit 0 only
- * when every job is in sync.
+ * `celstate-sync status`: how many jobs are in sync, would sync, are pending, parked (failure
+ * marker), failed, stuck or otherwise off, compared with Convex without changing anything, in
+ * the words of the engine's results (jobStatus.ts). Exit 0 only when every job is in sync.
  */
 import { Command } from "commander";
 import { collectStatus, type StatusReport, statusExitCode } from "../ops/collectStatus.js";
 import type { JobStatusEntry } from "../ops/classifyJobStatus.js";
+import { JOB_STATUS_MEANINGS, OBSERVED_STATUSES, type ObservedStatus } from "../engine/jobStatus.js";
 import { describeJob, formatJobDetail, type JobDetail } from "../ops/describeJob.js";
 import { readOnlyGateway } from "../ops/readOnlyGateway.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
@@ -21,18 +22,15 @@ type StatusFlags = CommonFlags & { job?: string[]; all?: boolean };
 /** Without --all or --job, at most this many not-in-sync jobs are named. */
 const DEFAULT_LISTED = 20;
 
-const LABELS: Record<JobStatusEntry["state"], string> = {
-  "in-sync": "in sync",
-  pending: "pending",
-  failed: "failed",
-  stuck: "stuck",
-  unreadable: "unreadable",
-  problem: "problem",
-};
+/** A status as the report prints it: its words, spaced. */
+const label = (s: ObservedStatus): string => s.replace("-", " ");
+
+/** Always counted, even at 0; the others only when some job has them. */
+const ALWAYS_COUNTED: ReadonlySet<ObservedStatus> = new Set(["in-sync", "would-sync", "pending", "parked", "failed"]);
 
 function entryLine(e: JobStatusEntry): string {
-  const hint = e.state === "failed" ? ` (run \`celstate-sync retry ${e.jobId}\`)` : "";
-  return `${LABELS[e.state].padEnd(10)} ${e.jobId}: ${e.detail}${hint}`;
+  const hint = e.state === "parked" ? ` (run \`celstate-sync retry ${e.jobId}\`)` : "";
+  return `${label(e.state).padEnd(13)} ${e.jobId}: ${e.detail}${hint}`;
 }
 
 /** The entries a run shows: all of them when asked for, else those needing a look. */
@@ -41,21 +39,30 @@ export function shownEntries(report: StatusReport, everything: boolean): JobStat
 }
 
 export function formatStatus(report: StatusReport, everything: boolean): string {
-  const c = report.counts;
-  const lines = [
-    plural(report.jobs, "job", "jobs"),
-    `  in sync      ${c["in-sync"]}`,
-    `  pending      ${c.pending}`,
-    `  failed       ${c.failed}`,
-    ...(c.stuck > 0 ? [`  stuck        ${c.stuck}`] : []),
-    `  unreadable   ${c.unreadable}`,
-    ...(c.problem > 0 ? [`  problem      ${c.problem}`] : []),
-  ];
+  const lines = [plural(report.jobs, "job", "jobs")];
+  for (const s of OBSERVED_STATUSES) {
+    const n = report.counts[s];
+    if (n > 0 || ALWAYS_COUNTED.has(s)) lines.push(`  ${label(s).padEnd(14)}${n}`);
+  }
   const shown = shownEntries(report, everything);
   const listed = everything ? shown : shown.slice(0, DEFAULT_LISTED);
   for (const e of listed) lines.push(entryLine(e));
   if (listed.length < shown.length) lines.push(`… and ${shown.length - listed.length} more (run with --all)`);
   return `${lines.join("\n")}\n`;
+}
+
+/** The help's list of states, from their one definition, each wrapped at 100 columns. */
+function statesHelp(): string {
+  const indent = " ".repeat(16);
+  return OBSERVED_STATUSES.map((s) => {
+    const lines = [`  ${label(s).padEnd(14)}`];
+    for (const word of JOB_STATUS_MEANINGS[s].split(" ")) {
+      const last = lines.length - 1;
+      if (lines[last]!.length + word.length > 100) lines.push(indent + word);
+      else lines[last] += lines[last]!.endsWith(" ") ? word : ` ${word}`;
+    }
+    return lines.join("\n");
+  }).join("\n");
 }
 
 /** One named job in detail: job.json's fields next to the stored ones, and the job's timeline. */
@@ -81,13 +88,7 @@ export function statusCommand(): Command {
     "after",
     `
 States:
-  in sync      Convex holds exactly what is on disk
-  pending      the daemon would upload or commit, or a file is still being written
-  failed       job.json carries a failure marker (\`celstate-sync retry <id>\` clears it)
-  stuck        the running daemon still fails on it past its retry limits, for a reason that is
-               not the job's data (a bug, an overloaded deployment); retried, never marked
-  unreadable   job.json cannot be parsed or is not a valid record (file and reason named)
-  problem      not in sync and will not be without someone acting (e.g. a listed asset is missing)
+${statesHelp()}
 
 Examples:
   $ celstate-sync status --jobs-dir /srv/celstate/jobs

@@ -22,7 +22,8 @@ import { writeFailureMarker } from "../local/failureMarker.js";
 import type { AssetRule } from "../local/types.js";
 import type { ConvexGateway, RemoteJobState } from "../remote/ConvexGateway.js";
 import type { Config } from "../config/configSchema.js";
-import type { JobPlan, PlanOptions, SyncPlan } from "./planJob.js";
+import type { JobStatus } from "./jobStatus.js";
+import type { PlanOptions, SyncPlan } from "./planJob.js";
 import { finalIfInSync, type ReconcileDeps, reconcileJob, type ReconcileOutcome } from "./reconcileJob.js";
 import { backoffDelay } from "./backoff.js";
 import { ByteBudget } from "./ByteBudget.js";
@@ -58,15 +59,15 @@ type Streak = {
 };
 
 /**
- * What became of a job, in the plan's words (JobPlan, planJob.ts): a plan that needed nothing
+ * What became of a job, in the one vocabulary (jobStatus.ts): a plan (planJob.ts) that needed nothing
  * done is its own result (`in-sync`, `parked`, `remote-ahead`, `gone`); a `sync` plan ends
  * `synced` (or `would-sync` in a dry run); a `wait` that outlasted a backfill's patience ends
  * `pending`; a `fail`, or an error, ends `failed` (or `stuck` when the error is not the job's
- * own). Reports and the `reconciles_total{outcome}` metric use these names as they are.
+ * own). Reports, `status` and the `reconciles_total{outcome}` metric use these names as they are.
  */
 export type JobResult =
   | {
-      status: Extract<JobPlan["kind"], "in-sync" | "parked" | "remote-ahead" | "gone"> | "synced" | "would-sync";
+      status: Exclude<JobStatus, "pending" | "stuck" | "failed">;
       detail?: string;
       /** The job's status is final (succeeded or failed). */
       final?: boolean;

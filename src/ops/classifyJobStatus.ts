@@ -1,31 +1,20 @@
 /**
- * What `status` calls a job, decided from what a dry-run reconcile says about it (or the error
- * it raised). Pure, so the mapping is tested in one table; the reconcile itself is the
- * engine's, which is what makes "in sync" here mean exactly what the daemon means by it.
- *
- * - in-sync: the planner has nothing to do.
- * - pending: the daemon would upload or commit, or a file is still being written (settling),
- *   or a passing condition (a file changed while read): it resolves by itself.
- * - failed: job.json carries a failure marker and still shows the marker's state.
- * - stuck: the running daemon reports it still failing past the retry limits for errors that
- *   are not the job's own (a bug, an overloaded deployment); retried, never marked.
- * - unreadable: job.json cannot be parsed or is not a valid JobRecord.v1 (file and reason named).
- * - problem: not in sync and will not become so without someone acting, yet not marked:
- *   a settled job missing a listed asset, an unsafe or unreadable file, a remote record newer
- *   than job.json (another writer, or a clock step).
+ * What `status` calls a job, decided from what observe + plan says about it (or the error it
+ * raised), in the words the engine's results use (jobStatus.ts): a job's status here is what a
+ * backfill run now would end with. Pure, so the mapping is tested in one table; the plan
+ * itself is the engine's, which is what makes "in sync" here mean exactly what the daemon
+ * means by it.
  */
 import type { JobPlan } from "../engine/planJob.js";
+import type { ObservedStatus } from "../engine/jobStatus.js";
 import type { ErrorCode } from "../errors/codes.js";
 import { classifyError } from "../errors/classifyError.js";
 import { SyncError } from "../errors/SyncError.js";
 import { plural } from "../text/plural.js";
 
-export const JOB_STATES = ["in-sync", "pending", "failed", "stuck", "unreadable", "problem"] as const;
-export type JobState = (typeof JOB_STATES)[number];
-
 export type JobStatusEntry = {
   jobId: string;
-  state: JobState;
+  state: ObservedStatus;
   /** One line for the operator: what is off, or what the daemon would do. */
   detail: string;
   /** The error code, when an error decided the state. */
@@ -33,9 +22,6 @@ export type JobStatusEntry = {
   /** The file concerned, relative to the jobs folder, when one is. */
   file?: string;
 };
-
-/** Codes saying job.json itself cannot be turned into a record. */
-const UNREADABLE: ReadonlySet<ErrorCode> = new Set(["JOB_JSON_UNPARSABLE", "JOB_JSON_INVALID", "JOB_ID_MISMATCH", "VALUE_LIMIT"]);
 
 /** A job's plan (observe + plan, nothing applied), as `status` reports it. */
 export function describePlan(jobId: string, plan: JobPlan): JobStatusEntry {
@@ -55,22 +41,22 @@ export function describePlan(jobId: string, plan: JobPlan): JobStatusEntry {
       if (plan.removes.length > 0)
         parts.push(`remove ${plural(plan.removes.length, "remote asset", "remote assets")} (${plan.removes.join(", ")})`);
       if (plan.recordChanged) parts.push("commit the record");
-      return { jobId, state: "pending", detail: `would ${parts.join(", ") || "commit"}` };
+      return { jobId, state: "would-sync", detail: `would ${parts.join(", ") || "commit"}` };
     }
     case "wait":
       return settling(jobId, plan.file);
     case "parked":
-      return { jobId, state: "failed", detail: `failure marker: ${plan.reason}`, file: `${jobId}/job.json` };
+      return { jobId, state: "parked", detail: `failure marker: ${plan.reason}`, file: `${jobId}/job.json` };
     case "remote-ahead":
       return {
         jobId,
-        state: "problem",
+        state: "remote-ahead",
         detail: `the remote record (updated_at ${plan.remoteUpdatedAt}) is newer than job.json; the daemon leaves it alone`,
       };
     case "fail":
       return describeError(jobId, new SyncError(plan.code, plan.message, { jobId, file: plan.file }));
     case "gone":
-      return { jobId, state: "unreadable", detail: "the job folder does not exist", file: jobId };
+      return { jobId, state: "gone", detail: "the job folder does not exist", file: jobId };
   }
 }
 
@@ -87,15 +73,19 @@ export function errorLine(e: SyncError): string {
   return `${where}${e.message} (${e.code})`;
 }
 
-/** Errors a dry-run reconcile raised. Backend trouble is not a job's state: the caller stops on it. */
+/**
+ * Errors observing or planning a job raised, as the run would end on them: the job's own data
+ * is "failed"; a passing condition (a file that changed while read, a folder whose job.json
+ * the pipeline has not written yet) is "pending"; anything else (a file this user may not
+ * read, a bug) is retried past the limits and so "stuck". Backend trouble is not a job's
+ * state: the caller stops on it.
+ */
 export function describeError(jobId: string, error: unknown): JobStatusEntry {
   const e = classifyError(error, { jobId });
   const base = { jobId, detail: errorLine(e), code: e.code, ...(e.file === undefined ? {} : { file: e.file }) };
-  if (UNREADABLE.has(e.code)) return { ...base, state: "unreadable" };
-  // Transient includes JOB_VANISHED: a folder whose job.json the pipeline has not written yet.
-  // A file this user may not read is retried by the daemon, but only an operator fixes it.
+  if (e.kind === "invalid-local-data") return { ...base, state: "failed" };
   if (e.kind === "transient" && e.code !== "FILE_UNREADABLE") return { ...base, state: "pending" };
-  return { ...base, state: "problem" };
+  return { ...base, state: "stuck" };
 }
 
 /** Whether an error is about the deployment or the setup rather than one job: status stops. */

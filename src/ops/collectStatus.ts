@@ -12,14 +12,15 @@ import { planJob } from "../engine/planJob.js";
 import { RemoteStateBatcher } from "../engine/RemoteStateBatcher.js";
 import { classifyError } from "../errors/classifyError.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
-import { describeError, describePlan, isRunWideError, JOB_STATES, type JobState, type JobStatusEntry } from "./classifyJobStatus.js";
+import { OBSERVED_STATUSES, type ObservedStatus, zeroCounts } from "../engine/jobStatus.js";
+import { describeError, describePlan, isRunWideError, type JobStatusEntry } from "./classifyJobStatus.js";
 import { mapLimit } from "./mapLimit.js";
 import { readStuckReport } from "../watch/stuckReport.js";
 import { readOnlyGateway } from "./readOnlyGateway.js";
 
 export type StatusReport = {
   jobs: number;
-  counts: Record<JobState, number>;
+  counts: Record<ObservedStatus, number>;
   /** One entry per job, in the order asked. */
   entries: JobStatusEntry[];
   /** Requests made to the deployment (state queries). */
@@ -69,14 +70,14 @@ export async function collectStatus(opts: CollectStatusOptions): Promise<StatusR
     entries.push(...done);
   }
 
-  // What the daemon itself reports stuck: what a dry run here sees (pending) does not say why.
+  // What the daemon itself reports stuck: what a look here sees (pending, would-sync) does not say why.
   const stuck = readStuckReport(config.jobsDir);
   for (const [n, e] of entries.entries()) {
     const s = stuck.get(e.jobId);
     if (s !== undefined && e.state !== "in-sync")
       entries[n] = { jobId: e.jobId, state: "stuck", detail: `the daemon reports: ${s.reason}`, code: "STUCK" };
   }
-  const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+  const counts = zeroCounts(OBSERVED_STATUSES);
   for (const e of entries) counts[e.state]++;
   return { jobs: entries.length, counts, entries, requests: gateway.stats().requests - before };
 }

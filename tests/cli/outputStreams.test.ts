@@ -93,8 +93,8 @@ describe("every command: the result on stdout, the logs on stderr", () => {
     const r = await run("status", "--log-level", "debug");
     expect(r.code, r.stderr).toBe(1);
     noLogLines(r.stdout);
-    expect(r.stdout).toMatch(/^1 job\n {2}in sync {6}0\n/);
-    expect(r.stdout).toContain(`unreadable ${bad}: `);
+    expect(r.stdout).toMatch(/^1 job\n {2}in sync {7}0\n/);
+    expect(r.stdout).toContain(`failed        ${bad}: `);
     expect(logLines(r.stderr).filter((l) => l.msg === "status: job not in sync" && l.jobId === bad)).toHaveLength(1);
 
     const j = await run("status", "--log-level", "debug", "--json");

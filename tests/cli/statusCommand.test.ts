@@ -34,10 +34,10 @@ describe("celstate-sync status (against the stand-in)", () => {
     await synced(2);
     const r = await status();
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^2 jobs\n {2}in sync {6}2\n {2}pending {6}0\n {2}failed {7}0\n {2}unreadable {3}0\n$/);
+    expect(r.stdout).toMatch(/^2 jobs\n {2}in sync {7}2\n {2}would sync {4}0\n {2}pending {7}0\n {2}parked {8}0\n {2}failed {8}0\n$/);
   });
 
-  it("status › counts a mix (in sync, pending change, marker, unparsable job.json), names the unreadable file, changes nothing", async () => {
+  it("status › counts a mix (in sync, a file being rewritten, marker, unparsable job.json), names the unparsable file, changes nothing", async () => {
     const [clean, changed, marked] = await synced(3);
     // A new output: same name, other bytes and size (the pipeline re-rendered it).
     await writeFile(path.join(changed!.dir, "outputs", `${changed!.name}.png`), makePngOfSize(12_345, 99));
@@ -52,13 +52,23 @@ describe("celstate-sync status (against the stand-in)", () => {
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as StatusReport;
     expect(report.jobs).toBe(4);
-    expect(report.counts).toEqual({ "in-sync": 1, pending: 1, failed: 1, stuck: 0, unreadable: 1, problem: 0 });
+    // The re-rendered output is seconds old: settling, so pending (not yet would-sync).
+    expect(report.counts).toEqual({
+      "in-sync": 1,
+      "would-sync": 0,
+      pending: 1,
+      parked: 1,
+      failed: 1,
+      stuck: 0,
+      "remote-ahead": 0,
+      gone: 0,
+    });
     const by = Object.fromEntries(report.entries.map((e) => [e.jobId, e]));
     expect(by[clean!.id]).toBeUndefined(); // in-sync jobs are listed only with --all
     expect(by[changed!.id]).toMatchObject({ state: "pending" });
     expect(by[changed!.id]!.detail).toMatch(new RegExp(`outputs/${changed!.name}\\.png`));
-    expect(by[marked!.id]).toMatchObject({ state: "failed", detail: "failure marker: oversize asset" });
-    expect(by[broken.id]).toMatchObject({ state: "unreadable", code: "JOB_JSON_UNPARSABLE", file: `${broken.id}/job.json` });
+    expect(by[marked!.id]).toMatchObject({ state: "parked", detail: "failure marker: oversize asset" });
+    expect(by[broken.id]).toMatchObject({ state: "failed", code: "JOB_JSON_UNPARSABLE", file: `${broken.id}/job.json` });
     expect(by[broken.id]!.detail).toContain(`${broken.id}/job.json`);
 
     // Read-only: no commit, no upload, job.json files untouched.
@@ -67,13 +77,13 @@ describe("celstate-sync status (against the stand-in)", () => {
     expect(await Promise.all([marked!, broken].map((j) => readFile(path.join(j.dir, "job.json"), "utf8")))).toEqual(texts);
   });
 
-  it("status › --all prints one line per job; the human summary names failed and unreadable jobs", async () => {
+  it("status › --all prints one line per job; the human summary names the jobs not in sync", async () => {
     const [clean, marked] = await synced(2);
     await writeFailureMarker(marked!.dir, marked!.id, { reason: "oversize asset", attempts: 1, retryable: false });
     const all = await status("--all");
     expect(all.code).toBe(1);
-    expect(all.stdout).toContain(`in sync    ${clean!.id}: in sync`);
-    expect(all.stdout).toContain(`failed     ${marked!.id}: failure marker: oversize asset (run \`celstate-sync retry ${marked!.id}\`)`);
+    expect(all.stdout).toContain(`in sync       ${clean!.id}: in sync`);
+    expect(all.stdout).toContain(`parked        ${marked!.id}: failure marker: oversize asset (run \`celstate-sync retry ${marked!.id}\`)`);
     const summary = await status();
     expect(summary.stdout).not.toContain(clean!.id);
     expect(summary.stdout).toContain(marked!.id);
@@ -120,25 +130,25 @@ describe("celstate-sync status (against the stand-in)", () => {
     expect(text.stdout).toMatch(/trace\s+output/);
   });
 
-  it("status › a record change pending in job.json is pending; --job limits the run to that job", async () => {
+  it("status › a record change in job.json is would-sync; --job limits the run to that job", async () => {
     const [a, b] = await synced(2);
     await a!.failed("Rate Limit Exceeded.", 30);
     const r = await status("--job", a!.id, "--json");
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as StatusReport;
     expect(report.jobs).toBe(1);
-    expect(report.entries).toEqual([expect.objectContaining({ jobId: a!.id, state: "pending", detail: "would commit the record" })]);
+    expect(report.entries).toEqual([expect.objectContaining({ jobId: a!.id, state: "would-sync", detail: "would commit the record" })]);
     const other = await status("--job", b!.id);
     expect(other.code).toBe(0);
-    expect(other.stdout).toContain(`in sync    ${b!.id}`);
+    expect(other.stdout).toContain(`in sync       ${b!.id}`);
   });
 
-  it("status › a remote record newer than job.json is a problem", async () => {
+  it("status › a remote record newer than job.json is remote-ahead", async () => {
     const [a] = await synced(1);
     await alterRemoteRecord(h, a!.id, { error: "[TraceID: x] from elsewhere" });
     const r = await status("--json");
     expect(r.code).toBe(1);
-    expect((JSON.parse(r.stdout) as StatusReport).counts.problem).toBe(1);
+    expect((JSON.parse(r.stdout) as StatusReport).counts["remote-ahead"]).toBe(1);
   });
 
   it("status › a refused token stops the run with exit 2, the token never printed", async () => {
@@ -157,7 +167,7 @@ describe("celstate-sync status (against the stand-in)", () => {
     const r = await runMain(["status", "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Examples:\n  $ celstate-sync status");
-    expect(r.stdout).toContain("unreadable");
+    expect(r.stdout).toContain("remote ahead");
     expect(r.stdout).toContain("Exit status: 0 every job in sync, 1 some job is not, 2 usage or configuration error.");
   });
 });

@@ -2,7 +2,7 @@
  * The public view never lies: a job whose job.json carries a failure marker reads "failed" in
  * public as soon as the deployment is reachable — the marker's error, no retryAfter, no
  * component, exactly what job.json says — and `retry` or a later pipeline rewrite puts the real
- * state back. `status` counts such a job failed, `verify` parked.
+ * state back. `status` and `verify` both call such a job parked.
  */
 import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -52,7 +52,7 @@ describe("marked jobs in public", () => {
     await expectPublicFailedAsMarked(j);
 
     const status = await collectStatus({ config: h.config(), gateway: h.gateway(), jobIds: [j.id] });
-    expect(status.entries[0]!.state).toBe("failed");
+    expect(status.entries[0]!.state).toBe("parked");
     const verified = await verifyJobs({ config: h.config(), gateway: h.gateway(), jobIds: [j.id] });
     expect(verified.counts).toEqual({ ok: 0, mismatch: 0, parked: 1, unreadable: 0 });
 

@@ -32,12 +32,12 @@ describe("describePlan", () => {
   it.each<{ name: string; plan: JobPlan; state: string; detail: RegExp }>([
     { name: "in-sync is in sync", plan: { kind: "in-sync", via: "plan", final: true }, state: "in-sync", detail: /in sync/ },
     {
-      name: "an upload is pending and names the file",
+      name: "an upload to make is would-sync and names the file",
       plan: sync({ uploads: [{ file, sha256: "x" }] }),
-      state: "pending",
+      state: "would-sync",
       detail: /upload 1 file \(outputs\/frame\.png\)/,
     },
-    { name: "a record change is pending", plan: sync({ recordChanged: true }), state: "pending", detail: /commit the record/ },
+    { name: "a record change is would-sync", plan: sync({ recordChanged: true }), state: "would-sync", detail: /commit the record/ },
     { name: "only a new fingerprint is in sync", plan: sync({ fingerprintOnly: true }), state: "in-sync", detail: /in sync/ },
     {
       name: "a settling file is pending",
@@ -46,24 +46,24 @@ describe("describePlan", () => {
       detail: /settling: outputs\/frame\.png/,
     },
     {
-      name: "a marker is failed",
+      name: "a marker is parked",
       plan: { kind: "parked", reason: "oversize", publishRecord: false, final: true },
-      state: "failed",
+      state: "parked",
       detail: /failure marker: oversize/,
     },
     {
-      name: "a newer remote record is a problem",
+      name: "a newer remote record is remote-ahead",
       plan: { kind: "remote-ahead", remoteUpdatedAt: "2027-01-01T00:00:00+00:00", final: true },
-      state: "problem",
+      state: "remote-ahead",
       detail: /newer than job\.json/,
     },
     {
-      name: "a final job missing a listed asset is a problem",
+      name: "a final job missing a listed asset is failed",
       plan: { kind: "fail", code: "ASSET_MISSING", file: `${ID}/outputs/frame.png`, message: "lists frame.png", final: true },
-      state: "problem",
+      state: "failed",
       detail: /lists frame\.png \(ASSET_MISSING\)/,
     },
-    { name: "a vanished folder is unreadable", plan: { kind: "gone" }, state: "unreadable", detail: /does not exist/ },
+    { name: "a vanished folder is gone", plan: { kind: "gone" }, state: "gone", detail: /does not exist/ },
   ])("describePlan › $name", ({ plan, state, detail }) => {
     const e = describePlan(ID, plan);
     expect(e.state).toBe(state);
@@ -76,34 +76,34 @@ describe("describeError", () => {
   const where = { jobId: ID, file: `${ID}/job.json` };
   it.each<{ name: string; error: unknown; state: string }>([
     {
-      name: "unparsable job.json is unreadable",
+      name: "unparsable job.json is failed",
       error: new SyncError("JOB_JSON_UNPARSABLE", "line 3: unexpected token", where),
-      state: "unreadable",
+      state: "failed",
     },
     {
-      name: "an invalid record is unreadable",
+      name: "an invalid record is failed",
       error: new SyncError("JOB_JSON_INVALID", "field `status`: expected …", where),
-      state: "unreadable",
+      state: "failed",
     },
     {
-      name: "an id differing from the folder is unreadable",
+      name: "an id differing from the folder is failed",
       error: new SyncError("JOB_ID_MISMATCH", "says id x", where),
-      state: "unreadable",
+      state: "failed",
     },
     { name: "a missing job.json is pending (being created)", error: new SyncError("JOB_VANISHED", "disappeared", where), state: "pending" },
     { name: "a file changing while read is pending", error: new SyncError("FILE_CHANGED", "changed", where), state: "pending" },
     {
-      name: "a missing asset of a settled job is a problem",
+      name: "a missing asset of a settled job is failed",
       error: new SyncError("ASSET_MISSING", "lists frame.png", where),
-      state: "problem",
+      state: "failed",
     },
-    { name: "a symlinked file is a problem", error: new SyncError("UNSAFE_PATH", "symlink", where), state: "problem" },
+    { name: "a symlinked file is failed", error: new SyncError("UNSAFE_PATH", "symlink", where), state: "failed" },
     {
-      name: "a file this user may not read is a problem (retried, but an operator fixes it)",
+      name: "a file this user may not read is stuck (retried past the limits; an operator fixes it)",
       error: new SyncError("FILE_UNREADABLE", "permission denied", where),
-      state: "problem",
+      state: "stuck",
     },
-    { name: "a bug is a problem", error: new SyncError("INTERNAL", "TypeError: x", where), state: "problem" },
+    { name: "a bug is stuck (retried, never marked)", error: new SyncError("INTERNAL", "TypeError: x", where), state: "stuck" },
   ])("describeError › $name", ({ error, state }) => {
     const e = describeError(ID, error);
     expect(e.state).toBe(state);

@@ -43,19 +43,28 @@ describe("collectStatus", () => {
     const report = await collectStatus({ config, gateway: fakeGateway(new Map(), calls), jobIds: ids });
     expect(calls).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
     expect(report.requests).toBe(3);
-    expect(report.counts).toEqual({ "in-sync": 0, pending: 5, failed: 0, stuck: 0, unreadable: 0, problem: 0 });
+    expect(report.counts).toEqual({
+      "in-sync": 0,
+      "would-sync": 5,
+      pending: 0,
+      parked: 0,
+      failed: 0,
+      stuck: 0,
+      "remote-ahead": 0,
+      gone: 0,
+    });
     expect(report.entries.map((e) => e.jobId)).toEqual(ids);
     expect(report.entries[0]!.detail).toMatch(/^would upload 4 files \(.*\), commit the record$/);
     expect(statusExitCode(report)).toBe(1);
   });
 
-  it("collectStatus › a settled job missing a listed asset is a problem, named by file", async () => {
+  it("collectStatus › a settled job missing a listed asset is failed, named by file", async () => {
     const j = new PipelineJob(tmp());
     await j.runToSuccess();
     await rm(`${j.dir}/outputs/${j.name}_debug.png`);
     const config = loadConfig({ cwd: tmp(), env: {}, flags: { jobsDir: tmp(), settleMs: 0 } }).config;
     const report = await collectStatus({ config, gateway: fakeGateway(new Map(), []), jobIds: [j.id] });
-    expect(report.entries[0]).toMatchObject({ state: "problem", code: "ASSET_MISSING" });
+    expect(report.entries[0]).toMatchObject({ state: "failed", code: "ASSET_MISSING" });
     expect(report.entries[0]!.detail).toContain(`${j.name}_debug.png`);
   });
 
