@@ -79,6 +79,15 @@ function sameStat(file: LocalFile, row: RemoteAsset): boolean {
   return row.bytes === file.size && row.sourceMtimeMs === file.mtimeMs;
 }
 
+/**
+ * The per-file half of "in sync", used by every form of the rule (the fast form before a
+ * parse, the hashing plan, the full plan): the row's hash stands for the file without reading
+ * it when size and mtime match (rclone's rule; never with `checksum`) and the hash is known.
+ */
+function hashStands(file: LocalFile, row: RemoteAsset | undefined, opts: PlanOptions): boolean {
+  return row !== undefined && !opts.checksum && row.sha256 !== null && sameStat(file, row);
+}
+
 export function isFinalStatus(status: string): boolean {
   return status === "succeeded" || status === "failed";
 }
@@ -105,7 +114,7 @@ export function storedCopyMatches(
   const rows = remoteByName(remote);
   return files.every((f) => {
     const row = rows.get(f.filename);
-    return row !== undefined && row.sha256 !== null && sameStat(f, row) && row.contentType === f.contentType;
+    return hashStands(f, row, opts) && row!.contentType === f.contentType;
   });
 }
 
@@ -113,8 +122,7 @@ export function storedCopyMatches(
 export function filesNeedingHash(local: LocalJob, remote: RemoteJobState | null, opts: PlanOptions): LocalFile[] {
   const rows = remoteByName(remote);
   return local.files.filter((f) => {
-    const row = rows.get(f.filename);
-    return opts.checksum || row === undefined || !sameStat(f, row) || row.sha256 === null;
+    return !hashStands(f, rows.get(f.filename), opts);
   });
 }
 
@@ -190,11 +198,11 @@ export function planJob(obs: Observation, opts: PlanOptions): JobPlan {
   for (const file of local.files) {
     if (waits.some((w) => w.file === file.relPath)) continue;
     const row = rows.get(file.filename);
-    if (row !== undefined && !opts.checksum && sameStat(file, row) && row.sha256 !== null) {
+    if (row !== undefined && hashStands(file, row, opts)) {
       // Unchanged by stat, so the row's hash stands; only a new role or content type (the
       // asset rules changed) is written, as --checksum would find it too.
       if (row.role !== file.role || row.contentType !== file.contentType) {
-        metadataUpdates.push({ file, sha256: row.sha256, storageId: row.storageId });
+        metadataUpdates.push({ file, sha256: row.sha256!, storageId: row.storageId });
       }
       continue;
     }
