@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { ASSET_ROLES } from "../../convex/lib/roles.js";
 import { isoToMicros, isoToMillis } from "../../convex/lib/time.js";
 import type { Observation } from "../../src/engine/observeJob.js";
-import { filesNeedingHash, type JobPlan, planJob, type PlanOptions } from "../../src/engine/planJob.js";
+import { filesNeedingHash, type JobPlan, planJob, type PlanOptions, storedCopyMatches } from "../../src/engine/planJob.js";
 import type { JobSource } from "../../src/local/readJob.js";
 import type { AssetRole, LocalFile, LocalJob } from "../../src/local/types.js";
 import type { RemoteJobState } from "../../src/remote/ConvexGateway.js";
@@ -238,6 +238,37 @@ describe("planJob properties", () => {
     );
     // The generator really exercises the interesting path.
     expect(syncs).toBeGreaterThan(300);
+  });
+
+  it("planJob › the fast form of in sync (storedCopyMatches, before any parse) never says in sync where the full plan would not", () => {
+    let fast = 0;
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const { job, shaOf } = buildLocal(s);
+        let remote = buildRemote(s);
+        const plan = planOf(job, remote, hashesFor(job, remote, s.opts, shaOf), s.opts);
+        // Either the state as generated, or the one a commit of its plan leaves: both claim to
+        // come from job.json's very bytes, as a stored fingerprint does.
+        if (plan.kind === "sync") remote = applyCommit(remote, job, plan);
+        if (remote === null) return;
+        remote = { ...remote, sourceHash: job.sourceHash, recordHash: job.recordHash, updatedAtUs: isoToMicros(job.record.updatedAtIso)! };
+        const source = { jobId: job.jobId, sourceHash: job.sourceHash, snap: { bytes: Buffer.from("{}") } } as unknown as JobSource;
+        if (!storedCopyMatches(source, job.files, remote, s.opts)) return;
+        fast++;
+        const full = planOf(job, remote, hashesFor(job, remote, s.opts, shaOf), s.opts);
+        if (full.kind !== "sync") {
+          expect(full.kind, JSON.stringify({ remote, full })).toMatch(/^(in-sync|wait)$/);
+          return;
+        }
+        // Roles are not compared before a parse (the fingerprint covers them): a role refresh
+        // is the one thing the full plan may still find.
+        expect(full).toMatchObject({ uploads: [], removes: [], recordChanged: false });
+        const roles = new Map(remote.assets.map((a) => [a.filename, a.role]));
+        for (const m of full.metadataUpdates) expect(m.file.role).not.toBe(roles.get(m.file.filename));
+      }),
+      { numRuns: 3_000 },
+    );
+    expect(fast).toBeGreaterThan(300);
   });
 
   it("planJob › a converged job is in sync under every option, and needs no hashing without --checksum", () => {
