@@ -30,12 +30,10 @@ function jobLines(r: JobVerification): string[] {
 export function formatVerify(report: VerifyReport): string {
   const c = report.counts;
   const files = report.results.reduce((n, r) => n + r.assetsChecked, 0);
-  const lines = [
+  const summary =
     `verified ${plural(report.jobs, "job", "jobs")}: ${c.ok} ok, ${c.mismatch} with mismatches, ${c.parked} parked, ${c.unreadable} unreadable` +
-      ` (${files} asset${files === 1 ? "" : "s"} downloaded, ${formatBytes(report.bytesDownloaded)})`,
-  ];
-  for (const r of report.results) lines.push(...jobLines(r));
-  return `${lines.join("\n")}\n`;
+    ` (${files} asset${files === 1 ? "" : "s"} downloaded, ${formatBytes(report.bytesDownloaded)})`;
+  return `${[summary, ...report.results.flatMap(jobLines)].join("\n")}\n`;
 }
 
 export function verifyCommand(): Command {
