@@ -2,14 +2,14 @@
  * `celstate-sync backfill`: reconcile every job on disk (or those named) once, print a summary,
  * exit 0 only if everything is in sync afterwards.
  */
-import { Command } from "commander";
+import type { Command } from "commander";
 import { checkDeployment } from "../remote/checkDeployment.js";
 import { backfillExitCode, type BackfillSummary, runBackfill } from "../engine/runBackfill.js";
 import { BACKFILL_DRAIN_MS, SIGNAL_ACK_MS } from "../timing.js";
 import type { JobResult } from "../engine/SyncEngine.js";
 import { classifyError } from "../errors/classifyError.js";
 import type { SyncError } from "../errors/SyncError.js";
-import { addCommonOptions, addConcurrencyOption, type CommonFlags, createGateway, resolveContext } from "./context.js";
+import { type CommonFlags, createGateway, defineCommand, resolveContext } from "./context.js";
 import { listTargets } from "./listTargets.js";
 import { createProgress, formatBytes } from "./progress.js";
 import { plural } from "../text/plural.js";
@@ -39,18 +39,17 @@ export function printSummary(s: BackfillSummary, out: NodeJS.WritableStream = pr
 }
 
 export function backfillCommand(): Command {
-  const cmd = new Command("backfill")
-    .description("Reconcile every job on disk with Convex once, then exit (0 only if all are in sync)")
-    .option("--dry-run", "print what would be uploaded, committed or removed; change nothing")
-    .option("--checksum", "compare files by sha256 instead of size + mtime")
-    .option("--job <id...>", "only these job ids")
-    .option("--json", "print the summary as one JSON object on stdout (logs go to stderr)")
-    .option("--no-progress", "no progress bar, even on a terminal");
-  addConcurrencyOption(cmd);
-  addCommonOptions(cmd);
-  cmd.addHelpText(
-    "after",
-    `
+  const cmd = defineCommand("backfill", {
+    description: "Reconcile every job on disk with Convex once, then exit (0 only if all are in sync)",
+    options: [
+      ["--dry-run", "print what would be uploaded, committed or removed; change nothing"],
+      ["--checksum", "compare files by sha256 instead of size + mtime"],
+      ["--job <id...>", "only these job ids"],
+      ["--json", "print the summary as one JSON object on stdout (logs go to stderr)"],
+      ["--no-progress", "no progress bar, even on a terminal"],
+    ],
+    reconciles: true,
+    help: `
 Examples:
   $ CONVEX_URL=https://happy-otter-123.convex.cloud CELSTATE_SYNC_TOKEN=… celstate-sync backfill --jobs-dir /srv/celstate/jobs
   $ celstate-sync backfill --dry-run --job 3f6c2a9e-8d4b-4e1f-9a37-5b2c7d1e0f42
@@ -58,7 +57,7 @@ Examples:
 Exit status: 0 all jobs in sync; 1 some job failed, is stuck or pending, or the deployment was not
 running (the run waits for it up to retry.maxRetryMs, then stops; nothing is marked for it);
 2 usage or configuration error; 130/143 stopped by SIGINT/SIGTERM (after its summary).`,
-  );
+  });
   cmd.action(async (flags: BackfillFlags) => {
     const ctx = resolveContext(flags, { checksum: flags.checksum, concurrency: flags.concurrency });
     const gateway = createGateway(ctx);

@@ -1,9 +1,9 @@
 /**
- * What every command shares: the common flags, resolving configuration once, the logger, and
- * the Convex gateway. A command that needs Convex and has no URL or token stops here with a
+ * What every command shares: how it is declared (its flags, then the common ones), resolving
+ * configuration once, the logger, and the Convex gateway. A command that needs Convex and has no URL or token stops here with a
  * clear line and exit code 2 (there is no silent fallback to anything else).
  */
-import type { Command } from "commander";
+import { Command } from "commander";
 import type { Logger } from "pino";
 import { SyncError } from "../errors/SyncError.js";
 import { convexUrlAdvice } from "../config/convexUrlAdvice.js";
@@ -21,21 +21,44 @@ export type CommonFlags = {
   json?: boolean;
 };
 
-export function addCommonOptions(cmd: Command): Command {
-  return cmd
-    .option("--jobs-dir <dir>", "the pipeline's jobs/ folder (env CELSTATE_SYNC_JOBS_DIR; default ./jobs)")
-    .option("--convex-url <url>", "the Convex deployment URL (env CONVEX_URL)")
-    .option("--config <file>", "configuration file (default ./celstate-sync.config.json if present)")
-    .option(
-      "--env-file <file>",
-      "read CONVEX_URL, CELSTATE_SYNC_TOKEN, … from this file too, as a systemd EnvironmentFile= (wins over the environment)",
-    )
-    .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)");
-}
+/** A flag or an argument as commander takes it: its syntax and the line `--help` shows for it. */
+type Flag = readonly [syntax: string, description: string];
+
+/** The flags every command takes, after its own. */
+const COMMON_OPTIONS: readonly Flag[] = [
+  ["--jobs-dir <dir>", "the pipeline's jobs/ folder (env CELSTATE_SYNC_JOBS_DIR; default ./jobs)"],
+  ["--convex-url <url>", "the Convex deployment URL (env CONVEX_URL)"],
+  ["--config <file>", "configuration file (default ./celstate-sync.config.json if present)"],
+  [
+    "--env-file <file>",
+    "read CONVEX_URL, CELSTATE_SYNC_TOKEN, … from this file too, as a systemd EnvironmentFile= (wins over the environment)",
+  ],
+  ["--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)"],
+];
 
 /** `--concurrency`, for the commands that reconcile jobs. */
-export function addConcurrencyOption(cmd: Command): Command {
-  return cmd.option("--concurrency <n>", "jobs reconciled at once (env CELSTATE_SYNC_CONCURRENCY; default 16)");
+const CONCURRENCY_OPTION: Flag = ["--concurrency <n>", "jobs reconciled at once (env CELSTATE_SYNC_CONCURRENCY; default 16)"];
+
+/** A command's `--help`, part by part. */
+export type CommandSpec = {
+  description: string;
+  /** Positional arguments, shown in the usage line and under "Arguments:". */
+  arguments?: readonly Flag[];
+  /** The command's own flags, listed first. */
+  options: readonly Flag[];
+  /** Whether it reconciles jobs, and so takes `--concurrency` (listed after its own flags). */
+  reconciles?: boolean;
+  /** What `--help` shows after the flags (examples, exit status), from a leading blank line. */
+  help: string;
+};
+
+/** A command as `--help` shows it: its own flags, then `--concurrency` if it takes it, then the common ones. */
+export function defineCommand(name: string, spec: CommandSpec): Command {
+  const cmd = new Command(name).description(spec.description);
+  for (const [syntax, description] of spec.arguments ?? []) cmd.argument(syntax, description);
+  const options = [...spec.options, ...(spec.reconciles ? [CONCURRENCY_OPTION] : []), ...COMMON_OPTIONS];
+  for (const [syntax, description] of options) cmd.option(syntax, description);
+  return cmd.addHelpText("after", spec.help);
 }
 
 export type CommandContext = LoadedConfig & { log: Logger };

@@ -5,9 +5,9 @@
  * `--as-user <name>` (as root, before the unit starts): the jobs folder checked as the service
  * user as well; refused in one coded line when not root or when the user does not exist.
  */
-import { Command } from "commander";
+import type { Command } from "commander";
 import type { CommandContext } from "./context.js";
-import { addCommonOptions, type CommonFlags, resolveContext } from "./context.js";
+import { type CommonFlags, defineCommand, resolveContext } from "./context.js";
 import { SyncError } from "../errors/SyncError.js";
 import { type DoctorCheck, doctorExitCode } from "../ops/DoctorCheck.js";
 import { lookupUser } from "../ops/lookupUser.js";
@@ -45,24 +45,23 @@ export function formatDoctor(checks: readonly DoctorCheck[]): string {
 }
 
 export function doctorCommand(): Command {
-  const cmd = new Command("doctor")
-    .description("Check the configuration, the deployment, the token, the jobs folder and the inotify limits")
-    .option("--json", "print the checks as one JSON object on stdout (logs go to stderr)")
-    .option(
-      "--as-user <name>",
-      "as root: also check that this user (the unit's User=) can write the jobs folder, the lock and every job folder",
-    );
-  addCommonOptions(cmd);
-  cmd.addHelpText(
-    "after",
-    `
+  const cmd = defineCommand("doctor", {
+    description: "Check the configuration, the deployment, the token, the jobs folder and the inotify limits",
+    options: [
+      ["--json", "print the checks as one JSON object on stdout (logs go to stderr)"],
+      [
+        "--as-user <name>",
+        "as root: also check that this user (the unit's User=) can write the jobs folder, the lock and every job folder",
+      ],
+    ],
+    help: `
 Examples:
   $ celstate-sync doctor
   $ CONVEX_URL=https://happy-otter-123.convex.cloud celstate-sync doctor --jobs-dir /srv/celstate/jobs --json
   $ sudo celstate-sync doctor --env-file /etc/celstate-sync.env --jobs-dir /srv/celstate/jobs --as-user celstate
 
 Exit status: 0 all checks ok (warnings allowed), 1 a check failed, 2 configuration error.`,
-  );
+  });
   cmd.action(async (flags: DoctorFlags) => {
     const asUser = flags.asUser === undefined ? undefined : resolveServiceUser(flags.asUser);
     let loaded: CommandContext | { error: Error };

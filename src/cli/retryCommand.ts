@@ -9,7 +9,7 @@
  */
 import { stat, utimes } from "node:fs/promises";
 import path from "node:path";
-import { Command } from "commander";
+import type { Command } from "commander";
 import { SyncError } from "../errors/SyncError.js";
 import { assertJobId } from "../local/assertJobId.js";
 import { clearFailureMarker } from "../local/failureMarker.js";
@@ -20,7 +20,7 @@ import { checkDeployment } from "../remote/checkDeployment.js";
 import { backfillExitCode, runBackfill } from "../engine/runBackfill.js";
 import { acquireInstanceLock, type InstanceLock } from "../watch/instanceLock.js";
 import { printSummary } from "./backfillCommand.js";
-import { addCommonOptions, type CommonFlags, createGateway, resolveContext } from "./context.js";
+import { type CommonFlags, createGateway, defineCommand, resolveContext } from "./context.js";
 import { plural } from "../text/plural.js";
 
 type RetryFlags = CommonFlags & { allFailed?: boolean };
@@ -71,15 +71,14 @@ async function lockUnlessDaemonRuns(jobsDir: string): Promise<InstanceLock | nul
 }
 
 export function retryCommand(): Command {
-  const cmd = new Command("retry")
-    .description("Clear the failure marker of jobs (restoring their previous state) and sync them again")
-    .argument("[jobIds...]", "job ids to retry")
-    .option("--all-failed", "every job that carries a failure marker")
-    .option("--json", "print the summary as one JSON object on stdout");
-  addCommonOptions(cmd);
-  cmd.addHelpText(
-    "after",
-    `
+  const cmd = defineCommand("retry", {
+    description: "Clear the failure marker of jobs (restoring their previous state) and sync them again",
+    arguments: [["[jobIds...]", "job ids to retry"]],
+    options: [
+      ["--all-failed", "every job that carries a failure marker"],
+      ["--json", "print the summary as one JSON object on stdout"],
+    ],
+    help: `
 Examples:
   $ celstate-sync retry 3f6c2a9e-8d4b-4e1f-9a37-5b2c7d1e0f42
   $ celstate-sync retry --all-failed
@@ -88,7 +87,7 @@ With a daemon running on the jobs folder, retry clears the markers and hands the
 (exit 0 once handed over); otherwise it syncs them itself and prints a summary like backfill.
 Exit status: 0 in sync (or handed over), 1 some job failed, 2 usage or configuration error or
 no such job.`,
-  );
+  });
   cmd.action(async (jobIds: string[], flags: RetryFlags) => {
     if (jobIds.length === 0 && !flags.allFailed) {
       throw new SyncError("CONFIG_INVALID", "name the jobs to retry, or pass --all-failed");

@@ -3,7 +3,7 @@
  * marker), failed, stuck or otherwise off, compared with Convex without changing anything, in
  * the words of the engine's results (jobStatus.ts). Exit 0 only when every job is in sync.
  */
-import { Command } from "commander";
+import type { Command } from "commander";
 import { collectStatus, type StatusReport, statusExitCode } from "../ops/collectStatus.js";
 import type { JobStatusEntry } from "../ops/classifyJobStatus.js";
 import { JOB_STATUS_MEANINGS, OBSERVED_STATUSES, type ObservedStatus } from "../engine/jobStatus.js";
@@ -13,7 +13,7 @@ import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import { readLocalJob } from "../local/readJob.js";
 import type { AssetRule } from "../local/types.js";
 import { checkDeployment } from "../remote/checkDeployment.js";
-import { addCommonOptions, type CommonFlags, createGateway, resolveContext } from "./context.js";
+import { type CommonFlags, createGateway, defineCommand, resolveContext } from "./context.js";
 import { listTargets } from "./listTargets.js";
 import { plural } from "../text/plural.js";
 
@@ -78,15 +78,14 @@ async function jobDetail(gateway: ConvexGateway, jobsDir: string, rules: readonl
 }
 
 export function statusCommand(): Command {
-  const cmd = new Command("status")
-    .description("Compare every job on disk (or those named) with Convex and count them; change nothing")
-    .option("--job <id...>", "only these job ids: list each, with its stored fields next to job.json's and its timeline")
-    .option("--all", "list every job, not only those that are not in sync")
-    .option("--json", "print the result as one JSON object on stdout (logs go to stderr)");
-  addCommonOptions(cmd);
-  cmd.addHelpText(
-    "after",
-    `
+  const cmd = defineCommand("status", {
+    description: "Compare every job on disk (or those named) with Convex and count them; change nothing",
+    options: [
+      ["--job <id...>", "only these job ids: list each, with its stored fields next to job.json's and its timeline"],
+      ["--all", "list every job, not only those that are not in sync"],
+      ["--json", "print the result as one JSON object on stdout (logs go to stderr)"],
+    ],
+    help: `
 States:
 ${statesHelp()}
 
@@ -98,7 +97,7 @@ Examples:
   $ celstate-sync status --job 3f6c2a9e-8d4b-4e1f-9a37-5b2c7d1e0f42 --json
 
 Exit status: 0 every job in sync, 1 some job is not, 2 usage or configuration error.`,
-  );
+  });
   cmd.action(async (flags: StatusFlags) => {
     const ctx = resolveContext(flags);
     const gateway = readOnlyGateway(createGateway(ctx));

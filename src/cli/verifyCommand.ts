@@ -3,11 +3,11 @@
  * `jobs:getPublic`, downloads each asset URL and compares everything with the files on disk.
  * Lists each mismatch (job, what, expected, got); exit 1 if there is any.
  */
-import { Command } from "commander";
+import type { Command } from "commander";
 import type { JobVerification, VerifyReport } from "../ops/verifyJobs.js";
 import { verifyExitCode, verifyJobs } from "../ops/verifyJobs.js";
 import { ConvexHttpGateway } from "../remote/ConvexHttpGateway.js";
-import { addCommonOptions, type CommonFlags, requireConvexUrl, resolveContext } from "./context.js";
+import { type CommonFlags, defineCommand, requireConvexUrl, resolveContext } from "./context.js";
 import { listTargets } from "./listTargets.js";
 import { formatBytes } from "./progress.js";
 import { plural } from "../text/plural.js";
@@ -30,23 +30,20 @@ function jobLines(r: JobVerification): string[] {
 export function formatVerify(report: VerifyReport): string {
   const c = report.counts;
   const files = report.results.reduce((n, r) => n + r.assetsChecked, 0);
-  const lines = [
+  const summary =
     `verified ${plural(report.jobs, "job", "jobs")}: ${c.ok} ok, ${c.mismatch} with mismatches, ${c.parked} parked, ${c.unreadable} unreadable` +
-      ` (${files} asset${files === 1 ? "" : "s"} downloaded, ${formatBytes(report.bytesDownloaded)})`,
-  ];
-  for (const r of report.results) lines.push(...jobLines(r));
-  return `${lines.join("\n")}\n`;
+    ` (${files} asset${files === 1 ? "" : "s"} downloaded, ${formatBytes(report.bytesDownloaded)})`;
+  return `${[summary, ...report.results.flatMap(jobLines)].join("\n")}\n`;
 }
 
 export function verifyCommand(): Command {
-  const cmd = new Command("verify")
-    .description("Read jobs back through jobs:getPublic, download every asset and compare with the files on disk")
-    .option("--job <id...>", "only these job ids")
-    .option("--json", "print the result as one JSON object on stdout (logs go to stderr)");
-  addCommonOptions(cmd);
-  cmd.addHelpText(
-    "after",
-    `
+  const cmd = defineCommand("verify", {
+    description: "Read jobs back through jobs:getPublic, download every asset and compare with the files on disk",
+    options: [
+      ["--job <id...>", "only these job ids"],
+      ["--json", "print the result as one JSON object on stdout (logs go to stderr)"],
+    ],
+    help: `
 Checks, per job: status, error and retry_after as in job.json; the component as in job.json
 with its asset placeholders replaced by URLs; each URL serves the local file's bytes (sha256);
 nothing internal is exposed (asset type, trace, local paths). Jobs with a failure marker are
@@ -57,7 +54,7 @@ Examples:
   $ celstate-sync verify --job 3f6c2a9e-8d4b-4e1f-9a37-5b2c7d1e0f42 --json
 
 Exit status: 0 everything matches, 1 some mismatch or unreadable job, 2 usage or configuration error.`,
-  );
+  });
   cmd.action(async (flags: VerifyFlags) => {
     const ctx = resolveContext(flags);
     const url = requireConvexUrl(ctx);

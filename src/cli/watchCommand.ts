@@ -4,31 +4,30 @@
  * Convex being unreachable at start is not fatal (the engine probes until it is back); a
  * refused token or a mismatched deployment is (exit 2), as a supervisor restart cannot fix it.
  */
-import { Command } from "commander";
+import type { Command } from "commander";
 import { FallbackWatchBackend } from "../watch/FallbackWatchBackend.js";
 import { acquireInstanceLock } from "../watch/instanceLock.js";
 import { WatchDaemon } from "../watch/WatchDaemon.js";
-import { addCommonOptions, addConcurrencyOption, type CommonFlags, createGateway, resolveContext } from "./context.js";
+import { type CommonFlags, createGateway, defineCommand, resolveContext } from "./context.js";
 
 type WatchFlags = CommonFlags & { healthPort?: string; drainMs?: string; concurrency?: string };
 
 export function watchCommand(): Command {
-  const cmd = new Command("watch")
-    .description("Run the daemon: reconcile everything on disk, then mirror every change as it happens")
-    .option("--health-port <port>", "serve /healthz, /readyz and /metrics on 127.0.0.1:<port> (off by default)")
-    .option("--drain-ms <ms>", "on SIGTERM or SIGINT, time given to in-flight work before it is abandoned (default 10000)");
-  addConcurrencyOption(cmd);
-  addCommonOptions(cmd);
-  cmd.addHelpText(
-    "after",
-    `
+  const cmd = defineCommand("watch", {
+    description: "Run the daemon: reconcile everything on disk, then mirror every change as it happens",
+    options: [
+      ["--health-port <port>", "serve /healthz, /readyz and /metrics on 127.0.0.1:<port> (off by default)"],
+      ["--drain-ms <ms>", "on SIGTERM or SIGINT, time given to in-flight work before it is abandoned (default 10000)"],
+    ],
+    reconciles: true,
+    help: `
 Examples:
   $ CONVEX_URL=https://happy-otter-123.convex.cloud CELSTATE_SYNC_TOKEN=… celstate-sync watch --jobs-dir /srv/celstate/jobs
   $ celstate-sync watch --health-port 9464     # then: curl 127.0.0.1:9464/metrics
 
 Runs until SIGTERM or SIGINT, then exits 0. Exit 2: configuration, token or lock problem.
 See deploy/celstate-sync@.service (systemd) and ecosystem.config.cjs (pm2).`,
-  );
+  });
   cmd.action(async (flags: WatchFlags) => {
     const ctx = resolveContext(flags, { healthPort: flags.healthPort, "watch.drainMs": flags.drainMs, concurrency: flags.concurrency });
     const { config, log } = ctx;

@@ -24,8 +24,3 @@ export const JOB_STATUSES = Object.keys(JOB_STATUS_MEANINGS) as JobStatus[];
 export type ObservedStatus = Exclude<JobStatus, "synced">;
 
 export const OBSERVED_STATUSES = JOB_STATUSES.filter((s): s is ObservedStatus => s !== "synced");
-
-/** A count per status, every one present. */
-export function zeroCounts<S extends string>(statuses: readonly S[]): Record<S, number> {
-  return Object.fromEntries(statuses.map((s) => [s, 0])) as Record<S, number>;
-}

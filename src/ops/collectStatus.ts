@@ -5,35 +5,25 @@
  * then hashed, exactly as the planner asks. Nothing is written anywhere: no upload or commit
  * is ever made, and the gateway is read-only besides.
  */
-import type { Logger } from "pino";
-import type { Config } from "../config/configSchema.js";
 import { type ObserveDeps, observeJob } from "../engine/observeJob.js";
 import { planJob } from "../engine/planJob.js";
 import { RemoteStateBatcher } from "../engine/RemoteStateBatcher.js";
 import { classifyError } from "../errors/classifyError.js";
-import type { ConvexGateway } from "../remote/ConvexGateway.js";
-import { OBSERVED_STATUSES, type ObservedStatus, zeroCounts } from "../engine/jobStatus.js";
+import { OBSERVED_STATUSES, type ObservedStatus } from "../engine/jobStatus.js";
 import { describeError, describePlan, isRunWideError, type JobStatusEntry } from "./classifyJobStatus.js";
+import { countByState, type JobReport, type JobRunOptions } from "./JobReport.js";
 import { mapLimit } from "./mapLimit.js";
 import { readStuckReport } from "../watch/stuckReport.js";
 import { readOnlyGateway } from "./readOnlyGateway.js";
 
-export type StatusReport = {
-  jobs: number;
-  counts: Record<ObservedStatus, number>;
+export type StatusReport = JobReport<ObservedStatus> & {
   /** One entry per job, in the order asked. */
   entries: JobStatusEntry[];
   /** Requests made to the deployment (state queries). */
   requests: number;
 };
 
-export type CollectStatusOptions = {
-  config: Config;
-  gateway: ConvexGateway;
-  jobIds: readonly string[];
-  log?: Logger;
-  now?: () => number;
-};
+export type CollectStatusOptions = JobRunOptions & { now?: () => number };
 
 export async function collectStatus(opts: CollectStatusOptions): Promise<StatusReport> {
   const { config } = opts;
@@ -77,9 +67,7 @@ export async function collectStatus(opts: CollectStatusOptions): Promise<StatusR
     if (s !== undefined && e.state !== "in-sync")
       entries[n] = { jobId: e.jobId, state: "stuck", detail: `the daemon reports: ${s.reason}`, code: "STUCK" };
   }
-  const counts = zeroCounts(OBSERVED_STATUSES);
-  for (const e of entries) counts[e.state]++;
-  return { jobs: entries.length, counts, entries, requests: gateway.stats().requests - before };
+  return { ...countByState(OBSERVED_STATUSES, entries), entries, requests: gateway.stats().requests - before };
 }
 
 /** 0 when every job is in sync, 1 otherwise. */

@@ -8,17 +8,15 @@
  * locally is "unreadable" and, like a mismatch, makes the run fail: nothing was verified.
  * Errors talking to the deployment stop the run (they are not about one job).
  */
-import type { Logger } from "pino";
-import type { Config } from "../config/configSchema.js";
 import { classifyError } from "../errors/classifyError.js";
 import { hashFile } from "../local/hashFile.js";
 import { readLocalJob } from "../local/readJob.js";
 import type { LocalJob } from "../local/types.js";
-import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import { errorLine } from "./classifyJobStatus.js";
 import { compareAsset, type Digest } from "./compareAsset.js";
 import { type AssetUrl, comparePublicJob, type Mismatch } from "./comparePublicJob.js";
 import { downloadDigest } from "./downloadDigest.js";
+import { countByState, type JobReport, type JobRunOptions } from "./JobReport.js";
 import { mapLimit } from "./mapLimit.js";
 import { readOnlyGateway } from "./readOnlyGateway.js";
 
@@ -35,18 +33,12 @@ export type JobVerification = {
   bytesDownloaded: number;
 };
 
-export type VerifyReport = {
-  jobs: number;
-  counts: Record<VerifyState, number>;
+export type VerifyReport = JobReport<VerifyState> & {
   results: JobVerification[];
   bytesDownloaded: number;
 };
 
-export type VerifyOptions = {
-  config: Config;
-  gateway: ConvexGateway;
-  jobIds: readonly string[];
-  log?: Logger;
+export type VerifyOptions = JobRunOptions & {
   /** For tests: the fetch used to download assets. */
   fetch?: typeof fetch;
 };
@@ -121,9 +113,7 @@ export async function verifyJobs(opts: VerifyOptions): Promise<VerifyReport> {
     if (r.state === "mismatch") opts.log?.debug({ jobId, mismatches: r.mismatches.length }, "verify: mismatch");
     return r;
   });
-  const counts = Object.fromEntries(VERIFY_STATES.map((s) => [s, 0])) as Record<VerifyState, number>;
-  for (const r of results) counts[r.state]++;
-  return { jobs: results.length, counts, results, bytesDownloaded: results.reduce((n, r) => n + r.bytesDownloaded, 0) };
+  return { ...countByState(VERIFY_STATES, results), results, bytesDownloaded: results.reduce((n, r) => n + r.bytesDownloaded, 0) };
 }
 
 /** 1 when any job differs or could not be read; parked jobs do not count. */
