@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { writeFailureMarker } from "../../src/local/failureMarker.js";
@@ -37,10 +37,13 @@ describe("celstate-sync status (against the stand-in)", () => {
     expect(r.stdout).toMatch(/^2 jobs\n {2}in sync {7}2\n {2}would sync {4}0\n {2}pending {7}0\n {2}parked {8}0\n {2}failed {8}0\n$/);
   });
 
-  it("status › counts a mix (in sync, a file being rewritten, marker, unparsable job.json), names the unparsable file, changes nothing", async () => {
+  it("status › counts a mix (in sync, a re-rendered output, marker, unparsable job.json), names the unparsable file, changes nothing", async () => {
     const [clean, changed, marked] = await synced(3);
     // A new output: same name, other bytes and size (the pipeline re-rendered it).
     await writeFile(path.join(changed!.dir, "outputs", `${changed!.name}.png`), makePngOfSize(12_345, 99));
+    // Dated a minute back: finished being written (settled), so "would sync", not "pending".
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await utimes(path.join(changed!.dir, "outputs", `${changed!.name}.png`), minuteAgo, minuteAgo);
     expect(await writeFailureMarker(marked!.dir, marked!.id, { reason: "oversize asset", attempts: 1, retryable: false })).toBe("written");
     const broken = new PipelineJob(h.jobsDir);
     await broken.queued();
@@ -52,11 +55,10 @@ describe("celstate-sync status (against the stand-in)", () => {
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as StatusReport;
     expect(report.jobs).toBe(4);
-    // The re-rendered output is seconds old: settling, so pending (not yet would-sync).
     expect(report.counts).toEqual({
       "in-sync": 1,
-      "would-sync": 0,
-      pending: 1,
+      "would-sync": 1,
+      pending: 0,
       parked: 1,
       failed: 1,
       stuck: 0,
@@ -65,7 +67,7 @@ describe("celstate-sync status (against the stand-in)", () => {
     });
     const by = Object.fromEntries(report.entries.map((e) => [e.jobId, e]));
     expect(by[clean!.id]).toBeUndefined(); // in-sync jobs are listed only with --all
-    expect(by[changed!.id]).toMatchObject({ state: "pending" });
+    expect(by[changed!.id]).toMatchObject({ state: "would-sync" });
     expect(by[changed!.id]!.detail).toMatch(new RegExp(`outputs/${changed!.name}\\.png`));
     expect(by[marked!.id]).toMatchObject({ state: "parked", detail: "failure marker: oversize asset" });
     expect(by[broken.id]).toMatchObject({ state: "failed", code: "JOB_JSON_UNPARSABLE", file: `${broken.id}/job.json` });
