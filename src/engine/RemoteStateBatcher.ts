@@ -69,7 +69,7 @@ export class RemoteStateBatcher {
    * limit, and that must cost a smaller batch, never a job's failure. A single id's refusal is
    * that job's own error.
    */
-  async read(ids: string[]): Promise<Array<RemoteJobState | null>> {
+  async read(ids: readonly string[]): Promise<Array<RemoteJobState | null>> {
     try {
       return await this.gateway.getStates(ids);
     } catch (e) {

@@ -66,7 +66,13 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
     ...(opts.dryRun ? { dryRun: true } : {}),
   });
   const total = opts.jobIds.length;
-  engine.on("result", () => opts.onProgress?.({ done: engine.results.size, total, bytes: engine.totals.bytesUploaded }));
+  // A run's results, the last one per job: what the summary is made of (a one-shot run over
+  // named jobs holds one entry per job it was given, as its list of ids does).
+  const results = new Map<string, JobResult>();
+  engine.on("result", (jobId: string, r: JobResult) => {
+    results.set(jobId, r);
+    opts.onProgress?.({ done: results.size, total, bytes: engine.totals.bytesUploaded });
+  });
 
   // Everything that ends the run early aborts one controller: the caller's signal, a fatal
   // error, or a deployment that stays down for longer than the retry limit (the jobs waiting
@@ -134,7 +140,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
         ? `not reached: interrupted by ${summary.interrupted}`
         : "not reached";
   for (const id of opts.jobIds) {
-    const r = engine.results.get(id);
+    const r = results.get(id);
     if (r === undefined) {
       summary.pending.push({ jobId: id, reason: notReached });
       continue;
@@ -170,7 +176,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
         break;
     }
   }
-  return { summary, fatal: engine.fatal, results: engine.results };
+  return { summary, fatal: engine.fatal, results };
 }
 
 function isSignalName(v: unknown): v is NodeJS.Signals {

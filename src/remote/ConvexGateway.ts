@@ -50,7 +50,7 @@ export type GatewayStats = { requests: number; byFunction: Record<string, number
 
 export interface ConvexGateway {
   handshake(): Promise<{ apiVersion: number; serverTimeMs: number }>;
-  getStates(jobIds: string[]): Promise<Array<RemoteJobState | null>>;
+  getStates(jobIds: readonly string[]): Promise<Array<RemoteJobState | null>>;
   generateUploadUrls(count: number): Promise<string[]>;
   /** POSTs the body to an upload URL with its Digest; resolves to the storage id. */
   upload(url: string, body: UploadBody, signal?: AbortSignal): Promise<string>;

@@ -96,7 +96,7 @@ export class ConvexHttpGateway implements ConvexGateway {
     );
   }
 
-  async getStates(jobIds: string[]) {
+  async getStates(jobIds: readonly string[]) {
     this.count("sync:getStates");
     return await call<Array<RemoteJobState | null>>("sync:getStates", () =>
       this.client.query(fn.getStates, { serviceToken: this.opts.token, jobIds }),

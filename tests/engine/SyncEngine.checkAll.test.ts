@@ -8,7 +8,7 @@ import { readdir, utimes } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runBackfill } from "../../src/engine/runBackfill.js";
-import { STATE_READS_AHEAD, SyncEngine } from "../../src/engine/SyncEngine.js";
+import { type JobResult, STATE_READS_AHEAD, SyncEngine } from "../../src/engine/SyncEngine.js";
 import { listJobIds } from "../../src/local/listJobIds.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { createHarness, type Harness } from "../helpers/syncHarness.js";
@@ -32,8 +32,15 @@ async function syncedJobs(n: number): Promise<string[]> {
   return await listJobIds(h.jobsDir);
 }
 
-function engine(gateway = h.gateway(h.config({ stateBatchSize: BATCH }))): SyncEngine {
-  return new SyncEngine({ config: h.config({ stateBatchSize: BATCH }), gateway, log: h.log, mode: "backfill" });
+/** An engine, and its results as they are told (the engine keeps none). */
+function engine(
+  gateway = h.gateway(h.config({ stateBatchSize: BATCH })),
+  stateBatchSize = BATCH,
+): SyncEngine & { results: Map<string, JobResult> } {
+  const e = new SyncEngine({ config: h.config({ stateBatchSize }), gateway, log: h.log, mode: "backfill" });
+  const results = new Map<string, JobResult>();
+  e.on("result", (jobId: string, r: JobResult) => results.set(jobId, r));
+  return Object.assign(e, { results });
 }
 
 function getStatesCalls(): number {
@@ -90,6 +97,26 @@ describe("SyncEngine.checkAll", () => {
     await e.close(1_000);
   });
 
+  it("triage › gives the event loop a turn every few dozen jobs, so a long pass never blocks live events", async () => {
+    const ids = await syncedJobs(40);
+    const e = engine();
+    const states = await h.gateway(h.config()).getStates(ids);
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    try {
+      expect(await e.triage(ids, states)).toEqual([]);
+    } finally {
+      done = true;
+    }
+    expect(turns).toBeGreaterThanOrEqual(1);
+    await e.close(1_000);
+  });
+
   it(`checkAll › at most ${STATE_READS_AHEAD} state reads are in flight`, async () => {
     const ids = await syncedJobs(12);
     h.standin.setFaults({ latencyMs: 30, path: "sync:getStates" });
@@ -105,7 +132,7 @@ describe("SyncEngine.checkAll", () => {
         inFlight--;
       }
     };
-    const e = new SyncEngine({ config: h.config({ stateBatchSize: 1 }), gateway, log: h.log, mode: "backfill" });
+    const e = engine(gateway, 1);
     await e.checkAll(ids, 0);
     await e.queue.onIdle();
     expect(most).toBe(STATE_READS_AHEAD);
