@@ -42,6 +42,14 @@ export const SWEEP_MIN_INTERVAL_MS = 1_000;
 /** While the start-up waits for every job's first result, how often it notices a stop meanwhile. */
 export const STOP_CHECK_MS = 250;
 
+/**
+ * The rescan queues a job whose job.json, outputs/ or trace/ changed (ctime) since this long
+ * before the previous pass began: the kernel stamps files from a coarse clock (a tick, a few
+ * ms, behind the one `Date.now` reads), some file systems round times to a second or two, and
+ * a small clock step must not hide a change. Costs only a second look at jobs changed just then.
+ */
+export const RESCAN_CLOCK_SLACK_MS = 2_000;
+
 /** The stuck-jobs report is rewritten at most this often (jobs tend to get stuck together). */
 export const STUCK_REPORT_DELAY_MS = 1_000;
 

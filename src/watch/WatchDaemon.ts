@@ -12,8 +12,12 @@
  *   watched while it is active (not settled, or changed within `activeWindowMs`), at most
  *   `maxWatchedJobs` at once (least recently active evicted first). A new job folder is
  *   watched first and reconciled right after, so writes that raced the watch are read anyway.
- * - A periodic rescan is the safety net: it stats every job (job.json, outputs/, trace/) and
- *   queues only those whose stat stamp (a hash of those stats) moved since their last reconcile.
+ * - A periodic rescan is the safety net: it stats every job's job.json, outputs/ and trace/
+ *   and queues those changed (ctime) since the previous pass over every job began, plus the
+ *   watched and the stuck ones. It keeps nothing per job: a settled, in-sync job costs the
+ *   daemon no object at all, so memory at rest does not grow with the history. Like the
+ *   start-up, it reads the folder as it goes and gives the event loop a turn every few
+ *   hundred jobs.
  * - Hitting the inotify limit is said loudly (with the sysctl to raise it) and the watchers
  *   fall back to polling instead of silently missing changes.
  * - `backend_up` and `/readyz` say what the last look at the deployment saw: the light probe's
@@ -22,12 +26,12 @@
  * - Shutdown: stop events, drain the queue within a deadline, release the lock. Nothing is
  *   lost: the next start reconciles from disk.
  */
-import { type Stats, statSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
+import { lstatSync, statSync } from "node:fs";
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config/configSchema.js";
-import { listJobIds } from "../local/listJobIds.js";
+import { eachJobId, jobIdBatches } from "../local/listJobIds.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import { backoffDelay } from "../engine/backoff.js";
 import { SyncEngine, type JobResult } from "../engine/SyncEngine.js";
@@ -44,6 +48,7 @@ import {
   BACKEND_PROBE_TIMEOUT_MS,
   DEBOUNCE_MAX_WAIT_MS,
   OUTAGE_PROBE_MAX_MS,
+  RESCAN_CLOCK_SLACK_MS,
   STARTUP_PROBE_BASE_MS,
   STOP_CHECK_MS,
   STUCK_REPORT_DELAY_MS,
@@ -64,34 +69,53 @@ export type WatchDaemonOptions = {
   probeIntervalMs?: number;
   /** Default BACKEND_PROBE_TIMEOUT_MS. */
   probeTimeoutMs?: number;
+  /** Default RESCAN_CLOCK_SLACK_MS (tests that change files within it set 0). */
+  rescanClockSlackMs?: number;
 };
 
-type Active = { lastActivity: number };
+/** A watched job: when it last showed activity, and its latest result (none before its first reconcile). */
+type Active = { lastActivity: number; last?: JobResult };
 
-const FINGERPRINTED = ["job.json", "outputs", "trace"] as const;
+/** What the rescan stats per job: job.json (replaced by rename at every stage) and the two folders whose entries change. */
+const WATCHED_PATHS = ["job.json", "outputs", "trace"] as const;
 
 /**
- * A 53-bit hash of a string (two 32-bit multiply-xorshift lanes, the cyrb53 construction):
- * an exact integer, so a Map of them holds no strings.
+ * Jobs the rescan stats between two turns of the event loop: three `lstat`s of about 4 µs
+ * each, so 256 jobs keep a block near 3 ms.
  */
-function hash53(s: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
+const RESCAN_SLICE = 256;
+
+/**
+ * Whether anything the rescan looks at in a job folder changed at or after `since` (epoch ms):
+ * ctime, not mtime, since a copy that keeps times (`cp -p`, `rsync -t`) sets mtime back but
+ * cannot set ctime. "gone" when the folder is not there; an error other than a missing path
+ * counts as a change, so the reconcile meets it and names it.
+ */
+function changedSince(dir: string, since: number): boolean | "gone" {
+  let found = false;
+  for (const name of WATCHED_PATHS) {
+    try {
+      const st = lstatSync(path.join(dir, name), { throwIfNoEntry: false });
+      if (st === undefined) continue;
+      found = true;
+      if (st.ctimeMs >= since) return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOTDIR") continue;
+      return true;
+    }
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  return found ? false : "gone";
 }
 
 export class WatchDaemon {
   readonly engine: SyncEngine;
   readonly metrics: DaemonMetrics;
   private readonly active = new Map<string, Active>();
-  private readonly statStamps = new Map<string, number>();
+  /** Start-up jobs the triage queued and that have no result yet: bounded by the start-up's back-pressure (two batches ahead). */
+  private readonly backlog = new Set<string>();
+  /** When the latest complete pass over every job (the start-up, or a rescan) began; wall clock, as file times are. */
+  private passStartedAt: number | null = null;
+  private rescanning = false;
   private readonly firstDirtyAt = new Map<string, number>();
   private readonly debounced = new Map<string, { timer: NodeJS.Timeout; firstAt: number }>();
   private readonly followUps = new Set<NodeJS.Timeout>();
@@ -224,13 +248,24 @@ export class WatchDaemon {
     const started = this.now();
     await this.untilDeploymentAnswers();
     if (this.stopping || this.engine.fatal) return;
-    const ids = await listJobIds(config.jobsDir);
-    log.info({ jobs: ids.length }, "start-up reconcile of every job on disk");
+    const passStarted = Date.now();
+    log.info("start-up reconcile of every job on disk");
+    let jobs = 0;
+    const batches = async function* (jobsDir: string, size: number) {
+      for await (const batch of jobIdBatches(jobsDir, size)) {
+        jobs += batch.length;
+        yield batch;
+      }
+    };
     // Live events (priority 1) go ahead of this backlog, which is never long.
-    await this.engine.checkAll(ids, BACKLOG_PRIORITY, this.halt.signal);
-    await this.waitForAll(ids);
+    await this.engine.checkAll(batches(config.jobsDir, config.stateBatchSize), BACKLOG_PRIORITY, this.halt.signal, (id) =>
+      this.backlog.add(id),
+    );
+    await this.untilBacklogDone();
+    if (this.stopping) return;
+    this.passStartedAt = passStarted;
     this.ready = true;
-    log.info({ jobs: ids.length, ms: this.now() - started, watched: this.active.size }, "start-up reconcile done; watching");
+    log.info({ jobs, ms: this.now() - started, watched: this.active.size }, "start-up reconcile done; watching");
   }
 
   /**
@@ -267,14 +302,12 @@ export class WatchDaemon {
     if (waited) log.info("Convex answers: starting");
   }
 
-  /** Waits until every id has a result (or the daemon stops). */
-  private async waitForAll(ids: string[]): Promise<void> {
-    const missing = new Set(ids.filter((id) => !this.engine.results.has(id)));
-    if (missing.size === 0) return;
+  /** Waits until every job the start-up queued has a result (or the daemon stops). */
+  private async untilBacklogDone(): Promise<void> {
+    if (this.backlog.size === 0) return;
     await new Promise<void>((resolve) => {
-      const onResult = (jobId: string) => {
-        missing.delete(jobId);
-        if (missing.size === 0 || this.stopping) done();
+      const onResult = () => {
+        if (this.backlog.size === 0 || this.stopping) done();
       };
       const done = () => {
         this.engine.off("result", onResult);
@@ -372,16 +405,16 @@ export class WatchDaemon {
   }
 
   private onResult(jobId: string, r: JobResult): void {
+    this.backlog.delete(jobId);
     this.metrics.reconciles.inc({ outcome: r.status });
+    const first = this.firstDirtyAt.get(jobId);
+    this.firstDirtyAt.delete(jobId);
     if (r.status === "synced" || r.status === "in-sync") {
       this.metrics.lastSuccess.set(this.now() / 1000);
-      const first = this.firstDirtyAt.get(jobId);
       if (first !== undefined && r.status === "synced") this.metrics.syncLatency.observe((this.now() - first) / 1000);
-      this.firstDirtyAt.delete(jobId);
     }
     if (r.status === "gone") {
       this.deactivate(jobId);
-      this.statStamps.delete(jobId);
       return;
     }
     // Jobs the pipeline is still working on stay watched; so do jobs that changed recently
@@ -391,17 +424,12 @@ export class WatchDaemon {
       // start-up: a settled job that was written recently may still get its trace
       if (this.recentlyChanged(jobId)) this.activate(jobId);
     }
-    // A stuck job keeps no stat stamp, so every rescan tries it again as well.
-    if (r.status === "stuck") {
-      this.statStamps.delete(jobId);
-      return;
-    }
-    const stamp = this.statStamp(jobId);
-    if (stamp !== null) this.statStamps.set(jobId, stamp);
+    const watched = this.active.get(jobId);
+    if (watched !== undefined) watched.last = r;
   }
 
   /**
-   * Synchronous, like the stat stamp's stats: it runs for every job of the start-up pass, and
+   * Synchronous: it runs for every job of the start-up pass, and
    * a promise and a Stats object in flight per job would outlive the young generation.
    */
   private recentlyChanged(jobId: string): boolean {
@@ -418,7 +446,7 @@ export class WatchDaemon {
     const cutoff = this.now() - this.opts.config.watch.activeWindowMs;
     for (const [jobId, a] of this.active) {
       if (a.lastActivity > cutoff) continue;
-      const r = this.engine.results.get(jobId);
+      const r = a.last;
       const busy = this.engine.queue.isBusy(jobId);
       if (busy) continue;
       if (r === undefined || r.status === "pending" || r.final === false) continue;
@@ -427,45 +455,34 @@ export class WatchDaemon {
   }
 
   /**
-   * What the rescan compares: the identity (inode, size, mtime) of job.json, outputs/ and
-   * trace/, folded into one number so 50,000 jobs cost 50,000 numbers, not strings. Three
-   * synchronous stats: microseconds each, taken once per reconcile and per rescan.
-   */
-  private statStamp(jobId: string): number | null {
-    const dir = path.join(this.opts.config.jobsDir, jobId);
-    let text = "";
-    let found = false;
-    for (const name of FINGERPRINTED) {
-      let st: Stats | undefined;
-      try {
-        st = statSync(path.join(dir, name), { throwIfNoEntry: false });
-      } catch {
-        st = undefined; // ENOTDIR, EACCES: counts as absent, as a missing path does
-      }
-      if (st !== undefined) found = true;
-      text += st === undefined ? "-|" : `${st.ino}:${st.size}:${st.mtimeMs}|`;
-    }
-    return found ? hash53(text) : null;
-  }
-
-  /**
-   * The safety net: every job whose stat stamp moved since its last reconcile (or that has
-   * none yet) is queued behind live work. Files rewritten in place keep their folder's mtime, so
-   * active (watched) jobs are queued too.
+   * The safety net: every job changed since the previous pass began (see `changedSince`),
+   * every watched job (a file rewritten in place changes no ctime the rescan looks at) and
+   * every stuck one is queued behind live work. Waits for the start-up, which is itself a pass;
+   * one rescan at a time.
    */
   async rescan(): Promise<number> {
-    if (this.stopping) return 0;
+    if (this.stopping || this.rescanning || this.passStartedAt === null) return 0;
+    this.rescanning = true;
+    const started = Date.now();
+    const since = this.passStartedAt - (this.opts.rescanClockSlackMs ?? RESCAN_CLOCK_SLACK_MS);
+    const jobsDir = this.opts.config.jobsDir;
     let queued = 0;
-    for (const jobId of await listJobIds(this.opts.config.jobsDir)) {
-      if (this.stopping) break;
-      const stamp = this.statStamp(jobId);
-      if (stamp === null) continue;
-      if (this.active.has(jobId) || this.statStamps.get(jobId) !== stamp) {
-        this.engine.enqueue(jobId, BACKLOG_PRIORITY);
-        queued++;
+    let seen = 0;
+    try {
+      for await (const jobId of eachJobId(jobsDir)) {
+        if (this.stopping) return queued;
+        if (++seen % RESCAN_SLICE === 0) await yieldToEventLoop();
+        const changed = this.active.has(jobId) || this.engine.stuck.has(jobId) || changedSince(path.join(jobsDir, jobId), since);
+        if (changed === true) {
+          this.engine.enqueue(jobId, BACKLOG_PRIORITY);
+          queued++;
+        }
       }
+      this.passStartedAt = started;
+    } finally {
+      this.rescanning = false;
     }
-    this.opts.log.debug({ queued }, "rescan");
+    this.opts.log.debug({ jobs: seen, queued }, "rescan");
     return queued;
   }
 
