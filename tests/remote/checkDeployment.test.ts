@@ -2,7 +2,7 @@ import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { checkDeployment } from "../../src/remote/checkDeployment.js";
 import { ConvexHttpGateway } from "../../src/remote/ConvexHttpGateway.js";
-import { createHarness, type Harness } from "../helpers/syncHarness.js";
+import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
 
 let h: Harness;
 beforeEach(async () => {
@@ -11,6 +11,10 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.cleanup();
 });
+
+/** The `clientTimeMs` each recorded handshake request carried. */
+const clientTimes = (bodies: string[]) =>
+  bodies.map((b) => (JSON.parse(b) as { args: Array<{ clientTimeMs: number }> }).args[0]!.clientTimeMs);
 
 describe("checkDeployment", () => {
   it("checkDeployment › accepts the token and reports the API version and clock skew", async () => {
@@ -66,12 +70,14 @@ describe("checkDeployment", () => {
     try {
       const gateway = h.gateway();
       await checkDeployment(gateway);
-      await new Promise((r) => setTimeout(r, 5));
+      // The second handshake goes once the clock has moved past the first one's argument.
+      const first = clientTimes(bodies)[0]!;
+      await waitFor(() => Date.now() > first, { intervalMs: 1, what: "the clock past the first handshake's" });
       await checkDeployment(gateway);
     } finally {
       spy.mockRestore();
     }
-    const times = bodies.map((b) => (JSON.parse(b) as { args: Array<{ clientTimeMs: number }> }).args[0]!.clientTimeMs);
+    const times = clientTimes(bodies);
     expect(times).toHaveLength(2);
     expect(times[1]!).toBeGreaterThan(times[0]!);
   });
