@@ -3,7 +3,7 @@
  * serves them, commits applied as `sync:commit` applies them (monotonic by `updatedAtUs`, asset
  * rows upserted, removals honoured, the resulting state answered), uploads stored by content,
  * public records answered from `publicJobs`. Every call is counted by name (and every state
- * query's ids kept), and a test can make the next call of a function fail, set what the
+ * query's ids kept), and a test can make the next calls of a function fail, set what the
  * handshake says, or cap how many ids one state query may ask for.
  */
 import { createHash } from "node:crypto";
@@ -46,21 +46,21 @@ export class FakeGateway implements ConvexGateway {
   clockAheadMs = 0;
   /** A state query for more ids than this is refused as Convex refuses a read over its limits. */
   maxStatesPerQuery = Number.POSITIVE_INFINITY;
-  private readonly failures = new Map<Name, unknown>();
+  private readonly failures = new Map<Name, { error: unknown; left: number }>();
   private uploads = 0;
   private bytesUploaded = 0;
 
-  /** The next call of `name` throws `error` (once). */
-  failNext(name: Name, error: unknown): void {
-    this.failures.set(name, error);
+  /** The next call of `name` throws `error` (or the next `times` calls; Infinity: every call). */
+  failNext(name: Name, error: unknown, times = 1): void {
+    this.failures.set(name, { error, left: times });
   }
 
   private call(name: Name): void {
     this.calls[name]++;
-    const error = this.failures.get(name);
-    if (error !== undefined) {
-      this.failures.delete(name);
-      throw error;
+    const failure = this.failures.get(name);
+    if (failure !== undefined) {
+      if (--failure.left <= 0) this.failures.delete(name);
+      throw failure.error;
     }
   }
 
