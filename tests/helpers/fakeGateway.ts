@@ -3,8 +3,9 @@
  * serves them, commits applied as `sync:commit` applies them (monotonic by `updatedAtUs`, asset
  * rows upserted, removals honoured, the resulting state answered), uploads stored by content,
  * public records answered from `publicJobs`. Every call is counted by name (and every state
- * query's ids kept), and a test can make the next calls of a function fail, set what the
- * handshake says, or cap how many ids one state query may ask for.
+ * query's ids kept), and a test can make the next calls of a function fail, fail or hold a
+ * commit by its arguments, set what the handshake says, or cap how many ids one state query
+ * may ask for.
  */
 import { createHash } from "node:crypto";
 import { API_VERSION } from "../../convex/lib/apiVersion.js";
@@ -44,6 +45,8 @@ export class FakeGateway implements ConvexGateway {
   /** What the handshake reports: the API version, and how far the deployment's clock is ahead. */
   apiVersion = API_VERSION;
   clockAheadMs = 0;
+  /** Runs before each commit is applied (awaited): throw to fail that commit, hold it to delay it. */
+  beforeCommit: (args: CommitArgs) => Promise<void> | void = () => {};
   /** A state query for more ids than this is refused as Convex refuses a read over its limits. */
   maxStatesPerQuery = Number.POSITIVE_INFINITY;
   private readonly failures = new Map<Name, { error: unknown; left: number }>();
@@ -95,6 +98,7 @@ export class FakeGateway implements ConvexGateway {
 
   async commit(args: CommitArgs): Promise<CommitResult> {
     this.call("commit");
+    await this.beforeCommit(args);
     const jobId = args.job.jobId;
     const before = this.states.get(jobId) ?? null;
     const version = isoToMicros(args.job.updatedAtIso) ?? 0;
