@@ -2,6 +2,8 @@ import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { checkDeployment } from "../../src/remote/checkDeployment.js";
 import { ConvexHttpGateway } from "../../src/remote/ConvexHttpGateway.js";
+import { FunctionFailure } from "../../src/errors/classifyError.js";
+import { FakeGateway } from "../helpers/fakeGateway.js";
 import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
 
 let h: Harness;
@@ -45,17 +47,13 @@ describe("checkDeployment", () => {
   });
 
   it("checkDeployment › a deployment without sync:handshake answers, and that is API_MISMATCH", async () => {
-    const gateway = h.gateway();
-    const missing = Object.assign(Object.create(gateway) as typeof gateway, {
-      // What Convex answers for a function that is not deployed (udf/src/validation.rs).
-      handshake: async () => {
-        const { FunctionFailure } = await import("../../src/errors/classifyError.js");
-        throw new FunctionFailure(
-          "sync:handshake",
-          "[Request ID: 7] Server Error\nCould not find public function for 'sync:handshake'. Did you forget to run `npx convex dev`?",
-        );
-      },
-    });
+    const missing = new FakeGateway();
+    // What Convex answers for a function that is not deployed (udf/src/validation.rs).
+    const notDeployed = new FunctionFailure(
+      "sync:handshake",
+      "[Request ID: 7] Server Error\nCould not find public function for 'sync:handshake'. Did you forget to run `npx convex dev`?",
+    );
+    missing.failNext("handshake", notDeployed, Number.POSITIVE_INFINITY);
     await expect(checkDeployment(missing, { attempts: 4 })).rejects.toMatchObject({ code: "API_MISMATCH", kind: "fatal" });
   });
 
