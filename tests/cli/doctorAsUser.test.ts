@@ -5,14 +5,14 @@
  * not run as root, or when the user does not exist. The checks as another user need root here
  * (they chown folders to `nobody`); the refusal runs the CLI as `nobody` through setpriv.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { chmod, chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DoctorCheck } from "../../src/ops/DoctorCheck.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
-import { BIN, cleanEnv, type CliResult, runCli } from "../helpers/runCli.js";
+import { cleanEnv, type CliResult, runCli } from "../helpers/runCli.js";
 import { createHarness, type Harness } from "../helpers/syncHarness.js";
 
 const isRoot = process.getuid?.() === 0;
@@ -38,26 +38,10 @@ afterAll(async () => {
 const env = () => cleanEnv({ CONVEX_URL: h.standin.url, CELSTATE_SYNC_TOKEN: h.token });
 
 /** The CLI as `nobody` (when this test runs as root) or as the user running the test. */
-async function runAsNonRoot(args: string[]): Promise<CliResult> {
-  if (!isRoot) return runCli(args, { env: env(), cwd: scratch });
+function runAsNonRoot(args: string[]): Promise<CliResult> {
   // dist/ is built by the suite's global setup: the checkout's entry has nothing to rebuild.
-  return await new Promise((resolve, reject) => {
-    const child = spawn(
-      "setpriv",
-      ["--reuid", String(nobody.uid), "--regid", String(nobody.gid), "--clear-groups", "--", process.execPath, BIN, ...args],
-      { cwd: scratch, env: env(), stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const via = isRoot ? ["setpriv", "--reuid", String(nobody.uid), "--regid", String(nobody.gid), "--clear-groups", "--"] : [];
+  return runCli(args, { env: env(), cwd: scratch, via });
 }
 
 function oneCodedLine(r: CliResult, code: string): string {

@@ -10,15 +10,32 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO, cleanEnv } from "../helpers/runCli.js";
 
-function bash(script: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * Runs `script` in bash, in its own process group: past `timeoutMs` the whole group is killed,
+ * the stand-in the script starts in the background included.
+ */
+function bash(script: string, cwd: string, timeoutMs = 100_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", script], { cwd, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("bash", ["-c", script], { cwd, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
     child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.once("error", reject);
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // the group is gone already
+      }
+    }, timeoutMs);
+    child.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 

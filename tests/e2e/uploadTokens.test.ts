@@ -21,6 +21,7 @@ describe("upload tokens", () => {
   it("backfill › upload URLs whose token the deployment refuses (401 StorageTokenInvalid) are replaced by fresh ones; the job syncs", async () => {
     const j = new PipelineJob(h.jobsDir, { pngBytes: 2_000 });
     await j.runToSuccess();
+    // Wraps the stand-in's gateway: the refusal (401 StorageTokenInvalid) is the stand-in's own.
     const real = h.gateway();
     let batches = 0;
     const gateway = Object.assign(Object.create(real) as ConvexGateway, {

@@ -121,6 +121,7 @@ describe("SyncEngine.checkAll", () => {
     const ids = await syncedJobs(12);
     h.standin.setFaults({ latencyMs: 30, path: "sync:getStates" });
     const gateway = h.gateway(h.config({ stateBatchSize: 1 }));
+    // The stand-in's gateway, counted: its state reads take real time (the latency fault), so they overlap.
     const read = gateway.getStates.bind(gateway);
     let inFlight = 0;
     let most = 0;

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runBackfill } from "../../src/engine/runBackfill.js";
 import { FunctionFailure, HttpStatusError } from "../../src/errors/classifyError.js";
 import { parsePythonJson } from "../../src/local/pythonJson.js";
-import type { CommitArgs, ConvexGateway } from "../../src/remote/ConvexGateway.js";
+import { FakeGateway } from "../helpers/fakeGateway.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { createHarness, type Harness } from "../helpers/syncHarness.js";
 
@@ -23,19 +23,6 @@ afterEach(async () => {
 
 const RETRY = { baseMs: 1, maxMs: 20, maxAttempts: 3, maxRetryMs: 60_000 };
 
-/** A real gateway whose `commit` runs `fail` first (throw to fail the call). */
-function failingCommits(gateway: ConvexGateway, fail: (args: CommitArgs) => void): ConvexGateway & { commits: () => number } {
-  let commits = 0;
-  return Object.assign(Object.create(gateway) as ConvexGateway, {
-    commit: async (args: CommitArgs) => {
-      commits++;
-      fail(args);
-      return await gateway.commit(args);
-    },
-    commits: () => commits,
-  });
-}
-
 async function finishedJobs(n: number): Promise<PipelineJob[]> {
   const jobs = Array.from({ length: n }, () => new PipelineJob(h.jobsDir, { pngBytes: 2_000 }));
   for (const j of jobs) await j.runToSuccess();
@@ -48,13 +35,12 @@ describe("SyncEngine › failure markers", () => {
   it("SyncEngine › a bug of ours (TypeError) never marks: retried with backoff, counted, reported stuck past the limit", async () => {
     const [job] = await finishedJobs(1);
     const before = await jobJson(job!);
-    const gateway = failingCommits(h.gateway(), () => {
-      throw new TypeError("Cannot read properties of undefined (reading 'role')");
-    });
+    const gateway = new FakeGateway();
+    gateway.failNext("commit", new TypeError("Cannot read properties of undefined (reading 'role')"), Number.POSITIVE_INFINITY);
     const config = h.config({ retry: RETRY });
     const { summary, results } = await runBackfill({ config, gateway, log: h.log, jobIds: [job!.id] });
     expect(await jobJson(job!)).toBe(before); // job.json untouched: no marker
-    expect(gateway.commits()).toBe(RETRY.maxAttempts);
+    expect(gateway.calls.commit).toBe(RETRY.maxAttempts);
     expect(summary.failed).toEqual([]);
     expect(summary.stuck).toHaveLength(1);
     expect(summary.stuck[0]).toMatchObject({ jobId: job!.id, code: "INTERNAL" });
@@ -66,9 +52,10 @@ describe("SyncEngine › failure markers", () => {
     const jobs = await finishedJobs(4);
     const bad = jobs[0]!;
     const before = await jobJson(bad);
-    const gateway = failingCommits(h.gateway(), (args) => {
+    const gateway = new FakeGateway();
+    gateway.beforeCommit = (args) => {
       if (args.job.jobId === bad.id) throw new FunctionFailure("sync:commit", "[Request ID: 5f1e] Server Error");
-    });
+    };
     const config = h.config({ retry: RETRY });
     const { summary } = await runBackfill({ config, gateway, log: h.log, jobIds: jobs.map((j) => j.id) });
     expect(summary.syncedNow).toBe(3);
@@ -97,11 +84,12 @@ describe("SyncEngine › failure markers", () => {
 
   it("SyncEngine › a file that keeps changing while it is uploaded is the job's own: RETRIES_EXHAUSTED and a marker", async () => {
     const [job] = await finishedJobs(1);
-    const gateway = Object.assign(Object.create(h.gateway()) as ConvexGateway, {
-      upload: async () => {
-        throw new HttpStatusError(400, JSON.stringify({ code: "Sha256Mismatch", message: "x" }));
-      },
-    });
+    const gateway = new FakeGateway();
+    gateway.failNext(
+      "upload",
+      new HttpStatusError(400, JSON.stringify({ code: "Sha256Mismatch", message: "x" })),
+      Number.POSITIVE_INFINITY,
+    );
     const { summary } = await runBackfill({ config: h.config({ retry: RETRY }), gateway, log: h.log, jobIds: [job!.id] });
     expect(summary.failed.map((f) => [f.code, f.marker])).toEqual([["RETRIES_EXHAUSTED", "written"]]);
     const marked = parsePythonJson(await jobJson(job!)) as { sync_failure: { reason: string } };

@@ -85,15 +85,16 @@ async function tick(ms = 0): Promise<void> {
 
 /**
  * Let callbacks run, and fake time move from one timer to the next, until `cond` holds; time
- * never moves past the moment it first holds. Fails with `what` instead of hanging.
+ * never moves past the moment it first holds. Fails with `what` instead of hanging. (Fake
+ * time: the shared `waitFor` polls in real time and would never move these timers.)
  */
-async function waitFor(cond: () => boolean, what: string, maxTimers = 1_000): Promise<void> {
+async function advanceUntil(cond: () => boolean, what: string, maxTimers = 1_000): Promise<void> {
   for (let i = 0; i < maxTimers; i++) {
     await tick();
     if (cond()) return;
     await vi.advanceTimersToNextTimerAsync();
   }
-  throw new Error(`waitFor: ${what} never happened`);
+  throw new Error(`advanceUntil: ${what} never happened`);
 }
 
 function settledFlag(p: Promise<unknown>): { readonly done: boolean } {
@@ -116,14 +117,14 @@ describe("WorkQueue › dedupe", () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options({ concurrency: 1 }));
     q.add("blocker");
-    await waitFor(() => w.calls.length === 1, "blocker starts");
+    await advanceUntil(() => w.calls.length === 1, "blocker starts");
     for (let i = 0; i < 1_000; i++) {
       q.add("a");
       if (i % 100 === 0) await tick(); // across ticks too, not only within one batch
     }
     expect(q.size).toBe(1);
     w.last("blocker").result.resolve(DONE);
-    await waitFor(() => w.calls.length === 2, "a starts");
+    await advanceUntil(() => w.calls.length === 2, "a starts");
     w.last("a").result.resolve(DONE);
     await q.onIdle();
     await tick(1_000);
@@ -135,7 +136,7 @@ describe("WorkQueue › dedupe", () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options({ concurrency: 4 }));
     for (let i = 0; i < 1_000; i++) q.add("a");
-    await waitFor(() => w.calls.length === 1, "a starts");
+    await advanceUntil(() => w.calls.length === 1, "a starts");
     w.last("a").result.resolve(DONE);
     await q.onIdle();
     expect(w.calls).toHaveLength(1);
@@ -145,13 +146,13 @@ describe("WorkQueue › dedupe", () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options({ concurrency: 4 }));
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "first run starts");
+    await advanceUntil(() => w.calls.length === 1, "first run starts");
     for (let i = 0; i < 50; i++) q.add("a");
     await tick();
     expect(w.calls).toHaveLength(1); // free slots, but "a" is running
     expect(q.pending).toBe(1);
     w.last("a").result.resolve(DONE);
-    await waitFor(() => w.calls.length === 2, "re-run starts");
+    await advanceUntil(() => w.calls.length === 2, "re-run starts");
     w.last("a").result.resolve(DONE);
     await q.onIdle();
     expect(w.calls).toHaveLength(2);
@@ -162,7 +163,7 @@ describe("WorkQueue › dedupe", () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options());
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "a starts");
+    await advanceUntil(() => w.calls.length === 1, "a starts");
     w.last("a").result.resolve(DONE);
     await q.onIdle();
     await tick(60_000);
@@ -177,11 +178,11 @@ describe("WorkQueue › priority", () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options({ concurrency: 1 }));
     for (let i = 0; i < 20; i++) q.add(`old-${i}`);
-    await waitFor(() => w.calls.length === 1, "first backlog key starts");
+    await advanceUntil(() => w.calls.length === 1, "first backlog key starts");
     q.add("live", { priority: 1 });
     await tick();
     w.last("old-0").result.resolve(DONE);
-    await waitFor(() => w.calls.length === 2, "next key starts");
+    await advanceUntil(() => w.calls.length === 2, "next key starts");
     expect(w.calls[1]!.key).toBe("live");
   });
 
@@ -189,13 +190,13 @@ describe("WorkQueue › priority", () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options({ concurrency: 1 }));
     q.add("blocker");
-    await waitFor(() => w.calls.length === 1, "blocker starts");
+    await advanceUntil(() => w.calls.length === 1, "blocker starts");
     for (let i = 0; i < 5; i++) q.add(`old-${i}`);
     await tick();
     q.add("old-4", { priority: 1 });
     q.add("old-3", { priority: 0 }); // never moves a key down or duplicates it
     w.last("blocker").result.resolve(DONE);
-    await waitFor(() => w.calls.length === 2, "next key starts");
+    await advanceUntil(() => w.calls.length === 2, "next key starts");
     expect(w.calls[1]!.key).toBe("old-4");
     expect(q.size).toBe(4);
   });
@@ -205,7 +206,7 @@ describe("WorkQueue › priority", () => {
     const q = new WorkQueue(w.fn, options({ concurrency: 2 }));
     for (let i = 0; i < 100; i++) q.add(`old-${i}`);
     q.add("live", { priority: 1 });
-    await waitFor(() => w.calls.length === 2, "two keys start");
+    await advanceUntil(() => w.calls.length === 2, "two keys start");
     expect(w.keys()).toContain("live");
   });
 });
@@ -219,10 +220,10 @@ describe("WorkQueue › retry", () => {
     const t0 = Date.now();
     q.add("a");
     for (let n = 1; n <= 3; n++) {
-      await waitFor(() => w.calls.length === n, `run ${n}`);
+      await advanceUntil(() => w.calls.length === n, `run ${n}`);
       w.last("a").result.resolve(retry());
     }
-    await waitFor(() => w.calls.length === 4, "run 4");
+    await advanceUntil(() => w.calls.length === 4, "run 4");
     w.last("a").result.resolve(DONE);
     await q.onIdle();
     // random 0.5 of windows 100, 200, 400 ms
@@ -242,10 +243,10 @@ describe("WorkQueue › retry", () => {
       const t0 = Date.now();
       q.add("a");
       for (let n = 1; n <= 2; n++) {
-        await waitFor(() => w.calls.length === n, `run ${n}`);
+        await advanceUntil(() => w.calls.length === n, `run ${n}`);
         w.last("a").result.resolve(retry());
       }
-      await waitFor(() => w.calls.length === 3, "run 3");
+      await advanceUntil(() => w.calls.length === 3, "run 3");
       w.last("a").result.resolve(DONE);
       await q.onIdle();
       expect(w.calls.map((c) => c.at - t0)).toEqual(expected);
@@ -257,12 +258,12 @@ describe("WorkQueue › retry", () => {
     const q = new WorkQueue(w.fn, options());
     const t0 = Date.now();
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "run 1");
+    await advanceUntil(() => w.calls.length === 1, "run 1");
     w.last("a").result.resolve(retry("429", 5_000));
     await tick(4_999);
     expect(w.calls).toHaveLength(1);
     await tick(1);
-    await waitFor(() => w.calls.length === 2, "run 2");
+    await advanceUntil(() => w.calls.length === 2, "run 2");
     expect(w.last("a").at - t0).toBe(5_000);
   });
 
@@ -270,14 +271,14 @@ describe("WorkQueue › retry", () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options());
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "run 1");
+    await advanceUntil(() => w.calls.length === 1, "run 1");
     w.last("a").result.resolve(retry());
-    await waitFor(() => w.calls.length === 2, "run 2");
+    await advanceUntil(() => w.calls.length === 2, "run 2");
     expect(w.last("a").ctx.attempt).toBe(2);
     w.last("a").result.resolve(DONE);
     await q.onIdle();
     q.add("a");
-    await waitFor(() => w.calls.length === 3, "run 3");
+    await advanceUntil(() => w.calls.length === 3, "run 3");
     expect(w.last("a").ctx.attempt).toBe(1);
     expect(w.last("a").ctx.firstFailureAt).toBeUndefined();
   });
@@ -315,7 +316,7 @@ describe("WorkQueue › retry", () => {
     const q = new WorkQueue(w.fn, options({ maxAttempts: 3, onGiveUp }));
     q.add("a");
     for (let n = 1; n <= 3; n++) {
-      await waitFor(() => w.calls.length === n, `run ${n}`);
+      await advanceUntil(() => w.calls.length === n, `run ${n}`);
       w.last("a").result.resolve(retry(`boom ${n}`));
     }
     await q.onIdle();
@@ -325,7 +326,7 @@ describe("WorkQueue › retry", () => {
     expect(onGiveUp).toHaveBeenCalledWith("a", new Error("boom 3"), 3);
     expect(q.stats()).toMatchObject({ givenUp: 1, retried: 2, backingOff: 0 });
     q.add("a");
-    await waitFor(() => w.calls.length === 4, "fresh run");
+    await advanceUntil(() => w.calls.length === 4, "fresh run");
     expect(w.last("a").ctx.attempt).toBe(1);
     expect(w.last("a").ctx.firstFailureAt).toBeUndefined();
   });
@@ -347,7 +348,7 @@ describe("WorkQueue › retry", () => {
     let runs = 0;
     while (onGiveUp.mock.calls.length === 0) {
       runs += 1;
-      await waitFor(() => w.calls.length === runs, `run ${runs}`);
+      await advanceUntil(() => w.calls.length === runs, `run ${runs}`);
       w.last("a").result.resolve(retry());
       await tick();
       if (runs > 20) throw new Error("never gave up");
@@ -365,7 +366,7 @@ describe("WorkQueue › retry", () => {
     const onGiveUp = vi.fn();
     const q = new WorkQueue(w.fn, options({ onGiveUp }));
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "run");
+    await advanceUntil(() => w.calls.length === 1, "run");
     w.last("a").result.resolve({ kind: "failed", error: new Error("job.json invalid") });
     await q.onIdle();
     await tick(60_000);
@@ -380,10 +381,10 @@ describe("WorkQueue › retry", () => {
     const t0 = Date.now();
     q.add("a");
     for (let n = 1; n <= 3; n++) {
-      await waitFor(() => w.calls.length === n, `run ${n}`);
+      await advanceUntil(() => w.calls.length === n, `run ${n}`);
       w.last("a").result.resolve({ kind: "wait", afterMs: 250 });
     }
-    await waitFor(() => w.calls.length === 4, "run 4");
+    await advanceUntil(() => w.calls.length === 4, "run 4");
     w.last("a").result.resolve(DONE);
     await q.onIdle();
     expect(w.calls.map((c) => c.at - t0)).toEqual([0, 250, 500, 750]);
@@ -395,13 +396,13 @@ describe("WorkQueue › retry", () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options());
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "run 1");
+    await advanceUntil(() => w.calls.length === 1, "run 1");
     w.last("a").result.resolve(retry());
-    await waitFor(() => w.calls.length === 2, "run 2");
+    await advanceUntil(() => w.calls.length === 2, "run 2");
     w.last("a").result.resolve({ kind: "wait", afterMs: 250 });
-    await waitFor(() => w.calls.length === 3, "run 3");
+    await advanceUntil(() => w.calls.length === 3, "run 3");
     w.last("a").result.resolve(retry());
-    await waitFor(() => w.calls.length === 4, "run 4");
+    await advanceUntil(() => w.calls.length === 4, "run 4");
     expect(w.calls.map((c) => c.ctx.attempt)).toEqual([1, 2, 2, 3]);
     expect(new Set(w.calls.slice(1).map((c) => c.ctx.firstFailureAt)).size).toBe(1);
   });
@@ -411,7 +412,7 @@ describe("WorkQueue › retry", () => {
     const giveUp = deferred<void>();
     const q = new WorkQueue(w.fn, options({ maxAttempts: 1, concurrency: 2, onGiveUp: () => giveUp.promise }));
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "run 1");
+    await advanceUntil(() => w.calls.length === 1, "run 1");
     w.last("a").result.resolve(retry());
     await tick();
     expect(q.pending).toBe(1);
@@ -419,7 +420,7 @@ describe("WorkQueue › retry", () => {
     await tick();
     expect(w.calls).toHaveLength(1);
     giveUp.resolve();
-    await waitFor(() => w.calls.length === 2, "fresh run");
+    await advanceUntil(() => w.calls.length === 2, "fresh run");
     expect(w.last("a").ctx.attempt).toBe(1);
     expect(w.overlapped).toBeUndefined();
   });
@@ -433,7 +434,7 @@ describe("WorkQueue › timers", () => {
     const q = new WorkQueue(w.fn, options({ backoff: { baseMs: 1_000, maxMs: 1_000 } }));
     const t0 = Date.now();
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "run 1");
+    await advanceUntil(() => w.calls.length === 1, "run 1");
     w.last("a").result.resolve(retry());
     await tick(100);
     q.add("a", { priority: 1 });
@@ -441,7 +442,7 @@ describe("WorkQueue › timers", () => {
     await tick(300);
     expect(w.calls).toHaveLength(1);
     await tick(100);
-    await waitFor(() => w.calls.length === 2, "run 2");
+    await advanceUntil(() => w.calls.length === 2, "run 2");
     expect(w.last("a").at - t0).toBe(500);
     w.last("a").result.resolve(DONE);
     await q.onIdle();
@@ -452,13 +453,13 @@ describe("WorkQueue › timers", () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options({ backoff: { baseMs: 1_000, maxMs: 1_000 } }));
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "run 1");
+    await advanceUntil(() => w.calls.length === 1, "run 1");
     q.add("a");
     w.last("a").result.resolve(retry());
     await tick(499);
     expect(w.calls).toHaveLength(1);
     await tick(1);
-    await waitFor(() => w.calls.length === 2, "run 2");
+    await advanceUntil(() => w.calls.length === 2, "run 2");
     w.last("a").result.resolve(DONE);
     await q.onIdle();
     expect(w.calls).toHaveLength(2);
@@ -475,7 +476,7 @@ describe("WorkQueue › timers", () => {
     await tick(299);
     expect(w.calls).toHaveLength(0);
     await tick(1);
-    await waitFor(() => w.calls.length === 1, "run");
+    await advanceUntil(() => w.calls.length === 1, "run");
     expect(w.last("a").at - t0).toBe(300);
     w.last("a").result.resolve(DONE);
     await tick(5_000);
@@ -487,12 +488,12 @@ describe("WorkQueue › timers", () => {
     const q: WorkQueue = new WorkQueue(w.fn, options({ maxAttempts: 1, onGiveUp: (key) => q.add(key, { afterMs: 1_000 }) }));
     const t0 = Date.now();
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "run 1");
+    await advanceUntil(() => w.calls.length === 1, "run 1");
     w.last("a").result.resolve(retry());
     await tick();
     expect(q.stats()).toMatchObject({ givenUp: 1, running: 0, backingOff: 1 });
     expect(q.isBusy("a")).toBe(true);
-    await waitFor(() => w.calls.length === 2, "the re-check");
+    await advanceUntil(() => w.calls.length === 2, "the re-check");
     expect(w.last("a").at - t0).toBe(1_000);
     expect(w.last("a").ctx.attempt).toBe(1);
     w.last("a").result.resolve(DONE);
@@ -506,7 +507,7 @@ describe("WorkQueue › timers", () => {
     const q = new WorkQueue(w.fn, options());
     q.add("a", { afterMs: 1_000 });
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "run");
+    await advanceUntil(() => w.calls.length === 1, "run");
     expect(q.backingOff).toBe(0);
     w.last("a").result.resolve(DONE);
     await tick(5_000);
@@ -519,13 +520,13 @@ describe("WorkQueue › timers", () => {
     expect(q.isBusy("a")).toBe(false);
     q.add("a");
     expect(q.isBusy("a")).toBe(true);
-    await waitFor(() => w.calls.length === 1, "run 1");
+    await advanceUntil(() => w.calls.length === 1, "run 1");
     expect(q.isBusy("a")).toBe(true);
     w.last("a").result.resolve(retry());
     await tick();
     expect(q.stats().backingOff).toBe(1);
     expect(q.isBusy("a")).toBe(true);
-    await waitFor(() => w.calls.length === 2, "run 2");
+    await advanceUntil(() => w.calls.length === 2, "run 2");
     w.last("a").result.resolve(DONE);
     await q.onIdle();
     expect(q.isBusy("a")).toBe(false);
@@ -535,17 +536,17 @@ describe("WorkQueue › timers", () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options({ backoff: { baseMs: 2_000, maxMs: 2_000 } }));
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "run 1");
+    await advanceUntil(() => w.calls.length === 1, "run 1");
     w.last("a").result.resolve(retry());
     const idle = settledFlag(q.onIdle());
     await tick();
     expect(idle.done).toBe(false);
     expect(q.stats()).toMatchObject({ queued: 0, running: 0, backingOff: 1 });
     await tick(1_000);
-    await waitFor(() => w.calls.length === 2, "run 2");
+    await advanceUntil(() => w.calls.length === 2, "run 2");
     expect(idle.done).toBe(false);
     w.last("a").result.resolve(DONE);
-    await waitFor(() => idle.done, "idle");
+    await advanceUntil(() => idle.done, "idle");
   });
 });
 
@@ -657,7 +658,7 @@ describe("WorkQueue › outage", () => {
     await tick();
     expect(q.backendDown).toBe(true);
     mode = "other";
-    await waitFor(() => !q.backendDown, "the probe ends the outage");
+    await advanceUntil(() => !q.backendDown, "the probe ends the outage");
     expect(states).toEqual([true, false]);
     expect(q.stats()).toMatchObject({ retried: 2, backingOff: 1 }); // on its own backoff now
     mode = "ok";
@@ -754,7 +755,7 @@ describe("WorkQueue › outage", () => {
     );
     q.add("flaky");
     q.add("probe");
-    await waitFor(() => w.calls.length === 2, "both start");
+    await advanceUntil(() => w.calls.length === 2, "both start");
     w.last("flaky").result.resolve(retry("checksum mismatch")); // own backoff: 500 ms
     await tick();
     w.last("probe").result.resolve({ kind: "retry", error: new BackendDownError("down") }); // probe in 500 ms
@@ -762,12 +763,12 @@ describe("WorkQueue › outage", () => {
     expect(q.backendDown).toBe(true);
     await tick(500);
     // Both timers have fired, yet only one run is in flight.
-    await waitFor(() => w.calls.length === 3, "one probe");
+    await advanceUntil(() => w.calls.length === 3, "one probe");
     await tick(100);
     expect(w.calls).toHaveLength(3);
     expect(q.stats()).toMatchObject({ running: 1, queued: 1 });
     w.calls[2]!.result.resolve(DONE);
-    await waitFor(() => w.calls.length === 4, "release");
+    await advanceUntil(() => w.calls.length === 4, "release");
     expect(q.backendDown).toBe(false);
   });
 });
@@ -780,14 +781,14 @@ describe("WorkQueue › close", () => {
     const onGiveUp = vi.fn();
     const q = new WorkQueue(w.fn, options({ concurrency: 2, maxAttempts: 1, onGiveUp }));
     q.add("waiting");
-    await waitFor(() => w.calls.length === 1, "waiting runs");
+    await advanceUntil(() => w.calls.length === 1, "waiting runs");
     w.last("waiting").result.resolve({ kind: "wait", afterMs: 5_000 });
     await tick();
     q.add("slow");
     q.add("quick");
     q.add("queued-1");
     q.add("queued-2");
-    await waitFor(() => w.calls.length === 3, "slow and quick run");
+    await advanceUntil(() => w.calls.length === 3, "slow and quick run");
     const slow = w.last("slow");
     slow.ctx.signal.addEventListener("abort", () => slow.result.reject(slow.ctx.signal.reason));
 
@@ -815,7 +816,7 @@ describe("WorkQueue › close", () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options());
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "a runs");
+    await advanceUntil(() => w.calls.length === 1, "a runs");
     const closing = q.close({ deadlineMs: 10_000 });
     await tick(5);
     w.last("a").result.resolve(DONE);
@@ -828,7 +829,7 @@ describe("WorkQueue › close", () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options());
     q.add("a");
-    await waitFor(() => w.calls.length === 1, "a runs");
+    await advanceUntil(() => w.calls.length === 1, "a runs");
     q.add("a");
     const closing = q.close({ deadlineMs: 10_000 });
     w.last("a").result.resolve(DONE);

@@ -1,45 +1,81 @@
 /**
  * An in-memory ConvexGateway for unit tests of the engine: job states kept as `sync:getStates`
  * serves them, commits applied as `sync:commit` applies them (monotonic by `updatedAtUs`, asset
- * rows upserted, removals honoured, the resulting state answered), uploads stored by content.
- * Every call is counted by name, and a test can make the next call of a function fail.
+ * rows upserted, removals honoured, the resulting state answered), uploads stored by content,
+ * public records answered from `publicJobs`. Every call is counted by name (and every state
+ * query's ids kept), and a test can make the next calls of a function fail, fail or hold a
+ * commit by its arguments, set what the handshake says, or cap how many ids one state query
+ * may ask for.
  */
 import { createHash } from "node:crypto";
 import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { isoToMicros } from "../../convex/lib/time.js";
-import type { CommitArgs, CommitResult, ConvexGateway, GatewayStats, RemoteJobState, UploadBody } from "../../src/remote/ConvexGateway.js";
+import type {
+  CommitArgs,
+  CommitResult,
+  ConvexGateway,
+  GatewayStats,
+  PublicJob,
+  RemoteJobState,
+  UploadBody,
+} from "../../src/remote/ConvexGateway.js";
 
-type Name = "handshake" | "getStates" | "generateUploadUrls" | "upload" | "commit";
+type Name = Exclude<keyof ConvexGateway, "stats">;
+
+/** What Convex answers a read over its limits (`sync:getStates` for too many jobs at once). */
+export const READ_TOO_LARGE = "[Request ID: 1] Server Error: Too many bytes read in a single function execution";
 
 export class FakeGateway implements ConvexGateway {
   readonly states = new Map<string, RemoteJobState>();
+  readonly publicJobs = new Map<string, PublicJob>();
   readonly blobs = new Map<string, Buffer>();
-  readonly calls: Record<Name, number> = { handshake: 0, getStates: 0, generateUploadUrls: 0, upload: 0, commit: 0 };
-  private readonly failures = new Map<Name, unknown>();
+  readonly calls: Record<Name, number> = {
+    handshake: 0,
+    getStates: 0,
+    generateUploadUrls: 0,
+    upload: 0,
+    commit: 0,
+    getPublic: 0,
+    getRecord: 0,
+    timeline: 0,
+    collectGarbage: 0,
+  };
+  /** The ids of every `getStates` call, in order. */
+  readonly stateQueries: string[][] = [];
+  /** What the handshake reports: the API version, and how far the deployment's clock is ahead. */
+  apiVersion = API_VERSION;
+  clockAheadMs = 0;
+  /** Runs before each commit is applied (awaited): throw to fail that commit, hold it to delay it. */
+  beforeCommit: (args: CommitArgs) => Promise<void> | void = () => {};
+  /** A state query for more ids than this is refused as Convex refuses a read over its limits. */
+  maxStatesPerQuery = Number.POSITIVE_INFINITY;
+  private readonly failures = new Map<Name, { error: unknown; left: number }>();
   private uploads = 0;
   private bytesUploaded = 0;
 
-  /** The next call of `name` throws `error` (once). */
-  failNext(name: Name, error: unknown): void {
-    this.failures.set(name, error);
+  /** The next call of `name` throws `error` (or the next `times` calls; Infinity: every call). */
+  failNext(name: Name, error: unknown, times = 1): void {
+    this.failures.set(name, { error, left: times });
   }
 
   private call(name: Name): void {
     this.calls[name]++;
-    const error = this.failures.get(name);
-    if (error !== undefined) {
-      this.failures.delete(name);
-      throw error;
+    const failure = this.failures.get(name);
+    if (failure !== undefined) {
+      if (--failure.left <= 0) this.failures.delete(name);
+      throw failure.error;
     }
   }
 
   async handshake() {
     this.call("handshake");
-    return { apiVersion: API_VERSION, serverTimeMs: Date.now() };
+    return { apiVersion: this.apiVersion, serverTimeMs: Date.now() + this.clockAheadMs };
   }
 
   async getStates(jobIds: string[]) {
+    this.stateQueries.push([...jobIds]);
     this.call("getStates");
+    if (jobIds.length > this.maxStatesPerQuery) throw new Error(READ_TOO_LARGE);
     return jobIds.map((id) => this.states.get(id) ?? null);
   }
 
@@ -62,6 +98,7 @@ export class FakeGateway implements ConvexGateway {
 
   async commit(args: CommitArgs): Promise<CommitResult> {
     this.call("commit");
+    await this.beforeCommit(args);
     const jobId = args.job.jobId;
     const before = this.states.get(jobId) ?? null;
     const version = isoToMicros(args.job.updatedAtIso) ?? 0;
@@ -83,19 +120,23 @@ export class FakeGateway implements ConvexGateway {
     return { outcome, assetsChanged: args.assets.length, assetsRemoved: (args.removeFilenames ?? []).length, state };
   }
 
-  async getPublic(): Promise<null> {
-    return null;
+  async getPublic(jobId: string): Promise<PublicJob | null> {
+    this.call("getPublic");
+    return this.publicJobs.get(jobId) ?? null;
   }
 
   async getRecord(): Promise<null> {
+    this.call("getRecord");
     return null;
   }
 
   async timeline() {
+    this.call("timeline");
     return [];
   }
 
   async collectGarbage() {
+    this.call("collectGarbage");
     return { scanned: 0, deleted: 0, more: false };
   }
 

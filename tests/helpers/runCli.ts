@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "./waitFor.js";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const BIN = path.join(REPO, "bin", "celstate-sync.js");
@@ -17,9 +18,19 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export type RunCliOptions = {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Killed (SIGKILL) if still running after this long. */
+  timeoutMs?: number;
+  /** A command the CLI runs under, e.g. `["setpriv", "--reuid", …, "--"]` to run it as another user. */
+  via?: string[];
+};
+
+export function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliResult> {
+  const [command, ...prefix] = [...(opts.via ?? []), process.execPath, BIN, ...args];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(command!, prefix, {
       cwd: opts.cwd ?? REPO,
       env: opts.env ?? cleanEnv(),
       stdio: ["ignore", "pipe", "pipe"],
@@ -55,14 +66,16 @@ export class DaemonProcess {
     this.exited = new Promise((resolve) => this.child.once("exit", (code, signal) => resolve({ code, signal })));
   }
 
+  /** Waits until the daemon has logged `text`; fails at once if it exits first. */
   async waitForLog(text: string, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.stderr.includes(text)) {
-      if (this.child.exitCode !== null)
-        throw new Error(`daemon exited (${this.child.exitCode}) before logging "${text}": ${this.stderr}${this.stdout}`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for "${text}" in daemon output:\n${this.stdout}\n${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const logged = await waitFor(() => (this.stderr.includes(text) ? "logged" : this.child.exitCode !== null ? "exited" : null), {
+      timeoutMs,
+      what: `"${text}" in daemon output`,
+    }).catch((e: unknown) => {
+      throw new Error(`${String(e)}:\n${this.stdout}\n${this.stderr}`);
+    });
+    if (logged === "exited")
+      throw new Error(`daemon exited (${this.child.exitCode}) before logging "${text}": ${this.stderr}${this.stdout}`);
   }
 
   async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

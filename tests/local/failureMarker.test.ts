@@ -315,8 +315,9 @@ describe("writeFailureMarker › compare-and-swap", () => {
       if (raw.seq !== lastSeq) violations.push(`file has seq ${String(raw.seq)}, writer's last is ${lastSeq}`);
       return raw;
     };
+    let stopWriter = false;
     const tick = () => {
-      if (Date.now() > stopAt) {
+      if (stopWriter || Date.now() > stopAt) {
         writerDone = true;
         return;
       }
@@ -330,21 +331,26 @@ describe("writeFailureMarker › compare-and-swap", () => {
 
     const outcomes: Record<string, number> = {};
     let retried = 0;
-    let i = 0;
-    while (!writerDone) {
-      const o = await writeFailureMarker(dir(), ID, {
-        reason: `reason ${i++ % 2}`,
-        attempts: i,
-        retryable: true,
-        hooks: {
-          beforeRecheck: (attempt) => {
-            if (attempt > 1) retried++;
+    try {
+      let i = 0;
+      while (!writerDone) {
+        const o = await writeFailureMarker(dir(), ID, {
+          reason: `reason ${i++ % 2}`,
+          attempts: i,
+          retryable: true,
+          hooks: {
+            beforeRecheck: (attempt) => {
+              if (attempt > 1) retried++;
+            },
           },
-        },
-      });
-      outcomes[o] = (outcomes[o] ?? 0) + 1;
+        });
+        outcomes[o] = (outcomes[o] ?? 0) + 1;
+      }
+    } finally {
+      // The writer runs on its own timers: stopped here whatever happened above.
+      stopWriter = true;
+      await waitFor(() => writerDone, { intervalMs: 5, what: "the writer to finish" });
     }
-    await waitFor(() => writerDone, { intervalMs: 5, what: "the writer to finish" });
 
     const final = checkFile();
     expect(violations).toEqual([]);

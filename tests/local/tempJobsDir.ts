@@ -1,7 +1,4 @@
-/**
- * A fresh jobs folder in the OS temp dir per test, removed afterwards, and a `waitFor` that
- * polls a condition instead of sleeping a fixed time.
- */
+/** A fresh jobs folder in the OS temp dir per test, removed afterwards. */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

@@ -6,22 +6,25 @@ import { HttpStatusError } from "../../src/errors/classifyError.js";
 import { checkDeploymentHealth } from "../../src/ops/checkDeploymentHealth.js";
 import { doctorExitCode } from "../../src/ops/DoctorCheck.js";
 import type { ConvexGateway } from "../../src/remote/ConvexGateway.js";
+import { FakeGateway } from "../helpers/fakeGateway.js";
 
 const config = (over: Record<string, unknown> = {}) =>
   configSchema.parse({ convexUrl: "http://127.0.0.1:9", token: "t0ken-value-0123456789", ...over });
 
-function gatewayAnswering(handshake: () => Promise<{ apiVersion: number; serverTimeMs: number }>): () => ConvexGateway {
-  return () => ({ handshake }) as unknown as ConvexGateway;
+/** The gateway factory doctor takes, making a FakeGateway set up by `set`. */
+function deployment(set: (g: FakeGateway) => void = () => {}): () => ConvexGateway {
+  return () => {
+    const g = new FakeGateway();
+    set(g);
+    return g;
+  };
 }
 
 const statusOf = (checks: Awaited<ReturnType<typeof checkDeploymentHealth>>) => Object.fromEntries(checks.map((c) => [c.id, c.status]));
 
 describe("checkDeploymentHealth", () => {
   it("checkDeploymentHealth › all ok when the handshake answers with this API version and a close clock", async () => {
-    const checks = await checkDeploymentHealth(
-      config(),
-      gatewayAnswering(async () => ({ apiVersion: API_VERSION, serverTimeMs: Date.now() })),
-    );
+    const checks = await checkDeploymentHealth(config(), deployment());
     expect(statusOf(checks)).toEqual({ "convex-url": "ok", reachable: "ok", token: "ok", functions: "ok", clock: "ok" });
     expect(doctorExitCode(checks)).toBe(0);
   });
@@ -29,7 +32,7 @@ describe("checkDeploymentHealth", () => {
   it("checkDeploymentHealth › warns about a clock more than 2 s off", async () => {
     const checks = await checkDeploymentHealth(
       config(),
-      gatewayAnswering(async () => ({ apiVersion: API_VERSION, serverTimeMs: Date.now() + 5_000 })),
+      deployment((g) => (g.clockAheadMs = 5_000)),
     );
     const clock = checks.find((c) => c.id === "clock")!;
     expect(clock.status).toBe("warn");
@@ -40,9 +43,7 @@ describe("checkDeploymentHealth", () => {
   it("checkDeploymentHealth › a refused token fails the token line only", async () => {
     const checks = await checkDeploymentHealth(
       config(),
-      gatewayAnswering(async () => {
-        throw new ConvexError({ code: "UNAUTHORIZED", message: "missing or wrong service token" });
-      }),
+      deployment((g) => g.failNext("handshake", new ConvexError({ code: "UNAUTHORIZED", message: "missing or wrong service token" }))),
     );
     expect(statusOf(checks)).toEqual({ "convex-url": "ok", reachable: "ok", token: "fail", functions: "skip", clock: "skip" });
     expect(checks.find((c) => c.id === "token")!.fix).toContain("CELSTATE_SYNC_TOKEN");
@@ -52,9 +53,7 @@ describe("checkDeploymentHealth", () => {
   it("checkDeploymentHealth › a deployment without the token set says how to set it", async () => {
     const checks = await checkDeploymentHealth(
       config(),
-      gatewayAnswering(async () => {
-        throw new ConvexError({ code: "TOKEN_NOT_CONFIGURED", message: "not set" });
-      }),
+      deployment((g) => g.failNext("handshake", new ConvexError({ code: "TOKEN_NOT_CONFIGURED", message: "not set" }))),
     );
     expect(checks.find((c) => c.id === "token")).toMatchObject({ status: "fail", fix: expect.stringContaining("npx convex env set") });
   });
@@ -62,7 +61,7 @@ describe("checkDeploymentHealth", () => {
   it("checkDeploymentHealth › another API version fails the functions line", async () => {
     const checks = await checkDeploymentHealth(
       config(),
-      gatewayAnswering(async () => ({ apiVersion: API_VERSION + 1, serverTimeMs: Date.now() })),
+      deployment((g) => (g.apiVersion = API_VERSION + 1)),
     );
     expect(statusOf(checks)).toMatchObject({ reachable: "ok", functions: "fail" });
     expect(checks.find((c) => c.id === "functions")!.fix).toContain("npx convex deploy");
@@ -71,9 +70,7 @@ describe("checkDeploymentHealth", () => {
   it("checkDeploymentHealth › an unreachable deployment fails reachability and skips the rest", async () => {
     const checks = await checkDeploymentHealth(
       config(),
-      gatewayAnswering(async () => {
-        throw new HttpStatusError(503, "Overloaded");
-      }),
+      deployment((g) => g.failNext("handshake", new HttpStatusError(503, "Overloaded"))),
     );
     expect(statusOf(checks)).toEqual({ "convex-url": "ok", reachable: "fail", token: "skip", functions: "skip", clock: "skip" });
     expect(doctorExitCode(checks)).toBe(1);

@@ -1,47 +1,26 @@
-import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { rm } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/loadConfig.js";
-import type { ConvexGateway, RemoteJobState } from "../../src/remote/ConvexGateway.js";
 import { collectStatus, statusExitCode } from "../../src/ops/collectStatus.js";
+import { FakeGateway } from "../helpers/fakeGateway.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { useTempJobsDir } from "../local/tempJobsDir.js";
 
 const tmp = useTempJobsDir();
 
-/** Answers getStates from a map; any write throws (status must never reach one). */
-function fakeGateway(states: Map<string, RemoteJobState>, calls: string[][]): ConvexGateway {
-  const no = () => {
-    throw new Error("write attempted");
-  };
-  let requests = 0;
-  return {
-    handshake: async () => ({ apiVersion: API_VERSION, serverTimeMs: Date.now() }),
-    getStates: async (ids) => {
-      requests++;
-      calls.push([...ids]);
-      return ids.map((id) => states.get(id) ?? null);
-    },
-    getPublic: async () => null,
-    getRecord: async () => null,
-    timeline: async () => [],
-    generateUploadUrls: no,
-    upload: no,
-    commit: no,
-    collectGarbage: no,
-    stats: () => ({ requests, byFunction: {}, uploads: 0, bytesUploaded: 0 }),
-  };
-}
+/** Nothing a status may send: it only reads. */
+const WRITES = { generateUploadUrls: 0, upload: 0, commit: 0, collectGarbage: 0 };
 
 describe("collectStatus", () => {
   it("collectStatus › reads remote state in batches of stateBatchSize and never writes", async () => {
     const jobs = Array.from({ length: 5 }, () => new PipelineJob(tmp()));
     for (const j of jobs) await j.runToSuccess();
     const config = loadConfig({ cwd: tmp(), env: {}, flags: { jobsDir: tmp(), stateBatchSize: 2, settleMs: 0 } }).config;
-    const calls: string[][] = [];
+    const gateway = new FakeGateway();
     const ids = jobs.map((j) => j.id);
-    const report = await collectStatus({ config, gateway: fakeGateway(new Map(), calls), jobIds: ids });
-    expect(calls).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
+    const report = await collectStatus({ config, gateway, jobIds: ids });
+    expect(gateway.stateQueries).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
+    expect(gateway.calls).toMatchObject(WRITES);
     expect(report.requests).toBe(3);
     expect(report.counts).toEqual({
       "in-sync": 0,
@@ -63,14 +42,16 @@ describe("collectStatus", () => {
     await j.runToSuccess();
     await rm(`${j.dir}/outputs/${j.name}_debug.png`);
     const config = loadConfig({ cwd: tmp(), env: {}, flags: { jobsDir: tmp(), settleMs: 0 } }).config;
-    const report = await collectStatus({ config, gateway: fakeGateway(new Map(), []), jobIds: [j.id] });
+    const gateway = new FakeGateway();
+    const report = await collectStatus({ config, gateway, jobIds: [j.id] });
+    expect(gateway.calls).toMatchObject(WRITES);
     expect(report.entries[0]).toMatchObject({ state: "failed", code: "ASSET_MISSING" });
     expect(report.entries[0]!.detail).toContain(`${j.name}_debug.png`);
   });
 
   it("collectStatus › an empty jobs folder is all in sync (exit 0)", async () => {
     const config = loadConfig({ cwd: tmp(), env: {}, flags: { jobsDir: tmp() } }).config;
-    const report = await collectStatus({ config, gateway: fakeGateway(new Map(), []), jobIds: [] });
+    const report = await collectStatus({ config, gateway: new FakeGateway(), jobIds: [] });
     expect(report.jobs).toBe(0);
     expect(statusExitCode(report)).toBe(0);
   });

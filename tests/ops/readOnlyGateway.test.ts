@@ -1,62 +1,29 @@
-import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { describe, expect, it } from "vitest";
-import type { ConvexGateway } from "../../src/remote/ConvexGateway.js";
 import { readOnlyGateway, ReadOnlyViolation } from "../../src/ops/readOnlyGateway.js";
+import { FakeGateway } from "../helpers/fakeGateway.js";
 
-function fakeGateway(calls: string[]): ConvexGateway {
-  const rec = (name: string) => async () => {
-    calls.push(name);
-    return undefined as never;
-  };
-  return {
-    handshake: async () => {
-      calls.push("handshake");
-      return { apiVersion: API_VERSION, serverTimeMs: 0 };
-    },
-    getStates: async (ids) => {
-      calls.push("getStates");
-      return ids.map(() => null);
-    },
-    getPublic: async () => {
-      calls.push("getPublic");
-      return null;
-    },
-    getRecord: async () => {
-      calls.push("getRecord");
-      return null;
-    },
-    timeline: async () => {
-      calls.push("timeline");
-      return [];
-    },
-    generateUploadUrls: rec("generateUploadUrls"),
-    upload: rec("upload"),
-    commit: rec("commit"),
-    collectGarbage: rec("collectGarbage"),
-    stats: () => ({ requests: calls.length, byFunction: {}, uploads: 0, bytesUploaded: 0 }),
-  };
-}
+const NO_WRITES = { generateUploadUrls: 0, upload: 0, commit: 0, collectGarbage: 0 };
 
 describe("readOnlyGateway", () => {
   it("readOnlyGateway › passes reads through", async () => {
-    const calls: string[] = [];
-    const g = readOnlyGateway(fakeGateway(calls));
+    const inner = new FakeGateway();
+    const g = readOnlyGateway(inner);
     await g.handshake();
     expect(await g.getStates(["a", "b"])).toEqual([null, null]);
     await g.getPublic("a");
     await g.getRecord("a");
     await g.timeline("a");
-    expect(calls).toEqual(["handshake", "getStates", "getPublic", "getRecord", "timeline"]);
+    expect(inner.calls).toEqual({ handshake: 1, getStates: 1, getPublic: 1, getRecord: 1, timeline: 1, ...NO_WRITES });
     expect(g.stats().requests).toBe(5);
   });
 
   it("readOnlyGateway › refuses every write without reaching the gateway", async () => {
-    const calls: string[] = [];
-    const g = readOnlyGateway(fakeGateway(calls));
+    const inner = new FakeGateway();
+    const g = readOnlyGateway(inner);
     expect(() => g.generateUploadUrls(1)).toThrow(ReadOnlyViolation);
     expect(() => g.upload("u", { open: () => null as never, bytes: 0, sha256Hex: "", contentType: "" })).toThrow(ReadOnlyViolation);
     expect(() => g.commit({ job: null as never, recordHash: "", assets: [] })).toThrow(/must not change the deployment/);
     expect(() => g.collectGarbage(0)).toThrow(ReadOnlyViolation);
-    expect(calls).toEqual([]);
+    expect(inner.stats().requests).toBe(0);
   });
 });

@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { listedFilenames, withAssetUrls } from "../../convex/lib/componentText.js";
 import { loadConfig } from "../../src/config/loadConfig.js";
 import { readLocalJob } from "../../src/local/readJob.js";
-import type { ConvexGateway, PublicJob } from "../../src/remote/ConvexGateway.js";
 import { verifyExitCode, verifyJobs } from "../../src/ops/verifyJobs.js";
+import { FakeGateway } from "../helpers/fakeGateway.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { useTempJobsDir } from "../local/tempJobsDir.js";
 
@@ -14,7 +14,8 @@ const ORIGIN = "http://storage.invalid/";
 
 /** A deployment that mirrors the jobs faithfully: public records built from job.json, URLs served from disk. */
 async function mirror(jobs: PipelineJob[], config: ReturnType<typeof loadConfig>["config"]) {
-  const records = new Map<string, PublicJob>();
+  const gateway = new FakeGateway();
+  const records = gateway.publicJobs;
   const blobs = new Map<string, string>();
   for (const j of jobs) {
     const { record } = await readLocalJob(config.jobsDir, j.id, config.assets);
@@ -31,10 +32,6 @@ async function mirror(jobs: PipelineJob[], config: ReturnType<typeof loadConfig>
       ...(record.retryAfter === undefined ? {} : { retryAfter: record.retryAfter }),
     });
   }
-  const gateway = {
-    getPublic: async (id: string) => records.get(id) ?? null,
-    stats: () => ({ requests: 0, byFunction: {}, uploads: 0, bytesUploaded: 0 }),
-  } as unknown as ConvexGateway;
   const fakeFetch = (async (url: string | URL | Request) => {
     const file = blobs.get(String(url));
     return file === undefined ? new Response("missing", { status: 404 }) : new Response(await readFile(file));

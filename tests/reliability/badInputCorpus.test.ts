@@ -61,7 +61,10 @@ async function snapshotJobJson(jobDir: string): Promise<Snapshot> {
   return { bytes: await readFile(file), mtimeMs: st.mtimeMs };
 }
 
-/** A gateway that lets cases act just before an upload (a job folder deleted mid-sync). */
+/**
+ * A gateway that lets cases act just before an upload (a job folder deleted mid-sync). It wraps
+ * the stand-in's gateway, not FakeGateway: each case is checked against what the stand-in stored.
+ */
 function hookedGateway(inner: ConvexGateway, hooks: CaseHooks[]): ConvexGateway {
   return new Proxy(inner, {
     get(target, prop, receiver) {

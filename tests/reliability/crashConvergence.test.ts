@@ -40,28 +40,39 @@ describe("crash convergence", () => {
     const writing: Array<Promise<void>> = [];
     const kills: Array<{ cycle: number; afterWatchingMs: number | null; code: number | null; signal: string | null; commits: number }> = [];
 
-    for (let cycle = 0; cycle < CRASH_KILLS; cycle++) {
-      const daemon: DaemonProcess = startDaemon(h, cwd);
-      // This cycle's share of the pipeline starts as the daemon comes up: some writes land
-      // before it watches, some while it reconciles, some while it is dead.
-      writing.push(...jobs.slice(cycle * perCycle, (cycle + 1) * perCycle).map((j) => writeJob(j)));
-      let afterWatchingMs: number | null = null;
-      if (cycle % 4 === 3) {
-        // Now and then, a kill anywhere from process start on (start-up, lock, handshake).
-        await sleep(Math.random() * 2_000);
-      } else {
-        await daemon.waitForLog('"msg":"watching"', 60_000);
-        afterWatchingMs = Math.round(Math.random() * 1_000);
-        await sleep(afterWatchingMs);
+    try {
+      for (let cycle = 0; cycle < CRASH_KILLS; cycle++) {
+        const daemon: DaemonProcess = startDaemon(h, cwd);
+        // This cycle's share of the pipeline starts as the daemon comes up: some writes land
+        // before it watches, some while it reconciles, some while it is dead.
+        writing.push(...jobs.slice(cycle * perCycle, (cycle + 1) * perCycle).map((j) => writeJob(j)));
+        let afterWatchingMs: number | null = null;
+        let exit: Awaited<ReturnType<typeof daemon.stop>>;
+        try {
+          // The kill's moment is the scenario's random draw, not a wait for the daemon.
+          if (cycle % 4 === 3) {
+            // Now and then, a kill anywhere from process start on (start-up, lock, handshake).
+            await sleep(Math.random() * 2_000);
+          } else {
+            await daemon.waitForLog('"msg":"watching"', 60_000);
+            afterWatchingMs = Math.round(Math.random() * 1_000);
+            await sleep(afterWatchingMs);
+          }
+        } finally {
+          exit = await daemon.stop("SIGKILL");
+        }
+        kills.push({ cycle, afterWatchingMs, code: exit.code, signal: exit.signal, commits: h.standin.commits().length });
+        // It must have been our kill that ended it, not a crash or an exit of its own.
+        expect(exit, `cycle ${cycle}: ${daemon.stderr.slice(0, 500)}`).toEqual({ code: null, signal: "SIGKILL" });
       }
-      const exit = await daemon.stop("SIGKILL");
-      kills.push({ cycle, afterWatchingMs, code: exit.code, signal: exit.signal, commits: h.standin.commits().length });
-      // It must have been our kill that ended it, not a crash or an exit of its own.
-      expect(exit, `cycle ${cycle}: ${daemon.stderr.slice(0, 500)}`).toEqual({ code: null, signal: "SIGKILL" });
+    } finally {
+      // The pipeline's writes finish either way, before the jobs folder is removed.
+      await Promise.allSettled(writing);
     }
     await Promise.all(writing);
 
     const last = startDaemon(h, cwd);
+    let lastExit: Awaited<ReturnType<typeof last.stop>>;
     try {
       await last.waitForLog('"msg":"start-up reconcile done; watching"', 90_000);
       const assetsOf = (id: string) => {
@@ -74,9 +85,9 @@ describe("crash convergence", () => {
         what: "every job mirrored after the last restart",
       });
     } finally {
-      const exit = await last.stop("SIGTERM");
-      expect(exit.code, last.stderr.slice(0, 500)).toBe(0);
+      lastExit = await last.stop("SIGTERM");
     }
+    expect(lastExit.code, last.stderr.slice(0, 500)).toBe(0);
     const errors = last.stderr.split("\n").filter((l) => /"level":(50|60)/.test(l));
     expect(errors, "error or fatal lines in the run that converged").toEqual([]);
 

@@ -12,7 +12,17 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
-import { logLines, notMirrored, readRecord, runVerify, sampleRss, sleep, startDaemon, writeDaemonConfig } from "./reliabilityKit.js";
+import {
+  logLines,
+  notMirrored,
+  readRecord,
+  runVerify,
+  sampleRss,
+  sleep,
+  standinAnswers,
+  startDaemon,
+  writeDaemonConfig,
+} from "./reliabilityKit.js";
 
 const REFUSE_MS = 6_000;
 const UNAVAILABLE_MS = 4_000;
@@ -44,55 +54,67 @@ describe("outage", () => {
       retry: { baseMs: 100, maxMs: 1_000, maxAttempts: MAX_ATTEMPTS, maxRetryMs: 10 * 60_000 },
     });
     const daemon = startDaemon(h, cwd);
-    await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
-    const pid = daemon.child.pid!;
+    let rss: ReturnType<typeof sampleRss> | undefined;
+    let samples: number[] = [];
+    let exit: Awaited<ReturnType<typeof daemon.stop>>;
+    const all: PipelineJob[] = [];
+    let convergedMs = 0;
+    try {
+      await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
+      const pid = daemon.child.pid!;
 
-    const early = Array.from({ length: 20 }, () => new PipelineJob(h.jobsDir, { pngBytes: 8_000 }));
-    await Promise.all(early.map((j) => writeJob(j, 30)));
-    const assetsOf = (all: PipelineJob[]) => (id: string) => [...all.find((j) => j.id === id)!.assetNames, "trace.json"];
-    await waitFor(async () => (await notMirrored(h, early, assetsOf(early))).length === 0, {
-      timeoutMs: 30_000,
-      intervalMs: 200,
-      what: "the first jobs mirrored",
-    });
-    const rss = sampleRss(pid, 100);
-    await sleep(500);
+      const early = Array.from({ length: 20 }, () => new PipelineJob(h.jobsDir, { pngBytes: 8_000 }));
+      await Promise.all(early.map((j) => writeJob(j, 30)));
+      const assetsOf = (jobs: PipelineJob[]) => (id: string) => [...jobs.find((j) => j.id === id)!.assetNames, "trace.json"];
+      await waitFor(async () => (await notMirrored(h, early, assetsOf(early))).length === 0, {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        what: "the first jobs mirrored",
+      });
+      const sampler = sampleRss(pid, 100);
+      rss = sampler;
+      // The pre-outage level: a few samples before the faults start.
+      await waitFor(() => sampler.taken() >= 5, { what: "five RSS samples before the outage" });
 
-    // Refused first (the listener is closed), then 503 until the end of the second window.
-    const outageStart = Date.now();
-    h.standin.setFaults([
-      { refuse: true, durationMs: REFUSE_MS },
-      { status: 503, durationMs: REFUSE_MS + UNAVAILABLE_MS },
-    ]);
-    // The pipeline keeps going: new jobs through every stage, and some finished jobs fail late.
-    const late = Array.from({ length: 40 }, () => new PipelineJob(h.jobsDir, { pngBytes: 8_000 }));
-    const writing = (async () => {
+      // Refused first (the listener is closed), then 503 until the end of the second window.
+      h.standin.setFaults([
+        { refuse: true, durationMs: REFUSE_MS },
+        { status: 503, durationMs: REFUSE_MS + UNAVAILABLE_MS },
+      ]);
+      // The pipeline keeps going: new jobs through every stage, and some finished jobs fail late,
+      // its batches spread over the outage's length.
+      const late = Array.from({ length: 40 }, () => new PipelineJob(h.jobsDir, { pngBytes: 8_000 }));
       for (let i = 0; i < late.length; i += 4) {
         await Promise.all(late.slice(i, i + 4).map((j) => writeJob(j, 60)));
         if (i % 8 === 0) await early[i / 4]!.failed("Rate Limit Exceeded. Please try again later.", 30);
         await sleep(Math.max(0, (REFUSE_MS + UNAVAILABLE_MS - 1_500) / 10 - 100));
       }
-    })();
-    await writing;
-    const recoveredAt = outageStart + REFUSE_MS + UNAVAILABLE_MS;
-    await sleep(Math.max(0, recoveredAt - Date.now()));
-    expect(daemon.child.exitCode, daemon.stderr).toBeNull();
+      await waitFor(() => standinAnswers(h), {
+        timeoutMs: REFUSE_MS + UNAVAILABLE_MS + 5_000,
+        intervalMs: 100,
+        what: "the stand-in answering again after the outage",
+      });
+      const recoveredAt = Date.now();
+      expect(daemon.child.exitCode, daemon.stderr).toBeNull();
 
-    const all = [...early, ...late];
-    let stillBehind: string[] = [];
-    await waitFor(
-      async () => {
-        stillBehind = await notMirrored(h, all, assetsOf(all));
-        return stillBehind.length === 0;
-      },
-      { timeoutMs: 15_000, intervalMs: 200, what: "convergence after the outage" },
-    ).catch((e: unknown) => {
-      throw new Error(`${String(e)}; behind: ${stillBehind.join(", ")}\n${daemon.stderr.slice(-4000)}`);
-    });
-    const convergedMs = Date.now() - recoveredAt;
-    const samples = await rss.stop();
-    expect(daemon.child.exitCode, daemon.stderr).toBeNull();
-    const exit = await daemon.stop("SIGTERM");
+      all.push(...early, ...late);
+      let stillBehind: string[] = [];
+      await waitFor(
+        async () => {
+          stillBehind = await notMirrored(h, all, assetsOf(all));
+          return stillBehind.length === 0;
+        },
+        { timeoutMs: 15_000, intervalMs: 200, what: "convergence after the outage" },
+      ).catch((e: unknown) => {
+        throw new Error(`${String(e)}; behind: ${stillBehind.join(", ")}\n${daemon.stderr.slice(-4000)}`);
+      });
+      convergedMs = Date.now() - recoveredAt;
+      samples = await sampler.stop();
+      expect(daemon.child.exitCode, daemon.stderr).toBeNull();
+    } finally {
+      await rss?.stop();
+      exit = await daemon.stop("SIGTERM");
+    }
     expect(exit.code).toBe(0);
 
     // Memory stayed bounded while requests failed for seconds.

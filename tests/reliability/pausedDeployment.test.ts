@@ -17,6 +17,8 @@ import { logLines, notMirrored, readRecord, sleep, startDaemon, writeDaemonConfi
 const PAUSE_MS = 9_000;
 /** The goal: everything mirrored within this time of the resume. */
 const RESUMED_WITHIN_MS = 10_000;
+/** The daemon's retry limit per job: a pause must outlast it without a marker. */
+const MAX_ATTEMPTS = 3;
 
 let h: Harness;
 let cwd: string;
@@ -27,7 +29,7 @@ beforeEach(async () => {
   await writeDaemonConfig(cwd, {
     settleMs: 50,
     logLevel: "info",
-    retry: { baseMs: 100, maxMs: 10_000, maxAttempts: 3, maxRetryMs: 2_000 },
+    retry: { baseMs: 100, maxMs: 10_000, maxAttempts: MAX_ATTEMPTS, maxRetryMs: 2_000 },
   });
 });
 afterEach(async () => {
@@ -47,6 +49,23 @@ function healthPort(stderr: string): number {
   return line.port as number;
 }
 
+/** Function calls the stand-in has answered as a paused deployment. */
+function pausedAnswers(): number {
+  return Object.values(h.standin.stats().functionErrors).reduce((n, byCode) => n + (byCode.paused ?? 0), 0);
+}
+
+/**
+ * Holds the pause until it has lasted PAUSE_MS (the probe's pause has grown to its cap) and the
+ * daemon has kept asking through it: more calls answered "paused" than a job's retry limit.
+ */
+async function rideOutPause(pausedAt: number): Promise<void> {
+  await waitFor(() => Date.now() - pausedAt >= PAUSE_MS && pausedAnswers() > MAX_ATTEMPTS, {
+    timeoutMs: PAUSE_MS + 10_000,
+    intervalMs: 100,
+    what: `a pause of ${PAUSE_MS} ms with more than ${MAX_ATTEMPTS} calls answered "paused"`,
+  });
+}
+
 async function expectNoMarkers(jobs: PipelineJob[]): Promise<void> {
   for (const j of jobs) expect((await readRecord(j.dir)).sync_failure, j.id).toBeUndefined();
 }
@@ -63,7 +82,7 @@ describe("paused deployment", () => {
       const jobs = Array.from({ length: 12 }, () => new PipelineJob(h.jobsDir, { pngBytes: 6_000 }));
       await Promise.all(jobs.map((j) => j.runToSuccess(() => sleep(Math.random() * 40))));
       expect(await readyz(port)).toBe(503);
-      await sleep(Math.max(0, PAUSE_MS - (Date.now() - pausedAt)));
+      await rideOutPause(pausedAt);
       expect(daemon.child.exitCode, daemon.stderr).toBeNull();
       expect(await readyz(port)).toBe(503);
 
@@ -101,9 +120,10 @@ describe("paused deployment", () => {
       const late = Array.from({ length: 12 }, () => new PipelineJob(h.jobsDir, { pngBytes: 6_000 }));
       for (let i = 0; i < late.length; i += 3) {
         await Promise.all(late.slice(i, i + 3).map((j) => j.runToSuccess(() => sleep(Math.random() * 60))));
-        await sleep(400);
+        await sleep(400); // the pipeline's pace between batches
       }
-      await sleep(Math.max(0, PAUSE_MS - (Date.now() - pausedAt)));
+      await daemon.waitForLog('"backendDown":true');
+      await rideOutPause(pausedAt);
       expect(daemon.child.exitCode, daemon.stderr).toBeNull();
 
       h.standin.clearFaults();

@@ -15,7 +15,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parsePythonJson, stringifyPythonJson } from "../../src/local/pythonJson.js";
 import { nextIso, PipelineJob } from "../helpers/pipelineWriter.js";
-import { createHarness, type Harness } from "../helpers/syncHarness.js";
+import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
 import { logLines, sleep, startDaemon, writeDaemonConfig } from "./reliabilityKit.js";
 
 const WRITES_PER_SECOND = 100;
@@ -123,34 +123,40 @@ describe("race with the pipeline", () => {
       await pipelineWrite(r, 1);
       racers.push(r);
     }
-    const daemon = startDaemon(h, cwd);
-    await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
-
     const total = WRITES_PER_SECOND * RACE_SECONDS;
-    await Promise.all(
-      racers.map(async (r) => {
-        const t0 = Date.now();
-        for (let seq = 2; seq <= total; seq++) {
-          checkBeforeWrite(r, await readJobJson(path.join(r.job.dir, "job.json")));
-          await pipelineWrite(r, seq);
-          const due = t0 + (seq - 1) * (1000 / WRITES_PER_SECOND);
-          await sleep(Math.max(0, due - Date.now()));
-        }
-      }),
-    );
-    // The pipeline has stopped: the daemon gets to mark the last version.
-    for (const r of racers) {
-      const file = path.join(r.job.dir, "job.json");
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline && (parsePythonJson(await readJobJson(file)) as Record<string, unknown>).sync_failure === undefined)
-        await sleep(50);
-      checkBeforeWrite(r, await readJobJson(file));
-      const final = parsePythonJson(await readJobJson(file)) as Record<string, unknown>;
-      expect(final.seq, r.variant.label).toBe(total);
-      expect(final.sync_failure, `${r.variant.label}: the last version is marked`).toBeDefined();
-      expect(String((final.sync_failure as Record<string, unknown>).reason)).toContain(r.variant.code);
+    const daemon = startDaemon(h, cwd);
+    let exit: Awaited<ReturnType<typeof daemon.stop>>;
+    try {
+      await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
+      await Promise.all(
+        racers.map(async (r) => {
+          const t0 = Date.now();
+          for (let seq = 2; seq <= total; seq++) {
+            checkBeforeWrite(r, await readJobJson(path.join(r.job.dir, "job.json")));
+            await pipelineWrite(r, seq);
+            // The pipeline's pace: this write's slot in WRITES_PER_SECOND.
+            const due = t0 + (seq - 1) * (1000 / WRITES_PER_SECOND);
+            await sleep(Math.max(0, due - Date.now()));
+          }
+        }),
+      );
+      // The pipeline has stopped: the daemon gets to mark the last version.
+      for (const r of racers) {
+        const file = path.join(r.job.dir, "job.json");
+        await waitFor(async () => (parsePythonJson(await readJobJson(file)) as Record<string, unknown>).sync_failure !== undefined, {
+          timeoutMs: 10_000,
+          intervalMs: 50,
+          what: `${r.variant.label}: the last version marked`,
+        });
+        checkBeforeWrite(r, await readJobJson(file));
+        const final = parsePythonJson(await readJobJson(file)) as Record<string, unknown>;
+        expect(final.seq, r.variant.label).toBe(total);
+        expect(final.sync_failure, `${r.variant.label}: the last version is marked`).toBeDefined();
+        expect(String((final.sync_failure as Record<string, unknown>).reason)).toContain(r.variant.code);
+      }
+    } finally {
+      exit = await daemon.stop("SIGTERM");
     }
-    const exit = await daemon.stop("SIGTERM");
     expect(exit.code).toBe(0);
 
     const lines = logLines(daemon.stderr);

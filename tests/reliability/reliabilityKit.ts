@@ -15,6 +15,17 @@ import { cleanEnv, DaemonProcess, runCli } from "../helpers/runCli.js";
 import type { Harness } from "../helpers/syncHarness.js";
 
 const getStates = makeFunctionReference<"query">("sync:getStates");
+const handshake = makeFunctionReference<"query">("sync:handshake");
+
+/** True when the stand-in answers a handshake (no fault in the way); false while it refuses or fails. */
+export async function standinAnswers(h: Harness): Promise<boolean> {
+  try {
+    await h.client.query(handshake, { serviceToken: h.token, clientTimeMs: Date.now() });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Environment for a child command against the harness's stand-in. */
 export function standinEnv(h: Harness, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -59,7 +70,7 @@ export async function rssKiB(pid: number): Promise<number | null> {
 }
 
 /** Samples a process's RSS every `everyMs` until stopped; returns every sample (KiB). */
-export function sampleRss(pid: number, everyMs = 100): { stop: () => Promise<number[]> } {
+export function sampleRss(pid: number, everyMs = 100): { taken: () => number; stop: () => Promise<number[]> } {
   const samples: number[] = [];
   let running = true;
   const loop = (async () => {
@@ -70,6 +81,7 @@ export function sampleRss(pid: number, everyMs = 100): { stop: () => Promise<num
     }
   })();
   return {
+    taken: () => samples.length,
     stop: async () => {
       running = false;
       await loop;
@@ -139,4 +151,5 @@ export async function readRecord(dir: string): Promise<Record<string, unknown>> 
   return parsePythonJson(await readFile(path.join(dir, "job.json"), "utf8")) as Record<string, unknown>;
 }
 
+/** The simulated pipeline's pace (pauses between its stages and writes); never a wait for the daemon. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -13,7 +13,6 @@ import { FallbackWatchBackend } from "../../src/watch/FallbackWatchBackend.js";
 import { WatchDaemon } from "../../src/watch/WatchDaemon.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
-import { sleep } from "./reliabilityKit.js";
 
 let h: Harness;
 beforeEach(async () => {
@@ -44,22 +43,42 @@ describe("settling jobs", () => {
       backend: new FallbackWatchBackend(),
       log: h.log,
     });
-    await daemon.start();
-    await sleep(3_000);
-    const before = daemon.engine.totals.reconciles;
-    const statesBefore = h.standin.stats().functionCalls["sync:getStates"] ?? 0;
-    await sleep(4_000);
-    const reconciles = daemon.engine.totals.reconciles - before;
-    const stateQueries = (h.standin.stats().functionCalls["sync:getStates"] ?? 0) - statesBefore;
-    // Waits have grown to retry.maxMs (1 s) by now: about four runs in four seconds.
-    expect(reconciles).toBeLessThanOrEqual(8);
-    expect(stateQueries).toBeLessThanOrEqual(8);
-    expect(await h.getPublic(job.id)).toBeNull();
+    try {
+      await daemon.start();
+      const statesBefore = h.standin.stats().functionCalls["sync:getStates"] ?? 0;
+      // When each reconcile was seen (to the poll's 10 ms). Waits grow with the time waited, a
+      // quarter of it, up to retry.maxMs (1 s): wait for three such waits in a row.
+      const runs: number[] = [];
+      const gaps = () => runs.slice(1).map((t, i) => t - runs[i]!);
+      await waitFor(
+        () => {
+          while (runs.length < daemon.engine.totals.reconciles) runs.push(Date.now());
+          return (
+            runs.length >= 4 &&
+            gaps()
+              .slice(-3)
+              .every((g) => g >= 900)
+          );
+        },
+        { timeoutMs: 15_000, intervalMs: 10, what: "three waits of retry.maxMs (1 s) in a row between reconciles" },
+      );
+      const stateQueries = (h.standin.stats().functionCalls["sync:getStates"] ?? 0) - statesBefore;
+      // Getting there took about 20 reconciles in 7 s (ten a second would be 70), each at most
+      // one state query.
+      const tookMs = runs.at(-1)! - runs[0]!;
+      expect(runs.length, `gaps ${gaps().join(", ")} ms`).toBeLessThanOrEqual(Math.ceil(tookMs / 250));
+      expect(stateQueries).toBeLessThanOrEqual(runs.length);
+      expect(await h.getPublic(job.id)).toBeNull();
 
-    await writeFile(png, full);
-    await job.succeeded();
-    await waitFor(async () => (await h.getPublic(job.id))?.status === "succeeded", { timeoutMs: 10_000, what: "the finished job synced" });
-    await daemon.stop(2_000);
+      await writeFile(png, full);
+      await job.succeeded();
+      await waitFor(async () => (await h.getPublic(job.id))?.status === "succeeded", {
+        timeoutMs: 10_000,
+        what: "the finished job synced",
+      });
+    } finally {
+      await daemon.stop(2_000);
+    }
   }, 30_000);
 
   it("backfill › a job left pending is reported with its file and the reason it waits", async () => {

@@ -2,7 +2,9 @@ import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { checkDeployment } from "../../src/remote/checkDeployment.js";
 import { ConvexHttpGateway } from "../../src/remote/ConvexHttpGateway.js";
-import { createHarness, type Harness } from "../helpers/syncHarness.js";
+import { FunctionFailure } from "../../src/errors/classifyError.js";
+import { FakeGateway } from "../helpers/fakeGateway.js";
+import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
 
 let h: Harness;
 beforeEach(async () => {
@@ -11,6 +13,10 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.cleanup();
 });
+
+/** The `clientTimeMs` each recorded handshake request carried. */
+const clientTimes = (bodies: string[]) =>
+  bodies.map((b) => (JSON.parse(b) as { args: Array<{ clientTimeMs: number }> }).args[0]!.clientTimeMs);
 
 describe("checkDeployment", () => {
   it("checkDeployment › accepts the token and reports the API version and clock skew", async () => {
@@ -41,17 +47,13 @@ describe("checkDeployment", () => {
   });
 
   it("checkDeployment › a deployment without sync:handshake answers, and that is API_MISMATCH", async () => {
-    const gateway = h.gateway();
-    const missing = Object.assign(Object.create(gateway) as typeof gateway, {
-      // What Convex answers for a function that is not deployed (udf/src/validation.rs).
-      handshake: async () => {
-        const { FunctionFailure } = await import("../../src/errors/classifyError.js");
-        throw new FunctionFailure(
-          "sync:handshake",
-          "[Request ID: 7] Server Error\nCould not find public function for 'sync:handshake'. Did you forget to run `npx convex dev`?",
-        );
-      },
-    });
+    const missing = new FakeGateway();
+    // What Convex answers for a function that is not deployed (udf/src/validation.rs).
+    const notDeployed = new FunctionFailure(
+      "sync:handshake",
+      "[Request ID: 7] Server Error\nCould not find public function for 'sync:handshake'. Did you forget to run `npx convex dev`?",
+    );
+    missing.failNext("handshake", notDeployed, Number.POSITIVE_INFINITY);
     await expect(checkDeployment(missing, { attempts: 4 })).rejects.toMatchObject({ code: "API_MISMATCH", kind: "fatal" });
   });
 
@@ -66,12 +68,14 @@ describe("checkDeployment", () => {
     try {
       const gateway = h.gateway();
       await checkDeployment(gateway);
-      await new Promise((r) => setTimeout(r, 5));
+      // The second handshake goes once the clock has moved past the first one's argument.
+      const first = clientTimes(bodies)[0]!;
+      await waitFor(() => Date.now() > first, { intervalMs: 1, what: "the clock past the first handshake's" });
       await checkDeployment(gateway);
     } finally {
       spy.mockRestore();
     }
-    const times = bodies.map((b) => (JSON.parse(b) as { args: Array<{ clientTimeMs: number }> }).args[0]!.clientTimeMs);
+    const times = clientTimes(bodies);
     expect(times).toHaveLength(2);
     expect(times[1]!).toBeGreaterThan(times[0]!);
   });

@@ -159,23 +159,28 @@ describe("no reads outside job folders", () => {
     expect((JSON.parse(named.stdout) as { failed: Array<{ code: string }> }).failed.map((f) => f.code)).toEqual(["UNSAFE_PATH"]);
 
     const daemon = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir, "--log-level", "info"], { env, cwd });
-    await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
-    const logBefore = daemon.stderr.length;
-    await touchAll();
-    // Every job whose files lead outside is refused again once the pipeline rewrites it (the
-    // rewrite replaced the symlinked job.json itself with a file, so that job now syncs).
-    const refusedAgain = () =>
-      new Set(
-        logLines(daemon.stderr.slice(logBefore))
-          .filter((l) => l.code === "UNSAFE_PATH")
-          .map((l) => l.jobId as string),
-      );
-    const expected = [jobs.pngLink!, jobs.outputsLink!, jobs.traceLink!, jobs.traceDirLink!, jobs.dotdot!].map((j) => j.id).sort();
-    await waitFor(() => expected.every((id) => refusedAgain().has(id)), {
-      timeoutMs: 20_000,
-      what: "the daemon refused every rewritten job again",
-    });
-    expect((await daemon.stop("SIGTERM")).code).toBe(0);
+    let stop: Awaited<ReturnType<typeof daemon.stop>>;
+    try {
+      await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
+      const logBefore = daemon.stderr.length;
+      await touchAll();
+      // Every job whose files lead outside is refused again once the pipeline rewrites it (the
+      // rewrite replaced the symlinked job.json itself with a file, so that job now syncs).
+      const refusedAgain = () =>
+        new Set(
+          logLines(daemon.stderr.slice(logBefore))
+            .filter((l) => l.code === "UNSAFE_PATH")
+            .map((l) => l.jobId as string),
+        );
+      const expected = [jobs.pngLink!, jobs.outputsLink!, jobs.traceLink!, jobs.traceDirLink!, jobs.dotdot!].map((j) => j.id).sort();
+      await waitFor(() => expected.every((id) => refusedAgain().has(id)), {
+        timeoutMs: 20_000,
+        what: "the daemon refused every rewritten job again",
+      });
+    } finally {
+      stop = await daemon.stop("SIGTERM");
+    }
+    expect(stop.code).toBe(0);
 
     const blobs = await storedBlobs(h);
     expect(blobs.length).toBeGreaterThan(0);

@@ -83,15 +83,19 @@ describe("the service token", () => {
 
     // The daemon, with live writes and an outage while it runs.
     const daemon = new DaemonProcess(["watch", "--jobs-dir", h.jobsDir, "--log-level", "trace"], { env, cwd });
-    await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
-    h.standin.setFaults([
-      { status: 503, count: 3, path: "sync:commit" },
-      { dropUpload: true, count: 1 },
-    ]);
-    const live = new PipelineJob(h.jobsDir, { pngBytes: 40_000 });
-    await live.runToSuccess();
-    await waitFor(async () => (await h.getPublic(live.id))?.status === "succeeded", { timeoutMs: 30_000, what: "the live job synced" });
-    const stop = await daemon.stop("SIGTERM");
+    let stop: Awaited<ReturnType<typeof daemon.stop>>;
+    try {
+      await daemon.waitForLog('"msg":"start-up reconcile done; watching"', 60_000);
+      h.standin.setFaults([
+        { status: 503, count: 3, path: "sync:commit" },
+        { dropUpload: true, count: 1 },
+      ]);
+      const live = new PipelineJob(h.jobsDir, { pngBytes: 40_000 });
+      await live.runToSuccess();
+      await waitFor(async () => (await h.getPublic(live.id))?.status === "succeeded", { timeoutMs: 30_000, what: "the live job synced" });
+    } finally {
+      stop = await daemon.stop("SIGTERM");
+    }
     expect(stop.code).toBe(0);
     record("watch", daemon);
 

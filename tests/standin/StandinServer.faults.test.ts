@@ -276,7 +276,11 @@ describe("StandinServer › a deployment under load", () => {
       // A slow mutation holds the only mutation slot for 300 ms; the next waits 50 ms for it.
       s.setFaults({ latencyMs: 300, path: "assets:generateUploadUrls", count: 1 });
       const slow = rawMutation("assets:generateUploadUrls", { serviceToken: TOKEN, count: 1 });
-      await new Promise((r) => setTimeout(r, 50));
+      // The slow call has taken its latency fault, which it spends holding the slot.
+      await waitFor(async () => ((await (await fetch(`${s.url}/_standin/faults`)).json()) as unknown[]).length === 0, {
+        intervalMs: 5,
+        what: "the slow mutation holding the slot",
+      });
       const many = await Promise.all([
         slow,
         ...Array.from({ length: 3 }, () => rawMutation("assets:generateUploadUrl", { serviceToken: TOKEN })),
@@ -324,7 +328,7 @@ describe("StandinServer › write throughput and the query cache", () => {
     s.setQueryCache(60_000);
     try {
       const first = await client.query(api.sync.handshake, { serviceToken: TOKEN, clientTimeMs: 1 });
-      await new Promise((r) => setTimeout(r, 30));
+      await waitFor(() => Date.now() > first.serverTimeMs, { intervalMs: 1, what: "the clock past the first answer's" });
       const again = await client.query(api.sync.handshake, { serviceToken: TOKEN, clientTimeMs: 1 });
       expect(again.serverTimeMs).toBe(first.serverTimeMs);
       const fresh = await client.query(api.sync.handshake, { serviceToken: TOKEN, clientTimeMs: 2 });

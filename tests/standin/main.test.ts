@@ -53,9 +53,11 @@ describe("main", () => {
   });
 
   test("main › `npm run standin` stopped with SIGTERM leaves no stand-in behind", async () => {
+    // Its own process group, so that cleaning up reaches the stand-in under npm and nothing else.
     const npm = spawn("npm", ["run", "-s", "standin", "--", "--port", "0"], {
       cwd: ROOT,
       env: { ...process.env, CELSTATE_SYNC_TOKEN: TOKEN },
+      detached: true,
     });
     let out = "";
     npm.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -78,8 +80,11 @@ describe("main", () => {
         );
       await waitFor(async () => !(await served()), { what: "the stand-in to stop with npm", timeoutMs: 10_000 });
     } finally {
-      if (npm.exitCode === null) npm.kill("SIGKILL");
-      if (url !== undefined) spawn("pkill", ["-f", `tests/standin/main.ts --port 0`]).on("error", () => undefined);
+      try {
+        process.kill(-npm.pid!, "SIGKILL");
+      } catch {
+        // the group is gone already
+      }
     }
   });
 

@@ -10,6 +10,7 @@ import { DeploymentProbe } from "../../src/engine/DeploymentProbe.js";
 import { FunctionFailure } from "../../src/errors/classifyError.js";
 import type { ConvexGateway } from "../../src/remote/ConvexGateway.js";
 import { ReachabilityProbe } from "../../src/watch/ReachabilityProbe.js";
+import { FakeGateway } from "../helpers/fakeGateway.js";
 import { BACKEND_PROBE_INTERVAL_MS, BACKEND_PROBE_TIMEOUT_MS } from "../../src/timing.js";
 
 /** The most an outage may take to show: the bound. */
@@ -31,6 +32,7 @@ function rig() {
   let state: Deployment = "up";
   let handshakes = 0;
   let fatal = 0;
+  // Not FakeGateway: this handshake takes a round trip, or a whole request timeout, in fake time.
   const gateway = {
     handshake: () => {
       handshakes++;
@@ -126,14 +128,13 @@ describe("ReachabilityProbe", () => {
   });
 
   it("ReachabilityProbe › a refusal counts as answering and is never reported fatal by the probe", async () => {
-    let calls = 0;
     let fatal = 0;
-    const gateway = {
-      handshake: async () => {
-        calls++;
-        throw new FunctionFailure("sync:handshake", "[Request ID: 1] Server Error\nCould not find public function for 'sync:handshake'.");
-      },
-    } as unknown as ConvexGateway;
+    const gateway = new FakeGateway();
+    const missing = new FunctionFailure(
+      "sync:handshake",
+      "[Request ID: 1] Server Error\nCould not find public function for 'sync:handshake'.",
+    );
+    gateway.failNext("handshake", missing, Number.POSITIVE_INFINITY);
     const deployment = new DeploymentProbe({ gateway, onFatal: () => fatal++ });
     const looks: boolean[] = [];
     const probe = new ReachabilityProbe({
@@ -150,7 +151,7 @@ describe("ReachabilityProbe", () => {
       // The engine's own check (a job's outage confirmation, the start-up) still reports it.
       await deployment.check();
       expect(fatal).toBe(1);
-      expect(calls).toBeGreaterThanOrEqual(3);
+      expect(gateway.calls.handshake).toBeGreaterThanOrEqual(3);
     } finally {
       probe.stop();
     }

@@ -7,10 +7,10 @@
 import { stat, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { CommitArgs, ConvexGateway } from "../../src/remote/ConvexGateway.js";
 import { SyncError } from "../../src/errors/SyncError.js";
 import { FallbackWatchBackend } from "../../src/watch/FallbackWatchBackend.js";
 import { WatchDaemon, type WatchDaemonOptions } from "../../src/watch/WatchDaemon.js";
+import { FakeGateway } from "../helpers/fakeGateway.js";
 import { sampleOf } from "../helpers/metricsText.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
@@ -80,21 +80,14 @@ describe("WatchDaemon › metrics", () => {
   it("metrics › queue depth is read at scrape time: a running job shows, and an idle daemon shows none", async () => {
     const j = new PipelineJob(h.jobsDir, { pngBytes: 2_000 });
     await j.runToSuccess();
-    const real = h.gateway();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    let commits = 0;
-    const gateway = Object.assign(Object.create(real) as ConvexGateway, {
-      commit: async (args: CommitArgs) => {
-        commits++;
-        await gate;
-        return await real.commit(args);
-      },
-    });
+    const gateway = new FakeGateway();
+    gateway.beforeCommit = () => gate;
     const daemon = daemonOf({ gateway });
     try {
       await daemon.start();
-      await waitFor(() => commits === 1, { what: "the commit under way" });
+      await waitFor(() => gateway.calls.commit === 1, { what: "the commit under way" });
       let text = await scrape(daemon);
       expect(sampleOf(text, 'celstate_sync_queue_depth{state="running"}')).toBe(1);
       release();
@@ -213,22 +206,18 @@ describe("WatchDaemon › backend_up and /readyz without jobs", () => {
   it("probe › a refusal answered to the probe neither stops the daemon nor marks a job; the deployment counts as answering", async () => {
     const j = new PipelineJob(h.jobsDir, { pngBytes: 2_000 });
     await j.runToSuccess();
-    const real = h.gateway();
-    let refuse = false;
-    let refused = 0;
-    const gateway = Object.assign(Object.create(real) as ConvexGateway, {
-      handshake: async () => {
-        if (!refuse) return await real.handshake();
-        refused++;
-        throw new SyncError("API_MISMATCH", "the deployment speaks sync API v0 (a deploy under way)");
-      },
-    });
+    const gateway = new FakeGateway();
     const daemon = daemonOf({ gateway });
     try {
       const { healthPort } = await daemon.start();
       await daemon.whenReady();
-      refuse = true;
-      await waitFor(() => refused >= 3, { what: "three refused probes" });
+      const answered = gateway.calls.handshake;
+      gateway.failNext(
+        "handshake",
+        new SyncError("API_MISMATCH", "the deployment speaks sync API v0 (a deploy under way)"),
+        Number.POSITIVE_INFINITY,
+      );
+      await waitFor(() => gateway.calls.handshake - answered >= 3, { what: "three refused probes" });
       expect(daemon.engine.fatal).toBeNull();
       expect(await readyz(healthPort!)).toBe(200);
       expect(sampleOf(await scrape(daemon), "celstate_sync_backend_up")).toBe(1);

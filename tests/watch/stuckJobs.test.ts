@@ -6,10 +6,10 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { collectStatus } from "../../src/ops/collectStatus.js";
-import type { CommitArgs, ConvexGateway } from "../../src/remote/ConvexGateway.js";
 import { FallbackWatchBackend } from "../../src/watch/FallbackWatchBackend.js";
 import { STUCK_REPORT } from "../../src/watch/stuckReport.js";
 import { WatchDaemon } from "../../src/watch/WatchDaemon.js";
+import { FakeGateway } from "../helpers/fakeGateway.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
 import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
 
@@ -26,21 +26,15 @@ describe("stuck jobs", () => {
     const j = new PipelineJob(h.jobsDir, { pngBytes: 2_000 });
     await j.runToSuccess();
     const before = readFileSync(path.join(j.dir, "job.json"), "utf8");
-    const real = h.gateway();
-    let commits = 0;
-    const gateway = Object.assign(Object.create(real) as ConvexGateway, {
-      commit: async (_args: CommitArgs) => {
-        commits++;
-        throw new TypeError("Cannot read properties of undefined (reading 'storageId')");
-      },
-    });
+    const gateway = new FakeGateway();
+    gateway.failNext("commit", new TypeError("Cannot read properties of undefined (reading 'storageId')"), Number.POSITIVE_INFINITY);
     const config = h.config({ retry: { baseMs: 5, maxMs: 300, maxAttempts: 3, maxRetryMs: 60_000 } });
     const daemon = new WatchDaemon({ config, gateway, backend: new FallbackWatchBackend(), log: h.log });
     const report = path.join(h.jobsDir, STUCK_REPORT);
     try {
       await daemon.start();
       await waitFor(() => existsSync(report), { timeoutMs: 10_000, what: "the stuck report" });
-      const status = await collectStatus({ config, gateway: real, jobIds: [j.id] });
+      const status = await collectStatus({ config, gateway, jobIds: [j.id] });
       expect(status.entries[0]).toMatchObject({ jobId: j.id, state: "stuck", code: "STUCK" });
       expect(status.entries[0]!.detail).toContain("INTERNAL");
       const metrics = await daemon.metrics.registry.metrics();
@@ -49,8 +43,8 @@ describe("stuck jobs", () => {
       const internal = /^celstate_sync_internal_errors_total (\d+)$/m.exec(metrics);
       expect(Number(internal?.[1])).toBeGreaterThanOrEqual(3);
       // Still retried at the slowest pace (retry.maxMs), and job.json untouched.
-      const seen = commits;
-      await waitFor(() => commits > seen, { timeoutMs: 5_000, what: "a retry after it got stuck" });
+      const seen = gateway.calls.commit;
+      await waitFor(() => gateway.calls.commit > seen, { timeoutMs: 5_000, what: "a retry after it got stuck" });
       expect(readFileSync(path.join(j.dir, "job.json"), "utf8")).toBe(before);
     } finally {
       await daemon.stop(1_000);
