@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { FallbackWatchBackend } from "../watch/FallbackWatchBackend.js";
 import { acquireInstanceLock } from "../watch/instanceLock.js";
 import { WatchDaemon } from "../watch/WatchDaemon.js";
+import { POLL_INTERVAL_MS } from "../timing.js";
 import { type CommonFlags, createGateway, defineCommand, resolveContext } from "./context.js";
 
 type WatchFlags = CommonFlags & { healthPort?: string; drainMs?: string; concurrency?: string };
@@ -38,7 +39,8 @@ See deploy/celstate-sync@.service (systemd) and ecosystem.config.cjs (pm2).`,
     try {
       // The daemon's start-up checks the deployment (one handshake): not ready yet is waited
       // for, a refusal is its engine's fatal error, which ends the command below with exit 2.
-      const daemon = new WatchDaemon({ config, gateway, backend: new FallbackWatchBackend(), log });
+      const backend = new FallbackWatchBackend(POLL_INTERVAL_MS, { polling: config.watch.polling });
+      const daemon = new WatchDaemon({ config, gateway, backend, log });
       let fatal: Error | null = null;
       const stopped = new Promise<string>((resolve) => {
         process.once("SIGTERM", () => resolve("SIGTERM"));
@@ -49,7 +51,7 @@ See deploy/celstate-sync@.service (systemd) and ecosystem.config.cjs (pm2).`,
         });
       });
       await daemon.start();
-      log.info({ jobsDir: config.jobsDir }, "watching");
+      log.info({ jobsDir: config.jobsDir, ...(backend.polling ? { polling: true } : {}) }, "watching");
       const why = await stopped;
       log.info({ why }, "stopping: draining in-flight work");
       const { abandoned } = await daemon.stop(config.watch.drainMs);

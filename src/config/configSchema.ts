@@ -87,6 +87,12 @@ export const configSchema = z
         maxWatchedJobs: z.number().int().min(1).default(500).describe("Job folders watched at once. Default 500."),
         debounceMs: ms("A job is reconciled this long after its last file event, so a burst of writes syncs once", 20),
         drainMs: ms("On SIGTERM or SIGINT, time given to in-flight work before it is abandoned and picked up at the next start", 10_000),
+        polling: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Watch by stat polling from the start (each watched path looked at once a second) instead of inotify: for a jobs folder on a file system whose changes inotify does not report (NFS, SMB, some container or VM mounts). Default false.",
+          ),
       })
       .strict()
       .prefault({}),

@@ -1,6 +1,7 @@
 /**
  * The daemon's WatcherBackend: FsWatchBackend, until the daemon says the OS ran out of watches
- * (ENOSPC, EMFILE: `fallBackToPolling`), then PollingWatchBackend for the rest of its life. It
+ * (ENOSPC, EMFILE: `fallBackToPolling`), then PollingWatchBackend for the rest of its life; or
+ * PollingWatchBackend from the start, when the configuration says so (`watch.polling`). It
  * keeps the job folders the daemon asked for, so that the poller takes over every one of them,
  * and passes both backends' raw events and errors through unchanged.
  */
@@ -21,9 +22,14 @@ export class FallbackWatchBackend extends WatchListeners implements WatcherBacke
   private closed = false;
   polling = false;
 
-  constructor(private readonly pollIntervalMs = POLL_INTERVAL_MS) {
+  /** `polling`: poll from the start (`watch.polling`: a file system inotify does not cover). */
+  constructor(
+    private readonly pollIntervalMs = POLL_INTERVAL_MS,
+    opts: { polling?: boolean } = {},
+  ) {
     super();
-    this.current = this.passThrough(new FsWatchBackend());
+    this.polling = opts.polling === true;
+    this.current = this.passThrough(this.polling ? new PollingWatchBackend(pollIntervalMs) : new FsWatchBackend());
   }
 
   private passThrough(w: FolderWatcher): FolderWatcher {

@@ -96,13 +96,14 @@ export type VerifyJson = {
   results: Array<{ jobId: string; state: string; mismatches: unknown[]; detail?: string }>;
 };
 
-/** `celstate-sync verify --json` over the jobs folder (or the named jobs). */
+/** `celstate-sync verify --json` over the jobs folder (another than the harness's when given), or the named jobs. */
 export async function runVerify(
   h: Harness,
   cwd: string,
   jobIds: string[] = [],
+  jobsDir = h.jobsDir,
 ): Promise<{ code: number | null; report: VerifyJson; stderr: string }> {
-  const args = ["verify", "--jobs-dir", h.jobsDir, "--json", "--log-level", "warn", ...(jobIds.length ? ["--job", ...jobIds] : [])];
+  const args = ["verify", "--jobs-dir", jobsDir, "--json", "--log-level", "warn", ...(jobIds.length ? ["--job", ...jobIds] : [])];
   const r = await runCli(args, { env: standinEnv(h), cwd, timeoutMs: 120_000 });
   let report: VerifyJson;
   try {

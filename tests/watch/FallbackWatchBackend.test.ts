@@ -64,6 +64,30 @@ describe("FallbackWatchBackend", () => {
     });
   });
 
+  it("FallbackWatchBackend › with polling asked for (watch.polling) it polls from the start and takes no inotify watch", async () => {
+    await backend.close();
+    backend = new FallbackWatchBackend(POLL_MS, { polling: true });
+    backend.onEvent((e) => events.push(e));
+    const job = path.join(root, ID(4));
+    await mkdir(job);
+    await backend.start(root);
+    backend.watchJob(job);
+    expect(backend.polling).toBe(true);
+    const file = path.join(job, "job.json");
+    let n = 0;
+    await waitFor(
+      async () => {
+        await writeFile(file, String(n++));
+        return events.some((e) => e.path === file);
+      },
+      { timeoutMs: 5_000, what: "job.json polled" },
+    );
+    expect(await countInotifyWatches(process.pid)).toBe(baseline);
+    // Nothing to fall back from: the call changes nothing.
+    await backend.fallBackToPolling();
+    expect(backend.polling).toBe(true);
+  });
+
   it("FallbackWatchBackend › a close during the switch ends it: nothing is left watching or polling", async () => {
     const job = path.join(root, ID(3));
     await mkdir(job);
