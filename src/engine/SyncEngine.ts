@@ -13,7 +13,7 @@
  */
 import path from "node:path";
 import { EventEmitter, once } from "node:events";
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from "node:timers/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { classifyError, isOutage } from "../errors/classifyError.js";
 import { type ErrorCode, markerRuleOf } from "../errors/codes.js";
@@ -29,6 +29,7 @@ import { backoffDelay } from "./backoff.js";
 import { ByteBudget } from "./ByteBudget.js";
 import { DeploymentProbe } from "./DeploymentProbe.js";
 import { RemoteStateBatcher } from "./RemoteStateBatcher.js";
+import { TimeSlice } from "./TimeSlice.js";
 import { UncommittedUploads } from "./UncommittedUploads.js";
 import { UploadUrlPool } from "./UploadUrlPool.js";
 import { WorkQueue, type WorkResult } from "./WorkQueue.js";
@@ -50,13 +51,6 @@ const PUBLISH_MARKED_ATTEMPTS = 4;
 
 /** Distinct unexpected errors whose stack is logged; past it they are only counted. */
 const MAX_LOGGED_INTERNAL = 100;
-
-/**
- * Jobs triaged between two turns of the event loop: at about 0.2 ms a job (a read of job.json,
- * its sha256 and a few stats), 32 keep each block near 6 ms, well under the 20 ms a live event
- * may wait, at the cost of one `setImmediate` per 32 jobs.
- */
-const TRIAGE_SLICE = 32;
 
 /** A list cut into batches of `size`, or batches as they come. */
 async function* inBatches(ids: readonly string[] | AsyncIterable<readonly string[]>, size: number): AsyncGenerator<readonly string[]> {
@@ -163,6 +157,8 @@ export class SyncEngine extends EventEmitter {
   private readonly settlingSince = new Map<string, number>();
   private readonly rules: readonly AssetRule[];
   private readonly plan: PlanOptions;
+  /** The triage under way, if any: the next batch's waits for it. */
+  private triaging: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: EngineOptions) {
     super();
@@ -217,14 +213,23 @@ export class SyncEngine extends EventEmitter {
    * returned, for the queue. A history of in-sync jobs is thus checked without a queue entry, a
    * promise or a log line per job, and no state outlives the batch it came in: the pass is
    * faster, and the heap keeps nothing per job. The checks are synchronous (a read of job.json
-   * and a few stats, about 0.2 ms a job): the event loop is given a turn every TRIAGE_SLICE
-   * jobs, so a live event waits a few milliseconds at most, however long the pass.
+   * and a few stats, about 0.2 ms a job): the event loop gets a turn every few milliseconds
+   * (TimeSlice), and batches are triaged one at a time (several in flight would each take
+   * their slice in the same turn), so a live event waits a few milliseconds at most, however
+   * long the pass.
    */
   async triage(ids: readonly string[], states: ReadonlyArray<RemoteJobState | null>): Promise<string[]> {
+    const turn = this.triaging.then(() => this.triageNow(ids, states));
+    this.triaging = turn.catch(() => undefined);
+    return await turn;
+  }
+
+  private async triageNow(ids: readonly string[], states: ReadonlyArray<RemoteJobState | null>): Promise<string[]> {
     const deps = { jobsDir: this.opts.config.jobsDir, rules: this.rules, plan: this.plan };
     const rest: string[] = [];
+    const slice = new TimeSlice();
     for (let k = 0; k < ids.length; k++) {
-      if (k > 0 && k % TRIAGE_SLICE === 0) await yieldToEventLoop();
+      if (slice.due()) await slice.yield();
       const jobId = ids[k]!;
       const remote = states[k] ?? null;
       const final = this.queue.isBusy(jobId) ? null : finalIfInSync(deps, jobId, remote);

@@ -17,7 +17,7 @@
  *   watched and the stuck ones. It keeps nothing per job: a settled, in-sync job costs the
  *   daemon no object at all, so memory at rest does not grow with the history. Like the
  *   start-up, it reads the folder as it goes and gives the event loop a turn every few
- *   hundred jobs.
+ *   milliseconds (TimeSlice).
  * - Hitting the inotify limit is said loudly (with the sysctl to raise it) and the watchers
  *   fall back to polling instead of silently missing changes.
  * - `backend_up` and `/readyz` say what the last look at the deployment saw: the light probe's
@@ -27,7 +27,7 @@
  *   lost: the next start reconciles from disk.
  */
 import { lstatSync, statSync } from "node:fs";
-import { setImmediate as yieldToEventLoop, setTimeout as sleep } from "node:timers/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config/configSchema.js";
@@ -35,6 +35,7 @@ import { eachJobId, jobIdBatches } from "../local/listJobIds.js";
 import type { ConvexGateway } from "../remote/ConvexGateway.js";
 import { backoffDelay } from "../engine/backoff.js";
 import { SyncEngine, type JobResult } from "../engine/SyncEngine.js";
+import { TimeSlice } from "../engine/TimeSlice.js";
 import type { ProbeResult } from "../engine/DeploymentProbe.js";
 import type { SyncError } from "../errors/SyncError.js";
 import { createMetrics, type DaemonMetrics } from "./metrics.js";
@@ -78,12 +79,6 @@ type Active = { lastActivity: number; last?: JobResult };
 
 /** What the rescan stats per job: job.json (replaced by rename at every stage) and the two folders whose entries change. */
 const WATCHED_PATHS = ["job.json", "outputs", "trace"] as const;
-
-/**
- * Jobs the rescan stats between two turns of the event loop: three `lstat`s of about 4 µs
- * each, so 256 jobs keep a block near 3 ms.
- */
-const RESCAN_SLICE = 256;
 
 /**
  * Whether anything the rescan looks at in a job folder changed at or after `since` (epoch ms):
@@ -468,10 +463,12 @@ export class WatchDaemon {
     const jobsDir = this.opts.config.jobsDir;
     let queued = 0;
     let seen = 0;
+    const slice = new TimeSlice();
     try {
       for await (const jobId of eachJobId(jobsDir)) {
         if (this.stopping) return queued;
-        if (++seen % RESCAN_SLICE === 0) await yieldToEventLoop();
+        seen++;
+        if (slice.due()) await slice.yield();
         const changed = this.active.has(jobId) || this.engine.stuck.has(jobId) || changedSince(path.join(jobsDir, jobId), since);
         if (changed === true) {
           this.engine.enqueue(jobId, BACKLOG_PRIORITY);
@@ -482,7 +479,7 @@ export class WatchDaemon {
     } finally {
       this.rescanning = false;
     }
-    this.opts.log.debug({ jobs: seen, queued }, "rescan");
+    this.opts.log.info({ jobs: seen, queued, ms: Date.now() - started }, "rescan done");
     return queued;
   }
 

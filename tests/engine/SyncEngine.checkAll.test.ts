@@ -6,7 +6,7 @@
  */
 import { readdir, utimes } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { runBackfill } from "../../src/engine/runBackfill.js";
 import { type JobResult, STATE_READS_AHEAD, SyncEngine } from "../../src/engine/SyncEngine.js";
 import { listJobIds } from "../../src/local/listJobIds.js";
@@ -97,8 +97,8 @@ describe("SyncEngine.checkAll", () => {
     await e.close(1_000);
   });
 
-  it("triage › gives the event loop a turn every few dozen jobs, so a long pass never blocks live events", async () => {
-    const ids = await syncedJobs(40);
+  it("triage › gives the event loop a turn once its slice of time is used up, so a long pass never blocks live events", async () => {
+    const ids = await syncedJobs(12);
     const e = engine();
     const states = await h.gateway(h.config()).getStates(ids);
     let turns = 0;
@@ -107,13 +107,17 @@ describe("SyncEngine.checkAll", () => {
       turns++;
       if (!done) setImmediate(tick);
     };
+    // A clock that moves 2 ms at every look: each job's check uses up a slice's worth.
+    let clock = performance.now();
+    const now = vi.spyOn(performance, "now").mockImplementation(() => (clock += 2));
     setImmediate(tick);
     try {
       expect(await e.triage(ids, states)).toEqual([]);
     } finally {
       done = true;
+      now.mockRestore();
     }
-    expect(turns).toBeGreaterThanOrEqual(1);
+    expect(turns).toBeGreaterThanOrEqual(ids.length / 4);
     await e.close(1_000);
   });
 
