@@ -13,6 +13,8 @@ import { BIN, cleanEnv, REPO } from "../tests/helpers/runCli.js";
 import { ProcSampler, readProcSnapshot } from "./procStats.js";
 
 const FS_PROBE = fileURLToPath(new URL("./fsProbe.js", import.meta.url));
+/** Inert unless the process gets BENCH_LOOP_PROBE_OUT (see loopProbe.js). */
+const LOOP_PROBE = fileURLToPath(new URL("./loopProbe.js", import.meta.url));
 
 export type CelstateSyncTarget = { url: string; token: string; jobsDir: string };
 
@@ -45,11 +47,15 @@ export class CelstateSyncProcess {
   ) {
     // BENCH_DAEMON_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=bench/out/prof") profiles the daemon.
     const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    this.child = spawn(process.execPath, [...nodeArgs, "--import", FS_PROBE, BIN, ...args, "--jobs-dir", target.jobsDir], {
-      cwd: REPO,
-      env: cleanEnv({ CONVEX_URL: target.url, CELSTATE_SYNC_TOKEN: target.token, BENCH_FS_PROBE_OUT: probeOut, ...env }),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    this.child = spawn(
+      process.execPath,
+      [...nodeArgs, "--import", FS_PROBE, "--import", LOOP_PROBE, BIN, ...args, "--jobs-dir", target.jobsDir],
+      {
+        cwd: REPO,
+        env: cleanEnv({ CONVEX_URL: target.url, CELSTATE_SYNC_TOKEN: target.token, BENCH_FS_PROBE_OUT: probeOut, ...env }),
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     // Keep only the tail of the log (stderr; a busy daemon logs a lot), but look at every line
     // for errors (pino level 50 and above).
     let partial = "";

@@ -21,6 +21,10 @@ export type BenchSizes = {
   /** One more live phase at a rate the machine sustains, or null. */
   liveLowRate: { jobsPerSecond: number; ms: number } | null;
   largeBytes: number;
+  /** History sizes of the scale scenario, grown in place from one to the next. */
+  scaleJobs: number[];
+  /** The scale scenario's rescan interval: short, so a full rescan follows the idle period. */
+  scaleRescanEveryMs: number;
 };
 
 export const FULL_SIZES: BenchSizes = {
@@ -34,6 +38,8 @@ export const FULL_SIZES: BenchSizes = {
   liveMs: 60_000,
   liveLowRate: { jobsPerSecond: 5, ms: 30_000 },
   largeBytes: 1024 * 1024 * 1024,
+  scaleJobs: [50_000, 200_000, 1_000_000],
+  scaleRescanEveryMs: 60_000,
 };
 
 /** Overrides for exploring (not for reports): BENCH_LIVE_MS, BENCH_LIVE_RATE. */
@@ -56,4 +62,6 @@ export const QUICK_SIZES: BenchSizes = {
   liveMs: 2_000,
   liveLowRate: null,
   largeBytes: 8 * 1024 * 1024,
+  scaleJobs: [3_000],
+  scaleRescanEveryMs: 2_000,
 };

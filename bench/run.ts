@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--scenario backfill,noop,live,rest,large] [--runs N] [--quick] [--out FILE]`
+ * `npm run bench -- [--scenario backfill,noop,live,rest,large,scale] [--runs N] [--quick] [--out FILE]`
  *
  * `--runs` defaults to each scenario's own (3; 2 for live and rest, whose 60-s phases keep the
  * whole run near 20 minutes on a 2-core machine) and to 1 with `--quick`.

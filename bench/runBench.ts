@@ -14,8 +14,9 @@ import { largeScenario } from "./scenarios/large.js";
 import { liveScenario } from "./scenarios/live.js";
 import { noopScenario } from "./scenarios/noop.js";
 import { restScenario } from "./scenarios/rest.js";
+import { scaleScenario } from "./scenarios/scale.js";
 
-export const SCENARIOS: readonly Scenario[] = [backfillScenario, noopScenario, liveScenario, restScenario, largeScenario];
+export const SCENARIOS: readonly Scenario[] = [backfillScenario, noopScenario, liveScenario, restScenario, largeScenario, scaleScenario];
 
 /**
  * Live latency runs before the scenarios that make the 50,000-job history. The stand-in holding
@@ -23,7 +24,7 @@ export const SCENARIOS: readonly Scenario[] = [backfillScenario, noopScenario, l
  * them on the 2 cores, live runs stalled for up to two seconds at a time (p99 1.1–2.0 s in two
  * full runs, 278 ms for the same code with the scenario alone).
  */
-const RUN_ORDER: readonly Scenario[] = [backfillScenario, liveScenario, noopScenario, restScenario, largeScenario];
+const RUN_ORDER: readonly Scenario[] = [backfillScenario, liveScenario, noopScenario, restScenario, largeScenario, scaleScenario];
 
 export type BenchOptions = {
   scenarios: string[];

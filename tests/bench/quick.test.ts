@@ -29,7 +29,9 @@ describe("runBench", () => {
   }, 300_000);
 
   it("runBench › refuses an unknown scenario by name", async () => {
-    await expect(runBench({ scenarios: ["backfil"], runs: 1, quick: true })).rejects.toThrow(/backfill, noop, live, rest, large.*backfil/);
+    await expect(runBench({ scenarios: ["backfil"], runs: 1, quick: true })).rejects.toThrow(
+      /backfill, noop, live, rest, large, scale.*backfil/,
+    );
   });
 
   it("bench CLI › refuses --runs 0 with exit code 2", () => {

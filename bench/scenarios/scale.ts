@@ -1,0 +1,186 @@
+/**
+ * Scenario 6, history at scale: `celstate-sync watch` over a history that grows from one size
+ * to the next (50,000, 200,000, 1,000,000 small in-sync jobs; a few thousand in quick mode),
+ * plus a few active jobs. The remote is simulated (SimulatedRemote.ts): it answers
+ * `sync:getStates` for the history from the ids alone and passes everything else, the active
+ * jobs included, to a stand-in, so the start-up's figures are the daemon's own. Per size: the
+ * start-up (wall time, the daemon's CPU per job), resident memory after it and after an idle
+ * period, and the longest event-loop block during the start-up and during a full rescan,
+ * measured inside the daemon (loopProbe.js: `monitorEventLoopDelay` at 1 ms).
+ */
+import { readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { CheckList } from "../CheckList.js";
+import { CelstateSyncProcess } from "../CelstateSyncProcess.js";
+import { LiveJob, type Rename } from "../LiveJob.js";
+import { readProcSnapshot } from "../procStats.js";
+import { RandomSource } from "../randomSource.js";
+import { writeScaleJobs } from "../scaleHistory.js";
+import { type BenchContext, metric, type Scenario, type ScenarioResult } from "../Scenario.js";
+import { SimulatedRemote } from "../SimulatedRemote.js";
+
+type LoopWindow = { maxMs: number; p99Ms: number; samples: number };
+
+const count = (text: string, of: string): number => text.split(of).length - 1;
+
+async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Ends the daemon's current event-loop window and returns it (loopProbe.js). */
+async function loopWindow(p: CelstateSyncProcess, file: string): Promise<LoopWindow> {
+  const before = (await readFile(file, "utf8").catch(() => "")).split("\n").filter(Boolean).length;
+  p.child.kill("SIGUSR2");
+  let lines: string[] = [];
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    lines = (await readFile(file, "utf8").catch(() => "")).split("\n").filter(Boolean);
+    if (lines.length > before) break;
+    if (Date.now() > deadline) throw new Error("the loop probe wrote no window");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return JSON.parse(lines.at(-1)!) as LoopWindow;
+}
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+export const scaleScenario: Scenario = {
+  id: "scale",
+  title: "History at scale",
+  defaultRuns: 1,
+  async run(ctx: BenchContext): Promise<ScenarioResult> {
+    const started = Date.now();
+    const checks = new CheckList();
+    const notes: string[] = [];
+    const sizes = ctx.sizes.scaleJobs;
+    const dir = await ctx.fixtures.tempDir("scale");
+    const standin = await ctx.fixtures.ownStandin(0);
+    const remote = await SimulatedRemote.start(standin.url);
+    const configFile = path.join(await ctx.fixtures.tempDir("scale-config"), "celstate-sync.config.json");
+    // A rescan soon after the start-up and the idle period, then every so often.
+    await writeFile(configFile, JSON.stringify({ watch: { rescanIntervalMs: ctx.sizes.scaleRescanEveryMs } }));
+    const probeFile = path.join(path.dirname(configFile), "loop.jsonl");
+
+    const rng = new RandomSource(6);
+    const renames: Rename[] = [];
+    const active: LiveJob[] = [];
+    for (let i = 0; i < ctx.sizes.activeJobs; i++) {
+      const job = new LiveJob(dir, rng, renames, { min: 2_000, max: 8_000 });
+      await job.queued();
+      if (i % 3 >= 1) await job.running();
+      if (i % 3 === 2) await job.processing();
+      active.push(job);
+    }
+
+    const m = (label: string, unit: string, goal?: Parameters<typeof metric>[2], digits?: number) =>
+      sizes.map((n) => metric(`${fmt(n)} jobs: ${label}`, unit, goal, digits));
+    const startup = m("start-up (spawn to `start-up reconcile done`)", "s", undefined, 1);
+    const startupRate = m("start-up, whole", "jobs/s", undefined, 0);
+    const triageRate = m("start-up, the daemon's own work (jobs per CPU second)", "jobs/s", undefined, 0);
+    const cpuPerJob = m("daemon CPU per job during the start-up", "µs", undefined, 0);
+    const rssAfter = m(
+      "resident memory after start-up (max of right after and after the idle period)",
+      "MB",
+      { op: "<", value: 150, text: "< 150 MB" },
+      0,
+    );
+    const hwm = m("peak resident memory during start-up (VmHWM)", "MB", undefined, 0);
+    const startupBlock = m("longest event-loop block during the start-up pass", "ms", { op: "<", value: 20, text: "< 20 ms" }, 1);
+    const rescanMs = m("full rescan", "s", undefined, 1);
+    const rescanBlock = m(
+      "longest event-loop block from the idle period through a full rescan",
+      "ms",
+      { op: "<", value: 20, text: "< 20 ms" },
+      1,
+    );
+    const simShare = m("the simulated remote's own time computing states", "s", undefined, 1);
+
+    let written = 0;
+    try {
+      for (const [k, n] of sizes.entries()) {
+        const t0 = Date.now();
+        ctx.log(`writing jobs ${fmt(written)} … ${fmt(n)} …`);
+        writeScaleJobs(dir, written, n);
+        written = n;
+        ctx.log(`written in ${((Date.now() - t0) / 1000).toFixed(0)} s; watch over ${fmt(n)} in-sync + ${active.length} active jobs …`);
+        // Files changed within the rescan's clock slack (2 s) before the start-up would be looked
+        // at again by the first rescan: the history is older than that, as a real one is.
+        const writtenAt = Date.now();
+        await until(() => Date.now() - writtenAt > 2_500, 5_000, "the history to be older than the rescan's slack");
+        await rm(probeFile, { force: true });
+        const busyBefore = remote.busyMs;
+        const served = remote.statesServed;
+        const p = await CelstateSyncProcess.spawn(
+          ["watch", "--log-level", "info", "--config", configFile],
+          { url: remote.url, token: ctx.token, jobsDir: dir },
+          { BENCH_LOOP_PROBE_OUT: probeFile },
+        );
+        try {
+          // The window starts with the pass: loading the program is not the pass's block.
+          await p.waitForLog("start-up reconcile of every job on disk", 60_000);
+          await loopWindow(p, probeFile);
+          await p.waitForLog("start-up reconcile done", 3_600_000);
+          const wall = (Date.now() - p.startedAt) / 1000;
+          const cpu = (await p.cpuMs()) / 1000;
+          const afterStartup = await readProcSnapshot(p.pid);
+          const startWindow = await loopWindow(p, probeFile);
+          startup[k]!.values.push(wall);
+          startupRate[k]!.values.push(n / wall);
+          triageRate[k]!.values.push(n / cpu);
+          cpuPerJob[k]!.values.push((cpu / n) * 1e6);
+          hwm[k]!.values.push(afterStartup.hwmBytes / 1e6);
+          startupBlock[k]!.values.push(startWindow.maxMs);
+          simShare[k]!.values.push((remote.busyMs - busyBefore) / 1000);
+          checks.expect(
+            `${fmt(n)} jobs: the simulated remote answered for every job`,
+            remote.statesServed - served >= n,
+            `${fmt(remote.statesServed - served)} states served`,
+          );
+
+          const rescansBefore = count(p.stderr, '"rescan done"');
+          ctx.log(`idle for ${ctx.sizes.idleMs / 1000} s, then a full rescan …`);
+          await new Promise((r) => setTimeout(r, ctx.sizes.idleMs));
+          const afterIdle = await readProcSnapshot(p.pid);
+          rssAfter[k]!.values.push(Math.max(afterStartup.rssBytes, afterIdle.rssBytes) / 1e6);
+          await until(() => count(p.stderr, '"rescan done"') > rescansBefore, ctx.sizes.scaleRescanEveryMs * 3 + n, "a full rescan");
+          const rescanWindow = await loopWindow(p, probeFile);
+          rescanBlock[k]!.values.push(rescanWindow.maxMs);
+          const line =
+            p.stderr
+              .slice(p.stderr.lastIndexOf('"rescan done"') - 200)
+              .split("\n")
+              .find((l) => l.includes('"rescan done"')) ?? "";
+          const rescanned = /"jobs":(\d+)/.exec(line);
+          const took = /"ms":(\d+)/.exec(line);
+          rescanMs[k]!.values.push(took ? Number(took[1]) / 1000 : Number.NaN);
+          checks.expect(`${fmt(n)} jobs: the rescan went over every job`, Number(rescanned?.[1]) === n + active.length, line.slice(0, 200));
+        } finally {
+          const { code } = await p.stop();
+          checks.expect(`${fmt(n)} jobs: watch stops on SIGTERM with exit code 0`, code === 0, `exit ${code}`);
+          checks.expect(`${fmt(n)} jobs: the daemon logged no error`, p.errorLines.length === 0, p.errorLines[0] ?? "none");
+        }
+      }
+    } finally {
+      await remote.stop();
+      await standin.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+
+    const setup = [
+      `A history of small finished jobs (job.json and two tiny PNGs each) grown to ${sizes.map(fmt).join(", then ")} jobs, plus ${active.length} active ones (a third queued, a third running, a third mid-processing). \`celstate-sync watch\` (default settings, a rescan every ${ctx.sizes.scaleRescanEveryMs / 1000} s) is started once per size against a **simulated remote**: it answers \`sync:getStates\` for the history from the job ids alone, as a deployment holding those jobs in sync would, and passes every other request, the active jobs' included, to the stand-in. After the start-up: /proc/<pid>/status (VmRSS, VmHWM) right after and after ${ctx.sizes.idleMs / 1000} s idle; the event loop's longest delay over the start-up, and from the idle period through the next full rescan (\`monitorEventLoopDelay\` at 1 ms resolution, preloaded into the daemon).`,
+    ];
+    return {
+      id: "scale",
+      title: this.title,
+      setup,
+      metrics: [startup, startupRate, triageRate, cpuPerJob, rssAfter, hwm, startupBlock, rescanMs, rescanBlock, simShare].flat(),
+      checks: checks.all,
+      notes,
+      durationMs: Date.now() - started,
+    };
+  },
+};
