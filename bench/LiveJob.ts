@@ -67,3 +67,30 @@ export class LiveJob extends PipelineJob {
     this.note();
   }
 }
+
+/** Pause between two stages of one job, ms. */
+export const STAGE_PAUSE_MS = { min: 50, max: 250 };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Starts `rate` jobs a second for `durationMs`, each through every stage; resolves when all are done. */
+export async function writeLiveJobs(
+  jobsDir: string,
+  rate: number,
+  durationMs: number,
+  rng: RandomSource,
+  renames: Rename[],
+): Promise<LiveJob[]> {
+  const jobs: LiveJob[] = [];
+  const running: Promise<void>[] = [];
+  const t0 = Date.now();
+  const total = Math.round((rate * durationMs) / 1000);
+  for (let i = 0; i < total; i++) {
+    await sleep(t0 + (i * 1000) / rate - Date.now());
+    const job = new LiveJob(jobsDir, rng, renames);
+    jobs.push(job);
+    running.push(job.runToSuccess(() => sleep(rng.int(STAGE_PAUSE_MS.min, STAGE_PAUSE_MS.max))));
+  }
+  await Promise.all(running);
+  return jobs;
+}

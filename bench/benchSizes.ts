@@ -23,8 +23,10 @@ export type BenchSizes = {
   largeBytes: number;
   /** History sizes of the scale scenario, grown in place from one to the next. */
   scaleJobs: number[];
-  /** The scale scenario's rescan interval: short, so a full rescan follows the idle period. */
+  /** The scale scenario's rescan interval: short, so rescans of the whole history run nearly back to back. */
   scaleRescanEveryMs: number;
+  /** The scale scenario's live phase (at liveJobsPerSecond) during those rescans. */
+  scaleLiveMs: number;
 };
 
 export const FULL_SIZES: BenchSizes = {
@@ -39,7 +41,8 @@ export const FULL_SIZES: BenchSizes = {
   liveLowRate: { jobsPerSecond: 5, ms: 30_000 },
   largeBytes: 1024 * 1024 * 1024,
   scaleJobs: [50_000, 200_000, 1_000_000],
-  scaleRescanEveryMs: 60_000,
+  scaleRescanEveryMs: 15_000,
+  scaleLiveMs: 30_000,
 };
 
 /** Overrides for exploring (not for reports): BENCH_LIVE_MS, BENCH_LIVE_RATE. */
@@ -63,5 +66,6 @@ export const QUICK_SIZES: BenchSizes = {
   liveLowRate: null,
   largeBytes: 8 * 1024 * 1024,
   scaleJobs: [3_000],
-  scaleRescanEveryMs: 2_000,
+  scaleRescanEveryMs: 1_000,
+  scaleLiveMs: 2_000,
 };

@@ -12,8 +12,10 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CheckList } from "../CheckList.js";
 import { CelstateSyncProcess } from "../CelstateSyncProcess.js";
-import { LiveJob, type Rename } from "../LiveJob.js";
+import { LiveJob, type Rename, writeLiveJobs } from "../LiveJob.js";
 import { readProcSnapshot } from "../procStats.js";
+import { renameLatencies } from "../renameLatencies.js";
+import { percentile } from "../summarize.js";
 import { RandomSource } from "../randomSource.js";
 import { writeScaleJobs } from "../scaleHistory.js";
 import { type BenchContext, metric, type Scenario, type ScenarioResult } from "../Scenario.js";
@@ -98,6 +100,46 @@ export const scaleScenario: Scenario = {
       1,
     );
     const simShare = m("the simulated remote's own time computing states", "s", undefined, 1);
+    const largest = sizes.at(-1)!;
+    const rate = ctx.sizes.liveJobsPerSecond;
+    const during = `${rate} jobs/s while the ${fmt(largest)}-job history is rescanned`;
+    const liveP50 = metric(`p50 rename → commit, ${during}`, "ms", undefined, 0);
+    const liveP90 = metric(`p90 rename → commit, ${during}`, "ms", undefined, 0);
+    const liveP99 = metric(`p99 rename → commit, ${during}`, "ms", { op: "<", value: 100, text: "< 100 ms" }, 0);
+    const rescanShare = metric("share of that live phase with a rescan running", "%", undefined, 0);
+
+    /** Live jobs written at the live scenario's rate while rescans of the whole history run back to back. */
+    const liveDuringRescans = async (p: CelstateSyncProcess): Promise<void> => {
+      ctx.log(`${rate} jobs/s for ${ctx.sizes.scaleLiveMs / 1000} s while rescans run …`);
+      const renames: Rename[] = [];
+      const t0 = Date.now();
+      const jobs = await writeLiveJobs(dir, rate, ctx.sizes.scaleLiveMs, new RandomSource(61), renames);
+      const t1 = Date.now();
+      // Until every live job's final state is in (the latencies of those that never make it show as unmatched).
+      const finalOf = new Map(jobs.map((j) => [j.id, String(j.record.updated_at)]));
+      let commits = await standin.commits(t0);
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; commits = await standin.commits(t0)) {
+        const done = new Set(commits.filter((c) => finalOf.get(c.jobId) === c.updatedAt).map((c) => c.jobId));
+        if (done.size === finalOf.size) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const { latencies, unmatched } = renameLatencies(renames, commits);
+      checks.expect(
+        "every live job.json rename reached the deployment",
+        unmatched.length === 0,
+        `${unmatched.length} of ${renames.length} renames without a commit`,
+      );
+      liveP50.values.push(percentile(latencies, 50));
+      liveP90.values.push(percentile(latencies, 90));
+      liveP99.values.push(percentile(latencies, 99));
+      let busy = 0;
+      for (const l of p.stderr.split("\n").filter((x) => x.includes('"rescan done"'))) {
+        const { time, ms } = JSON.parse(l) as { time: number; ms: number };
+        busy += Math.max(0, Math.min(time, t1) - Math.max(time - ms, t0));
+      }
+      rescanShare.values.push((busy / (t1 - t0)) * 100);
+      checks.expect("rescans ran during the live phase", busy > 0, `${busy} ms of rescan in ${t1 - t0} ms`);
+    };
 
     let written = 0;
     try {
@@ -158,6 +200,7 @@ export const scaleScenario: Scenario = {
           const took = /"ms":(\d+)/.exec(line);
           rescanMs[k]!.values.push(took ? Number(took[1]) / 1000 : Number.NaN);
           checks.expect(`${fmt(n)} jobs: the rescan went over every job`, Number(rescanned?.[1]) === n + active.length, line.slice(0, 200));
+          if (n === largest) await liveDuringRescans(p);
         } finally {
           const { code } = await p.stop();
           checks.expect(`${fmt(n)} jobs: watch stops on SIGTERM with exit code 0`, code === 0, `exit ${code}`);
@@ -177,7 +220,13 @@ export const scaleScenario: Scenario = {
       id: "scale",
       title: this.title,
       setup,
-      metrics: [startup, startupRate, triageRate, cpuPerJob, rssAfter, hwm, startupBlock, rescanMs, rescanBlock, simShare].flat(),
+      metrics: [
+        ...[startup, startupRate, triageRate, cpuPerJob, rssAfter, hwm, startupBlock, rescanMs, rescanBlock, simShare].flat(),
+        liveP50,
+        liveP90,
+        liveP99,
+        rescanShare,
+      ],
       checks: checks.all,
       notes,
       durationMs: Date.now() - started,
