@@ -1,6 +1,6 @@
 /**
  * An in-memory ConvexGateway for unit tests of the engine: job states kept as `sync:getStates`
- * serves them, commits applied as `sync:commit` applies them (monotonic by `updatedAtUs`, asset
+ * serves them, commits applied as `sync:commit` (and, job after job, `sync:commitMany`) applies them (monotonic by `updatedAtUs`, asset
  * rows upserted, removals honoured, the resulting state answered), uploads stored by content.
  * Every call is counted by name, and a test can make the next call of a function fail.
  */
@@ -9,12 +9,19 @@ import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { isoToMicros } from "../../convex/lib/time.js";
 import type { CommitArgs, CommitResult, ConvexGateway, GatewayStats, RemoteJobState, UploadBody } from "../../src/remote/ConvexGateway.js";
 
-type Name = "handshake" | "getStates" | "generateUploadUrls" | "upload" | "commit";
+type Name = "handshake" | "getStates" | "generateUploadUrls" | "upload" | "commit" | "commitMany";
 
 export class FakeGateway implements ConvexGateway {
   readonly states = new Map<string, RemoteJobState>();
   readonly blobs = new Map<string, Buffer>();
-  readonly calls: Record<Name, number> = { handshake: 0, getStates: 0, generateUploadUrls: 0, upload: 0, commit: 0 };
+  readonly calls: Record<Name, number> = {
+    handshake: 0,
+    getStates: 0,
+    generateUploadUrls: 0,
+    upload: 0,
+    commit: 0,
+    commitMany: 0,
+  };
   private readonly failures = new Map<Name, unknown>();
   private uploads = 0;
   private bytesUploaded = 0;
@@ -62,6 +69,16 @@ export class FakeGateway implements ConvexGateway {
 
   async commit(args: CommitArgs): Promise<CommitResult> {
     this.call("commit");
+    return this.apply(args);
+  }
+
+  /** Every job's commit, in order; a failure set with `failNext("commitMany")` fails them all. */
+  async commitMany(commits: CommitArgs[]): Promise<CommitResult[]> {
+    this.call("commitMany");
+    return commits.map((c) => this.apply(c));
+  }
+
+  private apply(args: CommitArgs): CommitResult {
     const jobId = args.job.jobId;
     const before = this.states.get(jobId) ?? null;
     const version = isoToMicros(args.job.updatedAtIso) ?? 0;

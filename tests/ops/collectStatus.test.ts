@@ -28,6 +28,7 @@ function fakeGateway(states: Map<string, RemoteJobState>, calls: string[][]): Co
     generateUploadUrls: no,
     upload: no,
     commit: no,
+    commitMany: no,
     collectGarbage: no,
     stats: () => ({ requests, byFunction: {}, uploads: 0, bytesUploaded: 0 }),
   };

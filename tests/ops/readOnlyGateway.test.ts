@@ -32,6 +32,7 @@ function fakeGateway(calls: string[]): ConvexGateway {
     generateUploadUrls: rec("generateUploadUrls"),
     upload: rec("upload"),
     commit: rec("commit"),
+    commitMany: rec("commitMany"),
     collectGarbage: rec("collectGarbage"),
     stats: () => ({ requests: calls.length, byFunction: {}, uploads: 0, bytesUploaded: 0 }),
   };
@@ -56,6 +57,7 @@ describe("readOnlyGateway", () => {
     expect(() => g.generateUploadUrls(1)).toThrow(ReadOnlyViolation);
     expect(() => g.upload("u", { open: () => null as never, bytes: 0, sha256Hex: "", contentType: "" })).toThrow(ReadOnlyViolation);
     expect(() => g.commit({ job: null as never, recordHash: "", assets: [] })).toThrow(/must not change the deployment/);
+    expect(() => g.commitMany([])).toThrow(ReadOnlyViolation);
     expect(() => g.collectGarbage(0)).toThrow(ReadOnlyViolation);
     expect(calls).toEqual([]);
   });
