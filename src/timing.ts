@@ -99,6 +99,13 @@ export const UNCOMMITTED_REUSE_MS = 60 * 60_000;
  */
 export const STATE_BATCH_WINDOW_MS = 2;
 
+/**
+ * Commits reaching their turn within this window go out as one `sync:commitMany` (and while a
+ * batch is in flight, what arrives waits for it to land): a backfill's jobs share their commits,
+ * and a lone commit of the live path leaves after this long at most.
+ */
+export const COMMIT_BATCH_WINDOW_MS = 2;
+
 // ── The process ─────────────────────────────────────────────────────────────────────────────
 
 /**

@@ -27,6 +27,7 @@ import type { PlanOptions, SyncPlan } from "./planJob.js";
 import { finalIfInSync, type ReconcileDeps, reconcileJob, type ReconcileOutcome } from "./reconcileJob.js";
 import { backoffDelay } from "./backoff.js";
 import { ByteBudget } from "./ByteBudget.js";
+import { CommitBatcher } from "./CommitBatcher.js";
 import { DeploymentProbe } from "./DeploymentProbe.js";
 import { RemoteStateBatcher } from "./RemoteStateBatcher.js";
 import { UncommittedUploads } from "./UncommittedUploads.js";
@@ -142,6 +143,7 @@ export class SyncEngine extends EventEmitter {
   private readonly streaks = new Map<string, Streak>();
   private readonly loggedInternal = new Set<string>();
   private readonly urls: UploadUrlPool;
+  private readonly commits: CommitBatcher;
   /** Upload bytes in flight across every reconcile: the queue bounds runs, this bounds their uploads. */
   private readonly bytes: ByteBudget;
   private readonly uncommitted = new UncommittedUploads();
@@ -156,6 +158,7 @@ export class SyncEngine extends EventEmitter {
     this.plan = { checksum: config.checksum, prune: config.prune, settleMs: config.settleMs };
     this.states = new RemoteStateBatcher(gateway, config.stateBatchSize);
     this.urls = new UploadUrlPool(gateway);
+    this.commits = new CommitBatcher(gateway);
     this.deployment = new DeploymentProbe({ gateway, onFatal: (e) => this.setFatal(e) });
     this.queue = new WorkQueue((jobId, ctx) => this.work(jobId, ctx.attempt, ctx.signal), {
       concurrency: config.concurrency,
@@ -278,6 +281,7 @@ export class SyncEngine extends EventEmitter {
       jobsDir: this.opts.config.jobsDir,
       rules: this.rules,
       gateway: this.opts.gateway,
+      commits: this.commits,
       states: this.states,
       urls: this.urls,
       uncommitted: this.uncommitted,

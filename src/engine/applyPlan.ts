@@ -1,7 +1,8 @@
 /**
  * apply(plan): carries out what planJob decided, and nothing else. For a `sync` plan: the
  * uploads (each bounded by the byte budget, a blob kept from a refused commit reused), then one
- * atomic `sync:commit`; for a parked job whose marked record the deployment does not hold yet,
+ * atomic commit (sent through the CommitBatcher, which may carry it with other jobs' commits in
+ * one `sync:commitMany`); for a parked job whose marked record the deployment does not hold yet,
  * that record alone. The deployment answers with the state it now holds for the job, which is
  * remembered for the next look (the client never works it out itself).
  */
@@ -12,6 +13,7 @@ import { openAssetStream, readAssetSync } from "../local/openAssetFile.js";
 import { type TraceEvents, traceEventsOf, traceSizeProblem } from "../local/traceEvents.js";
 import type { LocalFile, LocalJob } from "../local/types.js";
 import type { AssetInput, CommitResult, ConvexGateway } from "../remote/ConvexGateway.js";
+import type { CommitBatcher } from "./CommitBatcher.js";
 import type { SyncPlan } from "./planJob.js";
 import type { RemoteStateBatcher } from "./RemoteStateBatcher.js";
 import type { UncommittedUploads } from "./UncommittedUploads.js";
@@ -19,6 +21,8 @@ import type { UploadUrlPool } from "./UploadUrlPool.js";
 
 export type ApplyDeps = {
   gateway: ConvexGateway;
+  /** Where commits go: batched with other reconciles' commits that reach theirs together. */
+  commits: Pick<CommitBatcher, "commit">;
   states: RemoteStateBatcher;
   urls: UploadUrlPool;
   /** Blobs uploaded for commits that did not go through, reused by the next attempt. */
@@ -89,7 +93,7 @@ function traceOfCommit(log: Logger | undefined, local: LocalJob, plan: SyncPlan,
 
 /** The marked record alone (status failed, component null): the public view then says what job.json says. */
 export async function publishMarkedRecord(deps: ApplyDeps, local: LocalJob): Promise<void> {
-  const commit = await deps.gateway.commit({ job: local.record, recordHash: local.recordHash, sourceHash: local.sourceHash, assets: [] });
+  const commit = await deps.commits.commit({ job: local.record, recordHash: local.recordHash, sourceHash: local.sourceHash, assets: [] });
   deps.states.remember(local.jobId, commit.state);
 }
 
@@ -131,7 +135,7 @@ export async function applyPlan(deps: ApplyDeps, local: LocalJob, plan: SyncPlan
   for (const { file, sha256, storageId } of plan.metadataUpdates) assets.push(assetRow(file, sha256, storageId));
 
   const trace = traceOfCommit(deps.log, local, plan, assets);
-  const commit = await deps.gateway.commit({
+  const commit = await deps.commits.commit({
     job: local.record,
     recordHash: local.recordHash,
     sourceHash: local.sourceHash,

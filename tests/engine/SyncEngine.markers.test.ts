@@ -23,7 +23,10 @@ afterEach(async () => {
 
 const RETRY = { baseMs: 1, maxMs: 20, maxAttempts: 3, maxRetryMs: 60_000 };
 
-/** A real gateway whose `commit` runs `fail` first (throw to fail the call). */
+/**
+ * A real gateway whose commits run `fail` first for each job (throw to fail the call): a batch
+ * fails whole when any of its jobs does, as one transaction does.
+ */
 function failingCommits(gateway: ConvexGateway, fail: (args: CommitArgs) => void): ConvexGateway & { commits: () => number } {
   let commits = 0;
   return Object.assign(Object.create(gateway) as ConvexGateway, {
@@ -31,6 +34,11 @@ function failingCommits(gateway: ConvexGateway, fail: (args: CommitArgs) => void
       commits++;
       fail(args);
       return await gateway.commit(args);
+    },
+    commitMany: async (batch: CommitArgs[]) => {
+      commits += batch.length;
+      for (const args of batch) fail(args);
+      return await gateway.commitMany(batch);
     },
     commits: () => commits,
   });

@@ -1,0 +1,156 @@
+/**
+ * Sends the commits of reconciles that reach their commit together as one `sync:commitMany`.
+ * A commit waits a few milliseconds for company (COMMIT_BATCH_WINDOW_MS), or, while
+ * COMMIT_LANES batches are already in flight, until one of them lands: what gathers meanwhile
+ * goes out together. A lone commit goes out after the window as a plain `sync:commit`. Each
+ * caller gets its own job's result or error.
+ *
+ * A batch is bounded by jobs and asset rows (what `sync:commitMany` accepts) and by argument
+ * bytes (MAX_COMMIT_BATCH_BYTES); a job too large to share a batch is committed alone.
+ *
+ * Errors: the batch is one transaction, so a refusal of any job aborts all of it and writes
+ * nothing. A refusal by the functions themselves (a job's MISSING_ASSET, a refused argument, a
+ * data-less "Server Error", which is also how a batch over a transaction limit fails) may be one
+ * job's own, so the batch's jobs are then committed one by one, and each gets its own answer:
+ * the job at fault fails alone and nobody else is marked for it. Anything else (no answer, an
+ * OCC conflict, a 429, a refused token) says nothing about any one job: every job of the batch
+ * gets that error, as it would have got it on its own commit, and the queue retries each.
+ */
+import { ConvexError } from "convex/values";
+import { commitFileCount, MAX_COMMIT_ASSETS, MAX_COMMIT_BATCH, MAX_COMMIT_BATCH_BYTES } from "../../convex/lib/commitJob.js";
+import { classifyError, FunctionFailure } from "../errors/classifyError.js";
+import type { CommitArgs, CommitResult, ConvexGateway } from "../remote/ConvexGateway.js";
+import { COMMIT_BATCH_WINDOW_MS } from "../timing.js";
+
+/**
+ * Batches in flight at once. One keeps the batches large (everything that reaches its commit
+ * while one flies goes in the next); two let a commit that arrives mid-flight leave without
+ * waiting for the whole previous round trip, at the cost of smaller batches.
+ */
+export const COMMIT_LANES = 1;
+
+export type CommitBatcherOptions = {
+  windowMs?: number;
+  lanes?: number;
+  maxJobs?: number;
+  maxFiles?: number;
+  maxBytes?: number;
+};
+
+type Waiting = {
+  args: CommitArgs;
+  bytes: number;
+  files: number;
+  resolve: (r: CommitResult) => void;
+  reject: (e: unknown) => void;
+};
+
+/** The size of a commit's arguments on the wire, near enough to bound a batch. */
+function argumentBytes(args: CommitArgs): number {
+  return Buffer.byteLength(JSON.stringify(args));
+}
+
+/** A refusal by the deployment's functions: it may be one job's own, so the batch is split. */
+function refusedByTheFunctions(e: unknown): boolean {
+  if (!(e instanceof ConvexError) && !(e instanceof FunctionFailure)) return false;
+  return classifyError(e).kind !== "fatal";
+}
+
+export class CommitBatcher {
+  private readonly waiting: Waiting[] = [];
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly windowMs: number;
+  private readonly lanes: number;
+  private readonly maxJobs: number;
+  private readonly maxFiles: number;
+  private readonly maxBytes: number;
+
+  constructor(
+    private readonly gateway: Pick<ConvexGateway, "commit" | "commitMany">,
+    opts: CommitBatcherOptions = {},
+  ) {
+    this.windowMs = opts.windowMs ?? COMMIT_BATCH_WINDOW_MS;
+    this.lanes = opts.lanes ?? COMMIT_LANES;
+    this.maxJobs = opts.maxJobs ?? MAX_COMMIT_BATCH;
+    this.maxFiles = opts.maxFiles ?? MAX_COMMIT_ASSETS;
+    this.maxBytes = opts.maxBytes ?? MAX_COMMIT_BATCH_BYTES;
+  }
+
+  commit(args: CommitArgs): Promise<CommitResult> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ args, bytes: argumentBytes(args), files: commitFileCount(args), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Sends what waits when a lane is free: at once if a batch is full, else after the window. */
+  private schedule(): void {
+    if (this.waiting.length === 0 || this.inFlight >= this.lanes) return;
+    if (this.waiting.length >= this.maxJobs) {
+      this.flush();
+      return;
+    }
+    this.timer ??= setTimeout(() => this.flush(), this.windowMs);
+  }
+
+  private flush(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.waiting.length > 0 && this.inFlight < this.lanes) {
+      const batch = this.takeBatch();
+      this.inFlight++;
+      void this.send(batch).finally(() => {
+        this.inFlight--;
+        // What gathered while this batch flew has waited already: it goes at once.
+        if (this.waiting.length > 0) this.flush();
+      });
+    }
+  }
+
+  /** The longest run of waiting commits, oldest first, within the bounds (at least one). */
+  private takeBatch(): Waiting[] {
+    let bytes = 0;
+    let files = 0;
+    let n = 0;
+    for (const w of this.waiting) {
+      if (n > 0 && (n >= this.maxJobs || bytes + w.bytes > this.maxBytes || files + w.files > this.maxFiles)) break;
+      bytes += w.bytes;
+      files += w.files;
+      n++;
+    }
+    return this.waiting.splice(0, n);
+  }
+
+  private async send(batch: Waiting[]): Promise<void> {
+    if (batch.length === 1) return await this.sendAlone(batch[0]!);
+    let results: CommitResult[];
+    try {
+      results = await this.gateway.commitMany(batch.map((w) => w.args));
+    } catch (e) {
+      if (refusedByTheFunctions(e)) {
+        // Nothing of the batch was written: each job alone tells whose refusal it was.
+        await Promise.all(batch.map((w) => this.sendAlone(w)));
+      } else {
+        for (const w of batch) w.reject(e);
+      }
+      return;
+    }
+    if (results.length !== batch.length) {
+      const e = new Error(`sync:commitMany answered ${results.length} results for ${batch.length} commits`);
+      for (const w of batch) w.reject(e);
+      return;
+    }
+    batch.forEach((w, k) => {
+      w.resolve(results[k]!);
+    });
+  }
+
+  private async sendAlone(w: Waiting): Promise<void> {
+    try {
+      w.resolve(await this.gateway.commit(w.args));
+    } catch (e) {
+      w.reject(e);
+    }
+  }
+}
