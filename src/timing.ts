@@ -106,6 +106,14 @@ export const STATE_BATCH_WINDOW_MS = 2;
  */
 export const COMMIT_BATCH_WINDOW_MS = 2;
 
+/**
+ * How long a commit waits at most for the commits of reconciles still uploading (which said
+ * theirs is coming), to go out with them: about one round trip to a deployment, so a backfill's
+ * concurrent jobs share one call, and a live job's commit is held back by another's uploads for
+ * no more than this.
+ */
+export const COMMIT_MAX_WAIT_MS = 50;
+
 // ── The process ─────────────────────────────────────────────────────────────────────────────
 
 /**

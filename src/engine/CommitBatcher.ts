@@ -1,8 +1,11 @@
 /**
  * Sends the commits of reconciles that reach their commit together as one `sync:commitMany`.
- * A commit waits a few milliseconds for company (COMMIT_BATCH_WINDOW_MS), or, while
- * COMMIT_LANES batches are already in flight, until one of them lands: what gathers meanwhile
- * goes out together. A lone commit goes out after the window as a plain `sync:commit`. Each
+ * A commit waits a few milliseconds for company (COMMIT_BATCH_WINDOW_MS); while other
+ * reconciles that said their commit is coming (`expectCommit`, at the start of their uploads)
+ * are still uploading, it waits for them too, up to COMMIT_MAX_WAIT_MS; and while COMMIT_LANES
+ * batches are in flight, until one of them lands (and then for company as above, counted from
+ * the landing). What gathers meanwhile goes out together. A
+ * lone commit (no other on its way) goes out after the window, as a plain `sync:commit`. Each
  * caller gets its own job's result or error.
  *
  * A batch is bounded by jobs and asset rows (what `sync:commitMany` accepts) and by argument
@@ -20,7 +23,7 @@ import { ConvexError } from "convex/values";
 import { commitFileCount, MAX_COMMIT_ASSETS, MAX_COMMIT_BATCH, MAX_COMMIT_BATCH_BYTES } from "../../convex/lib/commitJob.js";
 import { classifyError, FunctionFailure } from "../errors/classifyError.js";
 import type { CommitArgs, CommitResult, ConvexGateway } from "../remote/ConvexGateway.js";
-import { COMMIT_BATCH_WINDOW_MS } from "../timing.js";
+import { COMMIT_BATCH_WINDOW_MS, COMMIT_MAX_WAIT_MS } from "../timing.js";
 
 /**
  * Batches in flight at once. One keeps the batches large (everything that reaches its commit
@@ -31,6 +34,7 @@ export const COMMIT_LANES = 1;
 
 export type CommitBatcherOptions = {
   windowMs?: number;
+  maxWaitMs?: number;
   lanes?: number;
   maxJobs?: number;
   maxFiles?: number;
@@ -39,6 +43,7 @@ export type CommitBatcherOptions = {
 
 type Waiting = {
   args: CommitArgs;
+  since: number;
   bytes: number;
   files: number;
   resolve: (r: CommitResult) => void;
@@ -59,8 +64,13 @@ function refusedByTheFunctions(e: unknown): boolean {
 export class CommitBatcher {
   private readonly waiting: Waiting[] = [];
   private inFlight = 0;
+  /** Reconciles that said a commit of theirs is coming and have not made it yet. */
+  private coming = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** When a lane last became free: a commit that waited for the lane waits for company from then on. */
+  private laneFreedAt = 0;
   private readonly windowMs: number;
+  private readonly maxWaitMs: number;
   private readonly lanes: number;
   private readonly maxJobs: number;
   private readonly maxFiles: number;
@@ -71,27 +81,54 @@ export class CommitBatcher {
     opts: CommitBatcherOptions = {},
   ) {
     this.windowMs = opts.windowMs ?? COMMIT_BATCH_WINDOW_MS;
+    this.maxWaitMs = opts.maxWaitMs ?? COMMIT_MAX_WAIT_MS;
     this.lanes = opts.lanes ?? COMMIT_LANES;
     this.maxJobs = opts.maxJobs ?? MAX_COMMIT_BATCH;
     this.maxFiles = opts.maxFiles ?? MAX_COMMIT_ASSETS;
     this.maxBytes = opts.maxBytes ?? MAX_COMMIT_BATCH_BYTES;
   }
 
+  /**
+   * Says a commit of the caller's will follow (its uploads are starting), so that commits
+   * waiting meanwhile may wait for it. The returned function says it is no longer coming: call
+   * it just before committing, and whenever the reconcile ends (calling it again does nothing).
+   */
+  expectCommit(): () => void {
+    this.coming++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.coming--;
+      this.schedule();
+    };
+  }
+
   commit(args: CommitArgs): Promise<CommitResult> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ args, bytes: argumentBytes(args), files: commitFileCount(args), resolve, reject });
+      this.waiting.push({ args, since: performance.now(), bytes: argumentBytes(args), files: commitFileCount(args), resolve, reject });
       this.schedule();
     });
   }
 
-  /** Sends what waits when a lane is free: at once if a batch is full, else after the window. */
+  /**
+   * Sends what waits when a lane is free: at once if a batch is full; else once the window has
+   * passed and no other commit is coming, or the oldest has waited COMMIT_MAX_WAIT_MS.
+   */
   private schedule(): void {
     if (this.waiting.length === 0 || this.inFlight >= this.lanes) return;
     if (this.waiting.length >= this.maxJobs) {
       this.flush();
       return;
     }
-    this.timer ??= setTimeout(() => this.flush(), this.windowMs);
+    const waited = performance.now() - Math.max(this.waiting[0]!.since, this.laneFreedAt);
+    const due = this.coming > 0 ? this.maxWaitMs : this.windowMs;
+    if (waited >= due) {
+      this.flush();
+      return;
+    }
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.flush(), due - waited);
   }
 
   private flush(): void {
@@ -102,8 +139,8 @@ export class CommitBatcher {
       this.inFlight++;
       void this.send(batch).finally(() => {
         this.inFlight--;
-        // What gathered while this batch flew has waited already: it goes at once.
-        if (this.waiting.length > 0) this.flush();
+        this.laneFreedAt = performance.now();
+        this.schedule();
       });
     }
   }

@@ -78,6 +78,32 @@ describe("CommitBatcher", () => {
     expect(g.sent[0]!.at - asked).toBeLessThan(50);
   });
 
+  it("CommitBatcher › a commit waits for one that is coming (its job still uploading), and both go out together", async () => {
+    const g = fakeGateway();
+    const b = new CommitBatcher(g, { windowMs: 1, maxWaitMs: 10_000 });
+    const coming = b.expectCommit();
+    const first = b.commit(args("a"));
+    await new Promise<void>((r) => setImmediate(r));
+    expect(g.sent).toEqual([]);
+    coming();
+    await Promise.all([first, b.commit(args("b"))]);
+    expect(g.sent.map((s) => [s.fn, s.jobIds])).toEqual([["commitMany", ["a", "b"]]]);
+  });
+
+  it("CommitBatcher › a commit waits for those coming no longer than the longest wait", async () => {
+    const g = fakeGateway();
+    const b = new CommitBatcher(g, { windowMs: 1, maxWaitMs: 20 });
+    const coming = b.expectCommit();
+    try {
+      const asked = performance.now();
+      await b.commit(args("a"));
+      expect(g.sent.map((s) => s.fn)).toEqual(["commit"]);
+      expect(g.sent[0]!.at - asked).toBeGreaterThanOrEqual(19);
+    } finally {
+      coming();
+    }
+  });
+
   it("CommitBatcher › while a batch flies, what arrives waits for it and then goes out together", async () => {
     const g = fakeGateway();
     const b = new CommitBatcher(g, { lanes: 1 });
