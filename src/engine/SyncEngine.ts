@@ -120,6 +120,12 @@ export type EngineOptions = {
   log: Logger;
   mode: EngineMode;
   dryRun?: boolean;
+  /**
+   * The start-up's look at the deployment, when it runs alongside the first reads (a backfill):
+   * uploads and commits wait for it; a refusal (token, API version) is fatal. Without it the
+   * caller has looked before starting the engine.
+   */
+  deploymentChecked?: Promise<void>;
 };
 
 export class SyncEngine extends EventEmitter {
@@ -175,6 +181,7 @@ export class SyncEngine extends EventEmitter {
       },
     });
     this.bytes = new ByteBudget(config.maxBytesInFlight);
+    opts.deploymentChecked?.catch((e: unknown) => this.setFatal(classifyError(e)));
   }
 
   /**
@@ -252,6 +259,9 @@ export class SyncEngine extends EventEmitter {
           },
         )
         .then((rest) => {
+          // Jobs not found in sync are about to upload, most of them: the upload URL is fetched
+          // now rather than by the first upload, one round trip later.
+          if (rest.length > 0 && !this.opts.dryRun) this.urls.prefetch();
           for (const id of rest) this.enqueue(id, priority);
         })
         .finally(() => reads.delete(read));
@@ -282,6 +292,7 @@ export class SyncEngine extends EventEmitter {
       rules: this.rules,
       gateway: this.opts.gateway,
       commits: this.commits,
+      ...(this.opts.deploymentChecked === undefined ? {} : { writable: () => this.opts.deploymentChecked! }),
       states: this.states,
       urls: this.urls,
       uncommitted: this.uncommitted,

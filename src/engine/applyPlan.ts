@@ -22,7 +22,12 @@ import type { UploadUrlPool } from "./UploadUrlPool.js";
 export type ApplyDeps = {
   gateway: ConvexGateway;
   /** Where commits go: batched with other reconciles' commits that reach theirs together. */
-  commits: Pick<CommitBatcher, "commit">;
+  commits: Pick<CommitBatcher, "commit" | "expectCommit">;
+  /**
+   * Resolves once the deployment may be written to (its handshake accepted this version), and
+   * rejects if it refused: every upload and commit waits for it. Reads never do.
+   */
+  writable?: () => Promise<void>;
   states: RemoteStateBatcher;
   urls: UploadUrlPool;
   /** Blobs uploaded for commits that did not go through, reused by the next attempt. */
@@ -93,14 +98,32 @@ function traceOfCommit(log: Logger | undefined, local: LocalJob, plan: SyncPlan,
 
 /** The marked record alone (status failed, component null): the public view then says what job.json says. */
 export async function publishMarkedRecord(deps: ApplyDeps, local: LocalJob): Promise<void> {
+  await deps.writable?.();
   const commit = await deps.commits.commit({ job: local.record, recordHash: local.recordHash, sourceHash: local.sourceHash, assets: [] });
   deps.states.remember(local.jobId, commit.state);
 }
 
 export async function applyPlan(deps: ApplyDeps, local: LocalJob, plan: SyncPlan, signal?: AbortSignal): Promise<Applied> {
+  // Commits reaching their turn while this job uploads may wait for its commit, to share a call.
+  const coming = deps.commits.expectCommit();
+  try {
+    return await uploadAndCommit(deps, local, plan, coming, signal);
+  } finally {
+    coming();
+  }
+}
+
+async function uploadAndCommit(
+  deps: ApplyDeps,
+  local: LocalJob,
+  plan: SyncPlan,
+  coming: () => void,
+  signal?: AbortSignal,
+): Promise<Applied> {
   const { jobId } = local;
   const assets: AssetInput[] = [];
   let bytes = 0;
+  await deps.writable?.();
   await Promise.all(
     plan.uploads.map(async ({ file, sha256, data }) => {
       const kept = deps.uncommitted?.find(jobId, file.relPath, sha256) ?? null;
@@ -135,6 +158,7 @@ export async function applyPlan(deps: ApplyDeps, local: LocalJob, plan: SyncPlan
   for (const { file, sha256, storageId } of plan.metadataUpdates) assets.push(assetRow(file, sha256, storageId));
 
   const trace = traceOfCommit(deps.log, local, plan, assets);
+  coming();
   const commit = await deps.commits.commit({
     job: local.record,
     recordHash: local.recordHash,
