@@ -100,19 +100,27 @@ export const UNCOMMITTED_REUSE_MS = 60 * 60_000;
 export const STATE_BATCH_WINDOW_MS = 2;
 
 /**
- * Commits reaching their turn within this window go out as one `sync:commitMany` (and while a
- * batch is in flight, what arrives waits for it to land): a backfill's jobs share their commits,
- * and a lone commit of the live path leaves after this long at most.
+ * Commits reaching their turn within this window go out as one `sync:commitMany`: the jobs a
+ * batch of events starts together share their commit, and a lone commit leaves after this long
+ * at most. The daemon's live commits wait for nothing else (see CommitBatcher's policies).
  */
 export const COMMIT_BATCH_WINDOW_MS = 2;
 
 /**
- * How long a commit waits at most for the commits of reconciles still uploading (which said
- * theirs is coming), to go out with them: about one round trip to a deployment, so a backfill's
- * concurrent jobs share one call, and a live job's commit is held back by another's uploads for
- * no more than this.
+ * A backfill's commit waits for the commits of reconciles still uploading (which said theirs is
+ * coming) until COMMIT_BATCH_TARGET of them are gathered, none is coming any more, or the oldest
+ * has waited this long. Waiting costs a backfill no throughput (the job gives its queue slot
+ * back while its commit waits and flies), so this only bounds how late one job's commit is:
+ * a few round trips to a deployment, however slow the flow of commits.
  */
-export const COMMIT_MAX_WAIT_MS = 50;
+export const COMMIT_MAX_WAIT_MS = 100;
+
+/**
+ * A backfill's batch leaves as soon as it holds this many commits: enough that commits cost
+ * well under 0.2 calls a job, few enough that a batch forms within a few round trips of a
+ * 16-job backfill, and leaves while the next gathers (see COMMIT_LANES).
+ */
+export const COMMIT_BATCH_TARGET = 8;
 
 // ── The process ─────────────────────────────────────────────────────────────────────────────
 

@@ -1,12 +1,14 @@
 /**
  * Sends the commits of reconciles that reach their commit together as one `sync:commitMany`.
- * A commit waits a few milliseconds for company (COMMIT_BATCH_WINDOW_MS); while other
- * reconciles that said their commit is coming (`expectCommit`, at the start of their uploads)
- * are still uploading, it waits for them too, up to COMMIT_MAX_WAIT_MS; and while COMMIT_LANES
- * batches are in flight, until one of them lands (and then for company as above, counted from
- * the landing). What gathers meanwhile goes out together. A
- * lone commit (no other on its way) goes out after the window, as a plain `sync:commit`. Each
- * caller gets its own job's result or error.
+ * A commit waits a few milliseconds for company (the window, COMMIT_BATCH_WINDOW_MS); up to
+ * `lanes` batches fly at once, and a commit that finds them all busy waits for one to land (and
+ * then for company as above, counted from the landing). A lone commit (no other on its way)
+ * goes out after the window, as a plain `sync:commit`. Each caller gets its own job's result or
+ * error.
+ *
+ * Reconciles that are uploading say their commit is coming (`expectCommit`). How long a commit
+ * waits for those is the policy's `maxWaitMs` (see `commitPolicy`): a batch leaves once it holds
+ * `targetJobs`, once nothing more is coming, or once its oldest commit has waited `maxWaitMs`.
  *
  * A batch is bounded by jobs and asset rows (what `sync:commitMany` accepts) and by argument
  * bytes (MAX_COMMIT_BATCH_BYTES); a job too large to share a batch is committed alone.
@@ -23,23 +25,39 @@ import { ConvexError } from "convex/values";
 import { commitFileCount, MAX_COMMIT_ASSETS, MAX_COMMIT_BATCH, MAX_COMMIT_BATCH_BYTES } from "../../convex/lib/commitJob.js";
 import { classifyError, FunctionFailure } from "../errors/classifyError.js";
 import type { CommitArgs, CommitResult, ConvexGateway } from "../remote/ConvexGateway.js";
-import { COMMIT_BATCH_WINDOW_MS, COMMIT_MAX_WAIT_MS } from "../timing.js";
-
-/**
- * Batches in flight at once. One keeps the batches large (everything that reaches its commit
- * while one flies goes in the next); two let a commit that arrives mid-flight leave without
- * waiting for the whole previous round trip, at the cost of smaller batches.
- */
-export const COMMIT_LANES = 1;
+import { COMMIT_BATCH_TARGET, COMMIT_BATCH_WINDOW_MS, COMMIT_MAX_WAIT_MS } from "../timing.js";
 
 export type CommitBatcherOptions = {
+  /** How long a commit waits for company it cannot see coming. */
   windowMs?: number;
+  /** How long a commit waits at most for the commits announced as coming; 0: it does not. */
   maxWaitMs?: number;
+  /** A batch holding this many leaves at once, whatever is still coming. */
+  targetJobs?: number;
+  /** Batches in flight at once. */
   lanes?: number;
   maxJobs?: number;
   maxFiles?: number;
   maxBytes?: number;
 };
+
+/**
+ * The wait policy of each mode. Which one applies is the mode's: the two want opposite things.
+ *
+ * - backfill: throughput with few requests. A commit waits (up to COMMIT_MAX_WAIT_MS) for the
+ *   jobs still uploading, until COMMIT_BATCH_TARGET commits are gathered or none is coming, so
+ *   a run costs well under 0.2 commit calls a job; two batches fly at once, so a full batch
+ *   leaves while the previous one is still on its way. The wait costs the backfill nothing in
+ *   throughput: a job gives its queue slot back while its commit waits and flies, and the next
+ *   job uses it (SyncEngine bounds how many do).
+ * - watch: latency. A live commit waits only the window, never for another job's uploads, and
+ *   four lanes let it leave while earlier batches (a start-up scan's) are in flight.
+ */
+export function commitPolicy(mode: "backfill" | "watch"): CommitBatcherOptions {
+  return mode === "backfill"
+    ? { windowMs: COMMIT_BATCH_WINDOW_MS, maxWaitMs: COMMIT_MAX_WAIT_MS, targetJobs: COMMIT_BATCH_TARGET, lanes: 2 }
+    : { windowMs: COMMIT_BATCH_WINDOW_MS, maxWaitMs: 0, lanes: 4 };
+}
 
 type Waiting = {
   args: CommitArgs;
@@ -71,6 +89,7 @@ export class CommitBatcher {
   private laneFreedAt = 0;
   private readonly windowMs: number;
   private readonly maxWaitMs: number;
+  private readonly targetJobs: number;
   private readonly lanes: number;
   private readonly maxJobs: number;
   private readonly maxFiles: number;
@@ -78,12 +97,15 @@ export class CommitBatcher {
 
   constructor(
     private readonly gateway: Pick<ConvexGateway, "commit" | "commitMany">,
-    opts: CommitBatcherOptions = {},
+    /** What is not given is the backfill's policy. */
+    options: CommitBatcherOptions = {},
   ) {
+    const opts = { ...commitPolicy("backfill"), ...options };
     this.windowMs = opts.windowMs ?? COMMIT_BATCH_WINDOW_MS;
     this.maxWaitMs = opts.maxWaitMs ?? COMMIT_MAX_WAIT_MS;
-    this.lanes = opts.lanes ?? COMMIT_LANES;
+    this.lanes = opts.lanes ?? 1;
     this.maxJobs = opts.maxJobs ?? MAX_COMMIT_BATCH;
+    this.targetJobs = Math.min(opts.targetJobs ?? this.maxJobs, this.maxJobs);
     this.maxFiles = opts.maxFiles ?? MAX_COMMIT_ASSETS;
     this.maxBytes = opts.maxBytes ?? MAX_COMMIT_BATCH_BYTES;
   }
@@ -112,23 +134,26 @@ export class CommitBatcher {
   }
 
   /**
-   * Sends what waits when a lane is free: at once if a batch is full; else once the window has
-   * passed and no other commit is coming, or the oldest has waited COMMIT_MAX_WAIT_MS.
+   * Sends what waits when a lane is free: at once if it holds `targetJobs`; else once the window
+   * has passed (counted from a lane's landing, if the oldest waited for one) and, while other
+   * commits are coming, once the oldest has waited `maxWaitMs`.
    */
   private schedule(): void {
     if (this.waiting.length === 0 || this.inFlight >= this.lanes) return;
-    if (this.waiting.length >= this.maxJobs) {
+    if (this.waiting.length >= this.targetJobs) {
       this.flush();
       return;
     }
-    const waited = performance.now() - Math.max(this.waiting[0]!.since, this.laneFreedAt);
-    const due = this.coming > 0 ? this.maxWaitMs : this.windowMs;
-    if (waited >= due) {
+    const oldest = this.waiting[0]!.since;
+    let due = Math.max(oldest, this.laneFreedAt) + this.windowMs;
+    if (this.coming > 0) due = Math.max(due, oldest + this.maxWaitMs);
+    const left = due - performance.now();
+    if (left <= 0) {
       this.flush();
       return;
     }
     if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.flush(), due - waited);
+    this.timer = setTimeout(() => this.flush(), left);
   }
 
   private flush(): void {

@@ -1,7 +1,8 @@
 import { ConvexError } from "convex/values";
 import { describe, expect, it } from "vitest";
 import { MAX_COMMIT_BATCH } from "../../convex/lib/commitJob.js";
-import { CommitBatcher } from "../../src/engine/CommitBatcher.js";
+import { CommitBatcher, commitPolicy } from "../../src/engine/CommitBatcher.js";
+import { COMMIT_BATCH_TARGET } from "../../src/timing.js";
 import { classifyError, FunctionFailure, HttpStatusError } from "../../src/errors/classifyError.js";
 import type { CommitArgs, CommitResult } from "../../src/remote/ConvexGateway.js";
 import { waitFor } from "../helpers/waitFor.js";
@@ -119,9 +120,53 @@ describe("CommitBatcher", () => {
     ]);
   });
 
+  it("CommitBatcher › a batch that holds its target leaves at once, whatever is still coming", async () => {
+    const g = fakeGateway();
+    const b = new CommitBatcher(g, { windowMs: 1, maxWaitMs: 10_000, targetJobs: 3 });
+    const coming = b.expectCommit();
+    try {
+      const asked = performance.now();
+      await Promise.all(["a", "b", "c"].map((id) => b.commit(args(id))));
+      expect(g.sent.map((s) => [s.fn, s.jobIds])).toEqual([["commitMany", ["a", "b", "c"]]]);
+      expect(g.sent[0]!.at - asked).toBeLessThan(1_000);
+    } finally {
+      coming();
+    }
+  });
+
+  it("CommitBatcher › with two lanes, a batch leaves while the previous one is still in flight", async () => {
+    const g = fakeGateway();
+    const b = new CommitBatcher(g, { lanes: 2 });
+    g.hold();
+    const first = b.commit(args("a"));
+    await waitFor(() => g.sent.length === 1, { what: "the first commit sent" });
+    const second = b.commit(args("b"));
+    await waitFor(() => g.sent.length === 2, { what: "the second commit sent while the first flies" });
+    g.release();
+    await Promise.all([first, second]);
+    expect(g.sent.map((s) => s.jobIds)).toEqual([["a"], ["b"]]);
+  });
+
+  it("CommitBatcher › the backfill's policy waits for the commits coming up to its target; the daemon's waits only the window", async () => {
+    expect(commitPolicy("backfill")).toMatchObject({ targetJobs: COMMIT_BATCH_TARGET });
+    expect(commitPolicy("backfill").maxWaitMs).toBeGreaterThan(0);
+    const g = fakeGateway();
+    const live = new CommitBatcher(g, commitPolicy("watch"));
+    const coming = live.expectCommit(); // another job still uploading
+    try {
+      const asked = performance.now();
+      await live.commit(args("live"));
+      expect(g.sent.map((s) => s.fn)).toEqual(["commit"]);
+      // The window is 2 ms; a loaded machine's timers may be late, never by this much.
+      expect(g.sent[0]!.at - asked).toBeLessThan(50);
+    } finally {
+      coming();
+    }
+  });
+
   it(`CommitBatcher › a batch holds at most ${MAX_COMMIT_BATCH} jobs, the asset rows and the bytes allowed; a job too large for a batch goes alone`, async () => {
     const g = fakeGateway();
-    const b = new CommitBatcher(g, { lanes: 4, maxFiles: 4, maxBytes: 2_000 });
+    const b = new CommitBatcher(g, { lanes: 4, targetJobs: MAX_COMMIT_BATCH, maxFiles: 4, maxBytes: 2_000 });
     const many = Array.from({ length: MAX_COMMIT_BATCH + 3 }, (_, i) => b.commit(args(`j${i}`)));
     await Promise.all(many);
     expect(g.sent.map((s) => s.jobIds.length)).toEqual([MAX_COMMIT_BATCH, 3]);
