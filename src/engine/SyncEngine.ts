@@ -27,12 +27,12 @@ import type { PlanOptions, SyncPlan } from "./planJob.js";
 import { finalIfInSync, type ReconcileDeps, reconcileJob, type ReconcileOutcome } from "./reconcileJob.js";
 import { backoffDelay } from "./backoff.js";
 import { ByteBudget } from "./ByteBudget.js";
-import { CommitBatcher } from "./CommitBatcher.js";
+import { CommitBatcher, commitPolicy } from "./CommitBatcher.js";
 import { DeploymentProbe } from "./DeploymentProbe.js";
 import { RemoteStateBatcher } from "./RemoteStateBatcher.js";
 import { UncommittedUploads } from "./UncommittedUploads.js";
 import { UploadUrlPool } from "./UploadUrlPool.js";
-import { WorkQueue, type WorkResult } from "./WorkQueue.js";
+import { type WorkContext, WorkQueue, type WorkResult } from "./WorkQueue.js";
 import { plural } from "../text/plural.js";
 import { CHANGED_DURING_RERUN_MS, OUTAGE_PROBE_MAX_MS } from "../timing.js";
 
@@ -154,6 +154,11 @@ export class SyncEngine extends EventEmitter {
   private readonly bytes: ByteBudget;
   private readonly uncommitted = new UncommittedUploads();
   private readonly settlingSince = new Map<string, number>();
+  /**
+   * Runs that gave their queue slot back while their commit waits and flies (see applyPlan):
+   * at most `concurrency` of them, so the reconciles alive at once stay within twice it.
+   */
+  private detached = 0;
   private readonly rules: readonly AssetRule[];
   private readonly plan: PlanOptions;
 
@@ -164,9 +169,9 @@ export class SyncEngine extends EventEmitter {
     this.plan = { checksum: config.checksum, prune: config.prune, settleMs: config.settleMs };
     this.states = new RemoteStateBatcher(gateway, config.stateBatchSize);
     this.urls = new UploadUrlPool(gateway);
-    this.commits = new CommitBatcher(gateway);
+    this.commits = new CommitBatcher(gateway, commitPolicy(opts.mode));
     this.deployment = new DeploymentProbe({ gateway, onFatal: (e) => this.setFatal(e) });
-    this.queue = new WorkQueue((jobId, ctx) => this.work(jobId, ctx.attempt, ctx.signal), {
+    this.queue = new WorkQueue((jobId, ctx) => this.work(jobId, ctx), {
       concurrency: config.concurrency,
       backoff: { baseMs: config.retry.baseMs, maxMs: config.retry.maxMs },
       maxAttempts: config.retry.maxAttempts,
@@ -286,8 +291,9 @@ export class SyncEngine extends EventEmitter {
     }
   }
 
-  private reconcileDeps(log: Logger): ReconcileDeps {
+  private reconcileDeps(log: Logger, releaseSlot?: () => void): ReconcileDeps {
     return {
+      ...(releaseSlot === undefined ? {} : { releaseSlot }),
       jobsDir: this.opts.config.jobsDir,
       rules: this.rules,
       gateway: this.opts.gateway,
@@ -305,14 +311,26 @@ export class SyncEngine extends EventEmitter {
     };
   }
 
-  private async work(jobId: string, attempt: number, signal: AbortSignal): Promise<WorkResult> {
+  private async work(jobId: string, { attempt, signal, releaseSlot }: WorkContext): Promise<WorkResult> {
     const log = this.opts.log.child({ jobId, attempt });
     this.totals.reconciles++;
+    let detached = false;
+    const detach =
+      releaseSlot === undefined
+        ? undefined
+        : () => {
+            if (detached || this.detached >= this.opts.config.concurrency) return;
+            detached = true;
+            this.detached++;
+            releaseSlot();
+          };
     let outcome: ReconcileOutcome;
     try {
-      outcome = await reconcileJob(this.reconcileDeps(log), jobId, signal);
+      outcome = await reconcileJob(this.reconcileDeps(log, detach), jobId, signal);
     } catch (raw) {
       return await this.onError(jobId, raw, attempt, log);
+    } finally {
+      if (detached) this.detached--;
     }
     if (outcome.plan.kind !== "wait") this.endStreak(jobId);
     return this.onOutcome(jobId, outcome, log);

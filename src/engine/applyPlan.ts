@@ -33,6 +33,11 @@ export type ApplyDeps = {
   /** Blobs uploaded for commits that did not go through, reused by the next attempt. */
   uncommitted?: UncommittedUploads;
   acquireBytes: (n: number, signal?: AbortSignal) => Promise<() => void>;
+  /**
+   * Gives the reconcile's queue slot back: called once the uploads are done, while the commit
+   * waits for company and flies (which takes no slot's worth of work), so another job starts.
+   */
+  releaseSlot?: () => void;
   /** Told of each file once its bytes are stored (a later failed commit does not undo it). */
   onUploaded?: (bytes: number) => void;
   log?: Logger;
@@ -103,9 +108,18 @@ export async function publishMarkedRecord(deps: ApplyDeps, local: LocalJob): Pro
   deps.states.remember(local.jobId, commit.state);
 }
 
-export async function applyPlan(deps: ApplyDeps, local: LocalJob, plan: SyncPlan, signal?: AbortSignal): Promise<Applied> {
+/**
+ * `coming` is the reconcile's word that its commit is coming (CommitBatcher.expectCommit), said
+ * when it began; without it, it is said here, for the uploads.
+ */
+export async function applyPlan(
+  deps: ApplyDeps,
+  local: LocalJob,
+  plan: SyncPlan,
+  signal?: AbortSignal,
+  coming: () => void = deps.commits.expectCommit(),
+): Promise<Applied> {
   // Commits reaching their turn while this job uploads may wait for its commit, to share a call.
-  const coming = deps.commits.expectCommit();
   try {
     return await uploadAndCommit(deps, local, plan, coming, signal);
   } finally {
@@ -159,6 +173,7 @@ async function uploadAndCommit(
 
   const trace = traceOfCommit(deps.log, local, plan, assets);
   coming();
+  deps.releaseSlot?.();
   const commit = await deps.commits.commit({
     job: local.record,
     recordHash: local.recordHash,
