@@ -130,6 +130,14 @@ export function countRequests(stats: StandinStats): { total: number; uploads: nu
 
 /** Mutations that ran, by path: what "zero writes" is checked against. */
 export function countMutations(stats: StandinStats): number {
-  const writes = ["sync:commit", "jobs:upsert", "assets:save", "assets:generateUploadUrl", "assets:generateUploadUrls", "gc:collectNow"];
+  const writes = [
+    "sync:commit",
+    "sync:commitMany",
+    "jobs:upsert",
+    "assets:save",
+    "assets:generateUploadUrl",
+    "assets:generateUploadUrls",
+    "gc:collectNow",
+  ];
   return writes.reduce((n, fn) => n + (stats.functionCalls[fn] ?? 0), 0);
 }

@@ -1,6 +1,6 @@
 /**
  * Data and servers that several scenarios share within one benchmark run, made on first use
- * and torn down at the end: the 1,000-job history, the 50,000 small in-sync jobs with the
+ * and torn down at the end: the 1,000-job history and a small one, the 50,000 small in-sync jobs with the
  * stand-in that holds them, and a stand-in per added latency.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -11,12 +11,15 @@ import { seedInSync } from "./seedInSync.js";
 import { type WrittenJobs, writeFinishedJobs } from "./writeFinishedJobs.js";
 import { writeTinyJobs } from "./writeTinyJobs.js";
 
+export type History = { dir: string; written: WrittenJobs; writeMs: number };
+
 export type TinyHistory = { dir: string; ids: string[]; standin: BenchStandin; writeMs: number; seedMs: number };
 
 export class Fixtures {
   private readonly standins = new Map<number, Promise<BenchStandin>>();
   private readonly dirs: string[] = [];
-  private history: Promise<{ dir: string; written: WrittenJobs; writeMs: number }> | null = null;
+  private history: Promise<History> | null = null;
+  private smallHistory: Promise<History> | null = null;
   private tiny: Promise<TinyHistory> | null = null;
 
   constructor(
@@ -48,15 +51,23 @@ export class Fixtures {
   }
 
   /** The finished-job history of the backfill and no-op scenarios (written once). */
-  finishedHistory(): Promise<{ dir: string; written: WrittenJobs; writeMs: number }> {
-    this.history ??= (async () => {
-      const dir = await this.tempDir("history");
-      const started = Date.now();
-      this.log(`writing ${this.sizes.backfillJobs} finished jobs …`);
-      const written = await writeFinishedJobs(dir, this.sizes.backfillJobs);
-      return { dir, written, writeMs: Date.now() - started };
-    })();
+  finishedHistory(): Promise<History> {
+    this.history ??= this.writeHistory("history", this.sizes.backfillJobs);
     return this.history;
+  }
+
+  /** A small history of the same kind of jobs, in a folder of its own (the small backfill). */
+  smallFinishedHistory(): Promise<History> {
+    this.smallHistory ??= this.writeHistory("small-history", this.sizes.smallBackfill.jobs);
+    return this.smallHistory;
+  }
+
+  private async writeHistory(prefix: string, jobs: number): Promise<History> {
+    const dir = await this.tempDir(prefix);
+    const started = Date.now();
+    this.log(`writing ${jobs} finished jobs …`);
+    const written = await writeFinishedJobs(dir, jobs);
+    return { dir, written, writeMs: Date.now() - started };
   }
 
   /** The small in-sync jobs and a stand-in (no added latency) that holds them in sync. */

@@ -8,6 +8,11 @@ export type BenchSizes = {
   /** Added latency per request, ms, for the backfill comparison. */
   latenciesMs: number[];
   /**
+   * A small backfill, where what does not depend on the data (process start-up, the round trips
+   * before the first upload) weighs most: its jobs, at this added latency.
+   */
+  smallBackfill: { jobs: number; latencyMs: number };
+  /**
    * Jobs the seed's flow is timed over, per latency. It is strictly sequential, so its jobs/s
    * over a subset is its jobs/s; the full 1,000 at 25 ms would take five minutes a run.
    */
@@ -32,6 +37,7 @@ export type BenchSizes = {
 export const FULL_SIZES: BenchSizes = {
   backfillJobs: 1000,
   latenciesMs: [0, 25],
+  smallBackfill: { jobs: 100, latencyMs: 25 },
   seedFlowJobs: (latencyMs) => (latencyMs === 0 ? 150 : 60),
   tinyJobs: 50_000,
   activeJobs: 20,
@@ -57,6 +63,7 @@ export function withEnvOverrides(sizes: BenchSizes, env: NodeJS.ProcessEnv = pro
 export const QUICK_SIZES: BenchSizes = {
   backfillJobs: 20,
   latenciesMs: [0, 25],
+  smallBackfill: { jobs: 8, latencyMs: 25 },
   seedFlowJobs: () => 5,
   tinyJobs: 300,
   activeJobs: 3,

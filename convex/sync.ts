@@ -1,31 +1,19 @@
 /**
- * The daemon's surface: a handshake, batched remote state for diffing, and one atomic commit
- * per job. Everything here is token checked; nothing here is meant for the public.
+ * The daemon's surface: a handshake, batched remote state for diffing, and atomic commits (one
+ * job's, or several jobs' in one call). Everything here is token checked; nothing here is meant
+ * for the public.
  */
 import { v } from "convex/values";
 import { mutation, query } from "./_generated/server.js";
 import { API_VERSION } from "./lib/apiVersion.js";
 import { requireServiceToken } from "./lib/auth.js";
 import { fail } from "./lib/errors.js";
-import {
-  componentFilenames,
-  deleteBlobIfUnreferenced,
-  findAsset,
-  findJob,
-  MAX_ASSETS_PER_JOB,
-  refreshSyncState,
-  removeAssetRow,
-  saveAssetRow,
-  storedVersionUs,
-  syncStateOf,
-  upsertJobRow,
-} from "./lib/jobStore.js";
-import { listTimeline, recordBookkeeping, recordTrace, timelineEvent, traceInput } from "./lib/timeline.js";
-import { assetInput, commitResult, jobRecord, planJobFields, remoteJobState, serviceTokenArg, syncJobFields } from "./lib/validators.js";
+import { commitFileCount, commitJob, jobCommit, jobCommitFields, MAX_COMMIT_ASSETS, MAX_COMMIT_BATCH } from "./lib/commitJob.js";
+import { findJob, storedVersionUs, syncStateOf } from "./lib/jobStore.js";
+import { listTimeline, timelineEvent } from "./lib/timeline.js";
+import { commitResult, planJobFields, remoteJobState, serviceTokenArg, syncJobFields } from "./lib/validators.js";
 
 export const MAX_STATE_BATCH = 128;
-/** A commit carries at most every asset a job may have (see MAX_ASSETS_PER_JOB). */
-export const MAX_COMMIT_ASSETS = MAX_ASSETS_PER_JOB;
 
 /**
  * `clientTimeMs` is the caller's clock, different on every call: Convex caches a query's result
@@ -63,73 +51,50 @@ export const getStates = query({
 
 /**
  * Upserts a job record and its changed asset rows in one transaction, so a reader never sees
- * a component whose assets have no URL. Idempotent: replaying the same commit changes nothing.
- * A commit older than the stored record is ignored whole (its fresh uploads are deleted).
+ * a component whose assets have no URL (lib/commitJob.ts). Idempotent and monotonic.
  */
 export const commit = mutation({
-  args: {
-    serviceToken: serviceTokenArg,
-    job: jobRecord,
-    recordHash: v.string(),
-    sourceHash: v.optional(v.string()),
-    assets: v.array(assetInput),
-    removeFilenames: v.optional(v.array(v.string())),
-    /** The job's trace events for its timeline (bounded by the daemon; lib/timeline.ts). */
-    trace: v.optional(traceInput),
-  },
+  args: { serviceToken: serviceTokenArg, ...jobCommitFields },
   returns: commitResult,
-  handler: async (ctx, { serviceToken, job, recordHash, sourceHash, assets, removeFilenames = [], trace }) => {
+  handler: async (ctx, { serviceToken, ...args }) => {
     await requireServiceToken(serviceToken);
-    if (assets.length > MAX_COMMIT_ASSETS) {
+    return await commitJob(ctx, args);
+  },
+});
+
+/**
+ * Several jobs' commits in one mutation, each exactly as `sync:commit` makes it, in order, one
+ * result per job. The mutation is one transaction: any job's refusal throws and aborts every
+ * job of the batch (nothing is written), so a caller commits the jobs of a refused batch one by
+ * one to learn whose refusal it was. Bounded so that a batch stays within half of Convex's
+ * per-transaction limits as one commit does (see MAX_ASSETS_PER_JOB): at most
+ * MAX_COMMIT_BATCH jobs and MAX_COMMIT_ASSETS asset rows saved or removed in all; the caller
+ * bounds its bytes (MAX_COMMIT_BATCH_BYTES).
+ */
+export const commitMany = mutation({
+  args: { serviceToken: serviceTokenArg, commits: v.array(jobCommit) },
+  returns: v.array(commitResult),
+  handler: async (ctx, { serviceToken, commits }) => {
+    await requireServiceToken(serviceToken);
+    if (commits.length > MAX_COMMIT_BATCH) {
       fail({
         code: "INVALID_ARGUMENT",
-        field: "assets",
-        // No jobId: this bound is ours, not a fault of the job's data (the daemon must not mark it).
-        message: `job ${job.jobId}: expected at most ${MAX_COMMIT_ASSETS} assets in one commit, got ${assets.length}`,
+        field: "commits",
+        message: `Expected at most ${MAX_COMMIT_BATCH} commits in one batch, got ${commits.length}`,
       });
     }
-    const { outcome } = await upsertJobRow(ctx, job, recordHash, sourceHash);
-    if (outcome === "stale") {
-      for (const a of assets) {
-        const row = await findAsset(ctx, job.jobId, a.filename);
-        if (row?.storageId !== a.storageId) await deleteBlobIfUnreferenced(ctx, a.storageId);
-      }
-      await recordBookkeeping(ctx, job.jobId, "stale_ignored", { updatedAt: job.updatedAtIso });
-      return { outcome, assetsChanged: 0, assetsRemoved: 0, state: await syncStateOf(ctx, job.jobId) };
+    const files = commits.reduce((n, c) => n + commitFileCount(c), 0);
+    if (files > MAX_COMMIT_ASSETS) {
+      fail({
+        code: "INVALID_ARGUMENT",
+        field: "commits",
+        message: `Expected at most ${MAX_COMMIT_ASSETS} assets saved or removed in one batch, got ${files}`,
+      });
     }
-    let assetsChanged = 0;
-    for (const a of assets) {
-      const result = await saveAssetRow(ctx, job.jobId, a);
-      if (result !== "unchanged") {
-        assetsChanged++;
-        await recordBookkeeping(ctx, job.jobId, result, { filename: a.filename });
-      }
-    }
-    let assetsRemoved = 0;
-    const listed = new Set(componentFilenames(job));
-    for (const filename of removeFilenames) {
-      // Never remove what the record being committed still lists.
-      if (listed.has(filename)) continue;
-      if (await removeAssetRow(ctx, job.jobId, filename)) {
-        assetsRemoved++;
-        await recordBookkeeping(ctx, job.jobId, "asset_removed", { filename });
-      }
-    }
-    for (const filename of listed) {
-      if ((await findAsset(ctx, job.jobId, filename)) === null) {
-        // Throwing rolls the whole commit back: the previous public state stays intact.
-        fail({
-          code: "MISSING_ASSET",
-          jobId: job.jobId,
-          filename,
-          message: `job ${job.jobId}: the component lists ${filename} but no asset was committed for it`,
-        });
-      }
-    }
-    if (outcome !== "unchanged") await recordBookkeeping(ctx, job.jobId, outcome, { updatedAt: job.updatedAtIso });
-    if (trace !== undefined) await recordTrace(ctx, job.jobId, trace);
-    const state = await refreshSyncState(ctx, job.jobId);
-    return { outcome, assetsChanged, assetsRemoved, state };
+    // One job after another, as separate commits would run: each job's writes are its own.
+    const results = [];
+    for (const c of commits) results.push(await commitJob(ctx, c));
+    return results;
   },
 });
 

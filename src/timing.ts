@@ -115,6 +115,29 @@ export const UNCOMMITTED_REUSE_MS = 60 * 60_000;
  */
 export const STATE_BATCH_WINDOW_MS = 2;
 
+/**
+ * Commits reaching their turn within this window go out as one `sync:commitMany`: the jobs a
+ * batch of events starts together share their commit, and a lone commit leaves after this long
+ * at most. The daemon's live commits wait for nothing else (see CommitBatcher's policies).
+ */
+export const COMMIT_BATCH_WINDOW_MS = 2;
+
+/**
+ * A backfill's commit waits for the commits of reconciles still uploading (which said theirs is
+ * coming) until COMMIT_BATCH_TARGET of them are gathered, none is coming any more, or the oldest
+ * has waited this long. Waiting costs a backfill no throughput (the job gives its queue slot
+ * back while its commit waits and flies), so this only bounds how late one job's commit is:
+ * a few round trips to a deployment, however slow the flow of commits.
+ */
+export const COMMIT_MAX_WAIT_MS = 100;
+
+/**
+ * A backfill's batch leaves as soon as it holds this many commits: enough that commits cost
+ * well under 0.2 calls a job, few enough that a batch forms within a few round trips of a
+ * 16-job backfill, and leaves while the next gathers (see COMMIT_LANES).
+ */
+export const COMMIT_BATCH_TARGET = 8;
+
 // ── The process ─────────────────────────────────────────────────────────────────────────────
 
 /**

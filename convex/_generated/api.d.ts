@@ -19,6 +19,7 @@ import type * as gc from "../gc.js";
 import type * as jobs from "../jobs.js";
 import type * as lib_apiVersion from "../lib/apiVersion.js";
 import type * as lib_auth from "../lib/auth.js";
+import type * as lib_commitJob from "../lib/commitJob.js";
 import type * as lib_componentText from "../lib/componentText.js";
 import type * as lib_errors from "../lib/errors.js";
 import type * as lib_jobStore from "../lib/jobStore.js";
@@ -48,6 +49,7 @@ declare const fullApi: ApiFromModules<{
   jobs: typeof jobs;
   "lib/apiVersion": typeof lib_apiVersion;
   "lib/auth": typeof lib_auth;
+  "lib/commitJob": typeof lib_commitJob;
   "lib/componentText": typeof lib_componentText;
   "lib/errors": typeof lib_errors;
   "lib/jobStore": typeof lib_jobStore;

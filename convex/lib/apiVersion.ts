@@ -11,5 +11,6 @@
  *     takes the job's trace events, and `sync:timeline` / `sync:getRecord` exist.
  * v5: `sync:commit` returns the state the deployment now holds for the job (`state`), so the
  *     daemon is told the result of its commit instead of working it out.
+ * v6: `sync:commitMany` commits several jobs in one call, each as `sync:commit` would.
  */
-export const API_VERSION = 5;
+export const API_VERSION = 6;

@@ -72,19 +72,32 @@ running (the run waits for it up to retry.maxRetryMs, then stops; nothing is mar
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
     let progress: ReturnType<typeof createProgress> | undefined;
-    try {
-      try {
-        await checkDeployment(gateway, { attempts: 4, signal: abort.signal });
-      } catch (e) {
-        // Not running or not answering: the run waits for it (up to retry.maxRetryMs) and then
-        // reports it in its summary; a refusal (token, API) stops here with exit 2.
+    // The handshake runs alongside the listing and the first state reads, which need nothing
+    // from it; uploads and commits wait for it. Not running or not answering: the run waits for
+    // the deployment (up to retry.maxRetryMs) and then reports it in its summary; a refusal
+    // (token, API) stops the run with exit 2, as it would before any job.
+    let refusal: SyncError | null = null;
+    const deploymentChecked = checkDeployment(gateway, { attempts: 4, signal: abort.signal }).then(
+      () => undefined,
+      (e: unknown) => {
         const err = classifyError(e);
-        if (err.kind !== "outage" && err.kind !== "transient") throw err;
+        if (err.kind !== "outage" && err.kind !== "transient") {
+          refusal = err;
+          throw err;
+        }
         if (!abort.signal.aborted) {
           ctx.log.warn({ code: err.code }, `Convex not ready (${err.message}); waiting for it for up to ${ctx.config.retry.maxRetryMs} ms`);
         }
-      }
-      const jobIds = await listTargets(ctx.config.jobsDir, flags.job);
+      },
+    );
+    // Handled where it is awaited; this keeps a refusal arriving before then from counting as unhandled.
+    deploymentChecked.catch(() => undefined);
+    try {
+      const jobIds = await listTargets(ctx.config.jobsDir, flags.job).catch(async (e: unknown) => {
+        // A refused deployment is the first thing to fix, as when it was checked first.
+        await deploymentChecked;
+        throw e;
+      });
       const interactive = flags.progress !== false && !flags.json && process.stderr.isTTY === true;
       progress = createProgress(jobIds.length, ctx.log, interactive);
       const { summary, fatal, results } = await runBackfill({
@@ -95,9 +108,12 @@ running (the run waits for it up to retry.maxRetryMs, then stops; nothing is mar
         dryRun: flags.dryRun ?? false,
         onProgress: progress.update,
         signal: abort.signal,
+        deploymentChecked,
       });
       progress.stop();
-      report(summary, fatal, results, flags);
+      // Whatever else stopped the run, the handshake's refusal says best what to fix.
+      await deploymentChecked.catch(() => undefined);
+      report(summary, refusal ?? fatal, results, flags);
     } finally {
       progress?.stop();
       process.off("SIGINT", stop);

@@ -25,6 +25,11 @@ export type Run = {
   readonly probe: boolean;
   /** Settles when the run is over. Set right after the record is in place (see `#start`). */
   promise: Promise<void>;
+  /**
+   * Gives the run's slot back before the run is over (see WorkContext.releaseSlot): another key
+   * may start in it, while this key still counts as running. Calling it again does nothing.
+   */
+  readonly releaseSlot: () => void;
 };
 
 /** Performs the run of `key`; never rejects. */
@@ -142,9 +147,12 @@ export class KeyedQueue {
   #start(key: string, probe: boolean): Promise<void> {
     this.#dirty.delete(key);
     // The record is in place before the run begins: its worker may add its own key at once.
-    const run: Run = { controller: new AbortController(), probe, promise: Promise.resolve() };
+    let freeSlot!: () => void;
+    const slotFreed = new Promise<void>((resolve) => (freeSlot = resolve));
+    const run: Run = { controller: new AbortController(), probe, promise: Promise.resolve(), releaseSlot: () => freeSlot() };
     this.#running.set(key, run);
     run.promise = this.#run(key, run);
-    return run.promise;
+    // The slot is held until the run ends or gives it back, whichever comes first.
+    return Promise.race([run.promise, slotFreed]);
   }
 }

@@ -27,12 +27,13 @@ import type { PlanOptions, SyncPlan } from "./planJob.js";
 import { finalIfInSync, type ReconcileDeps, reconcileJob, type ReconcileOutcome } from "./reconcileJob.js";
 import { backoffDelay } from "./backoff.js";
 import { ByteBudget } from "./ByteBudget.js";
+import { CommitBatcher, commitPolicy } from "./CommitBatcher.js";
 import { DeploymentProbe } from "./DeploymentProbe.js";
 import { RemoteStateBatcher } from "./RemoteStateBatcher.js";
 import { TimeSlice } from "./TimeSlice.js";
 import { UncommittedUploads } from "./UncommittedUploads.js";
 import { UploadUrlPool } from "./UploadUrlPool.js";
-import { WorkQueue, type WorkResult } from "./WorkQueue.js";
+import { type WorkContext, WorkQueue, type WorkResult } from "./WorkQueue.js";
 import { plural } from "../text/plural.js";
 import { CHANGED_DURING_RERUN_MS, OUTAGE_PROBE_MAX_MS } from "../timing.js";
 
@@ -129,6 +130,12 @@ export type EngineOptions = {
   log: Logger;
   mode: EngineMode;
   dryRun?: boolean;
+  /**
+   * The start-up's look at the deployment, when it runs alongside the first reads (a backfill):
+   * uploads and commits wait for it; a refusal (token, API version) is fatal. Without it the
+   * caller has looked before starting the engine.
+   */
+  deploymentChecked?: Promise<void>;
 };
 
 export class SyncEngine extends EventEmitter {
@@ -151,10 +158,16 @@ export class SyncEngine extends EventEmitter {
   private readonly streaks = new Map<string, Streak>();
   private readonly loggedInternal = new Set<string>();
   private readonly urls: UploadUrlPool;
+  private readonly commits: CommitBatcher;
   /** Upload bytes in flight across every reconcile: the queue bounds runs, this bounds their uploads. */
   private readonly bytes: ByteBudget;
   private readonly uncommitted = new UncommittedUploads();
   private readonly settlingSince = new Map<string, number>();
+  /**
+   * Runs that gave their queue slot back while their commit waits and flies (see applyPlan):
+   * at most `concurrency` of them, so the reconciles alive at once stay within twice it.
+   */
+  private detached = 0;
   private readonly rules: readonly AssetRule[];
   private readonly plan: PlanOptions;
   /** The triage under way, if any: the next batch's waits for it. */
@@ -167,8 +180,9 @@ export class SyncEngine extends EventEmitter {
     this.plan = { checksum: config.checksum, prune: config.prune, settleMs: config.settleMs };
     this.states = new RemoteStateBatcher(gateway, config.stateBatchSize);
     this.urls = new UploadUrlPool(gateway);
+    this.commits = new CommitBatcher(gateway, commitPolicy(opts.mode));
     this.deployment = new DeploymentProbe({ gateway, onFatal: (e) => this.setFatal(e) });
-    this.queue = new WorkQueue((jobId, ctx) => this.work(jobId, ctx.attempt, ctx.signal), {
+    this.queue = new WorkQueue((jobId, ctx) => this.work(jobId, ctx), {
       concurrency: config.concurrency,
       backoff: { baseMs: config.retry.baseMs, maxMs: config.retry.maxMs },
       maxAttempts: config.retry.maxAttempts,
@@ -183,6 +197,7 @@ export class SyncEngine extends EventEmitter {
       },
     });
     this.bytes = new ByteBudget(config.maxBytesInFlight);
+    opts.deploymentChecked?.catch((e: unknown) => this.setFatal(classifyError(e)));
   }
 
   /**
@@ -279,6 +294,9 @@ export class SyncEngine extends EventEmitter {
           },
         )
         .then((rest) => {
+          // Jobs not found in sync are about to upload, most of them: the upload URL is fetched
+          // now rather than by the first upload, one round trip later.
+          if (rest.length > 0 && !this.opts.dryRun) this.urls.prefetch();
           for (const id of rest) {
             this.enqueue(id, priority);
             onQueued?.(id);
@@ -306,11 +324,14 @@ export class SyncEngine extends EventEmitter {
     }
   }
 
-  private reconcileDeps(log: Logger): ReconcileDeps {
+  private reconcileDeps(log: Logger, releaseSlot?: () => void): ReconcileDeps {
     return {
+      ...(releaseSlot === undefined ? {} : { releaseSlot }),
       jobsDir: this.opts.config.jobsDir,
       rules: this.rules,
       gateway: this.opts.gateway,
+      commits: this.commits,
+      ...(this.opts.deploymentChecked === undefined ? {} : { writable: () => this.opts.deploymentChecked! }),
       states: this.states,
       urls: this.urls,
       uncommitted: this.uncommitted,
@@ -323,14 +344,28 @@ export class SyncEngine extends EventEmitter {
     };
   }
 
-  private async work(jobId: string, attempt: number, signal: AbortSignal): Promise<WorkResult> {
+  private async work(jobId: string, { attempt, signal, releaseSlot }: WorkContext): Promise<WorkResult> {
     const log = this.opts.log.child({ jobId, attempt });
     this.totals.reconciles++;
+    let detached = false;
+    // Only a backfill's commits wait for company (commitPolicy): a live one holds its slot for
+    // no longer than its round trip, so giving it back would only put more runs in flight.
+    const detach =
+      releaseSlot === undefined || this.opts.mode !== "backfill"
+        ? undefined
+        : () => {
+            if (detached || this.detached >= this.opts.config.concurrency) return;
+            detached = true;
+            this.detached++;
+            releaseSlot();
+          };
     let outcome: ReconcileOutcome;
     try {
-      outcome = await reconcileJob(this.reconcileDeps(log), jobId, signal);
+      outcome = await reconcileJob(this.reconcileDeps(log, detach), jobId, signal);
     } catch (raw) {
       return await this.onError(jobId, raw, attempt, log);
+    } finally {
+      if (detached) this.detached--;
     }
     if (outcome.plan.kind !== "wait") this.endStreak(jobId);
     return this.onOutcome(jobId, outcome, log);

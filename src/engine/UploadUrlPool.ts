@@ -30,6 +30,14 @@ export class UploadUrlPool {
     return await this.inflight;
   }
 
+  /**
+   * Fetches a URL now, for uploads about to start, so the first of them does not wait for it.
+   * A failure is left to the upload that next asks (`get` tries again).
+   */
+  prefetch(): void {
+    this.get().catch(() => undefined);
+  }
+
   /** Forget the URL (it was refused as expired). */
   invalidate(url?: string): void {
     if (url === undefined || this.current?.url === url) this.current = null;

@@ -220,7 +220,7 @@ export class WorkQueue {
     const history = this.#history.get(key);
     let result: WorkResult;
     try {
-      const ctx: WorkContext = { attempt: (history?.failures ?? 0) + 1, signal: run.controller.signal };
+      const ctx: WorkContext = { attempt: (history?.failures ?? 0) + 1, signal: run.controller.signal, releaseSlot: run.releaseSlot };
       if (history) ctx.firstFailureAt = history.firstFailureAt;
       result = checkWorkResult(key, await this.#worker(key, ctx));
     } catch (error) {

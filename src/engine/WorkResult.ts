@@ -21,6 +21,14 @@ export type WorkContext = {
   signal: AbortSignal;
   /** When the current run of transient failures began (epoch ms), if one did. */
   firstFailureAt?: number;
+  /**
+   * Gives the run's slot back while it waits on something that needs none (a commit gathering
+   * company on the network side): another key may start meanwhile. The key still counts as
+   * running until its run returns (no second run of it starts, an add marks it for a re-run),
+   * and the queue's runs at once may exceed `concurrency` by the runs that did this: the
+   * caller bounds them. Calling it again does nothing.
+   */
+  releaseSlot?: () => void;
 };
 
 export type WorkerFn = (key: string, ctx: WorkContext) => Promise<WorkResult>;

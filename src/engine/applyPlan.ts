@@ -1,7 +1,8 @@
 /**
  * apply(plan): carries out what planJob decided, and nothing else. For a `sync` plan: the
  * uploads (each bounded by the byte budget, a blob kept from a refused commit reused), then one
- * atomic `sync:commit`; for a parked job whose marked record the deployment does not hold yet,
+ * atomic commit (sent through the CommitBatcher, which may carry it with other jobs' commits in
+ * one `sync:commitMany`); for a parked job whose marked record the deployment does not hold yet,
  * that record alone. The deployment answers with the state it now holds for the job, which is
  * remembered for the next look (the client never works it out itself).
  */
@@ -12,6 +13,7 @@ import { openAssetStream, readAssetSync } from "../local/openAssetFile.js";
 import { type TraceEvents, traceEventsOf, traceSizeProblem } from "../local/traceEvents.js";
 import type { LocalFile, LocalJob } from "../local/types.js";
 import type { AssetInput, CommitResult, ConvexGateway } from "../remote/ConvexGateway.js";
+import type { CommitBatcher } from "./CommitBatcher.js";
 import type { SyncPlan } from "./planJob.js";
 import type { RemoteStateBatcher } from "./RemoteStateBatcher.js";
 import type { UncommittedUploads } from "./UncommittedUploads.js";
@@ -19,11 +21,23 @@ import type { UploadUrlPool } from "./UploadUrlPool.js";
 
 export type ApplyDeps = {
   gateway: ConvexGateway;
+  /** Where commits go: batched with other reconciles' commits that reach theirs together. */
+  commits: Pick<CommitBatcher, "commit" | "expectCommit">;
+  /**
+   * Resolves once the deployment may be written to (its handshake accepted this version), and
+   * rejects if it refused: every upload and commit waits for it. Reads never do.
+   */
+  writable?: () => Promise<void>;
   states: RemoteStateBatcher;
   urls: UploadUrlPool;
   /** Blobs uploaded for commits that did not go through, reused by the next attempt. */
   uncommitted?: UncommittedUploads;
   acquireBytes: (n: number, signal?: AbortSignal) => Promise<() => void>;
+  /**
+   * Gives the reconcile's queue slot back: called once the uploads are done, while the commit
+   * waits for company and flies (which takes no slot's worth of work), so another job starts.
+   */
+  releaseSlot?: () => void;
   /** Told of each file once its bytes are stored (a later failed commit does not undo it). */
   onUploaded?: (bytes: number) => void;
   log?: Logger;
@@ -89,14 +103,41 @@ function traceOfCommit(log: Logger | undefined, local: LocalJob, plan: SyncPlan,
 
 /** The marked record alone (status failed, component null): the public view then says what job.json says. */
 export async function publishMarkedRecord(deps: ApplyDeps, local: LocalJob): Promise<void> {
-  const commit = await deps.gateway.commit({ job: local.record, recordHash: local.recordHash, sourceHash: local.sourceHash, assets: [] });
+  await deps.writable?.();
+  const commit = await deps.commits.commit({ job: local.record, recordHash: local.recordHash, sourceHash: local.sourceHash, assets: [] });
   deps.states.remember(local.jobId, commit.state);
 }
 
-export async function applyPlan(deps: ApplyDeps, local: LocalJob, plan: SyncPlan, signal?: AbortSignal): Promise<Applied> {
+/**
+ * `coming` is the reconcile's word that its commit is coming (CommitBatcher.expectCommit), said
+ * when it began; without it, it is said here, for the uploads.
+ */
+export async function applyPlan(
+  deps: ApplyDeps,
+  local: LocalJob,
+  plan: SyncPlan,
+  signal?: AbortSignal,
+  coming: () => void = deps.commits.expectCommit(),
+): Promise<Applied> {
+  // Commits reaching their turn while this job uploads may wait for its commit, to share a call.
+  try {
+    return await uploadAndCommit(deps, local, plan, coming, signal);
+  } finally {
+    coming();
+  }
+}
+
+async function uploadAndCommit(
+  deps: ApplyDeps,
+  local: LocalJob,
+  plan: SyncPlan,
+  coming: () => void,
+  signal?: AbortSignal,
+): Promise<Applied> {
   const { jobId } = local;
   const assets: AssetInput[] = [];
   let bytes = 0;
+  await deps.writable?.();
   await Promise.all(
     plan.uploads.map(async ({ file, sha256, data }) => {
       const kept = deps.uncommitted?.find(jobId, file.relPath, sha256) ?? null;
@@ -131,7 +172,9 @@ export async function applyPlan(deps: ApplyDeps, local: LocalJob, plan: SyncPlan
   for (const { file, sha256, storageId } of plan.metadataUpdates) assets.push(assetRow(file, sha256, storageId));
 
   const trace = traceOfCommit(deps.log, local, plan, assets);
-  const commit = await deps.gateway.commit({
+  coming();
+  deps.releaseSlot?.();
+  const commit = await deps.commits.commit({
     job: local.record,
     recordHash: local.recordHash,
     sourceHash: local.sourceHash,

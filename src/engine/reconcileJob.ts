@@ -34,12 +34,22 @@ export function finalIfInSync(
 }
 
 export async function reconcileJob(deps: ReconcileDeps, jobId: string, signal?: AbortSignal): Promise<ReconcileOutcome> {
-  const observation = await observeJob(deps, jobId);
-  const plan = planJob(observation, deps.plan);
-  if (plan.kind === "fail") throw new SyncError(plan.code, plan.message, { jobId, file: plan.file });
-  if (deps.dryRun || observation.kind !== "job" || observation.local === null) return { plan, applied: null };
-  const local = observation.local;
-  if (plan.kind === "parked" && plan.publishRecord) await publishMarkedRecord(deps, local);
-  if (plan.kind !== "sync") return { plan, applied: null };
-  return { plan, applied: await applyPlan(deps, local, plan, signal) };
+  // Said from the start (the state read and the hashing take a round trip or more): commits
+  // gathering meanwhile may wait for this one, until it commits or turns out to have nothing to.
+  const coming = deps.dryRun ? undefined : deps.commits.expectCommit();
+  try {
+    const observation = await observeJob(deps, jobId);
+    const plan = planJob(observation, deps.plan);
+    if (plan.kind === "fail") throw new SyncError(plan.code, plan.message, { jobId, file: plan.file });
+    if (coming === undefined || observation.kind !== "job" || observation.local === null) return { plan, applied: null };
+    const local = observation.local;
+    if (plan.kind === "parked" && plan.publishRecord) {
+      coming();
+      await publishMarkedRecord(deps, local);
+    }
+    if (plan.kind !== "sync") return { plan, applied: null };
+    return { plan, applied: await applyPlan(deps, local, plan, signal, coming) };
+  } finally {
+    coming?.();
+  }
 }

@@ -51,6 +51,8 @@ export type BackfillOptions = {
   signal?: AbortSignal;
   /** Time given to in-flight work when the run is stopped. Default 5 s. */
   drainMs?: number;
+  /** The start-up's look at the deployment, still under way: uploads and commits wait for it (EngineOptions). */
+  deploymentChecked?: Promise<void>;
 };
 
 export type BackfillResult = { summary: BackfillSummary; fatal: SyncError | null; results: Map<string, JobResult> };
@@ -64,6 +66,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
     log: opts.log,
     mode: "backfill",
     ...(opts.dryRun ? { dryRun: true } : {}),
+    ...(opts.deploymentChecked === undefined ? {} : { deploymentChecked: opts.deploymentChecked }),
   });
   const total = opts.jobIds.length;
   // A run's results, the last one per job: what the summary is made of (a one-shot run over

@@ -24,6 +24,7 @@ export function readOnlyGateway(gateway: ConvexGateway): ConvexGateway {
     generateUploadUrls: () => refuse("generateUploadUrls"),
     upload: () => refuse("upload"),
     commit: () => refuse("commit"),
+    commitMany: () => refuse("commitMany"),
     collectGarbage: () => refuse("collectGarbage"),
   };
 }

@@ -55,6 +55,11 @@ export interface ConvexGateway {
   /** POSTs the body to an upload URL with its Digest; resolves to the storage id. */
   upload(url: string, body: UploadBody, signal?: AbortSignal): Promise<string>;
   commit(args: CommitArgs): Promise<CommitResult>;
+  /**
+   * Several jobs' commits in one mutation (`sync:commitMany`), one result per job in order. One
+   * transaction: a refusal of any job throws, and then nothing of the batch was written.
+   */
+  commitMany(commits: CommitArgs[]): Promise<CommitResult[]>;
   getPublic(jobId: string): Promise<PublicJob | null>;
   /** The stored row (token checked; operators' view). */
   getRecord(jobId: string): Promise<StoredRecord | null>;

@@ -34,6 +34,7 @@ const fn = {
   getStates: makeFunctionReference<"query">("sync:getStates"),
   generateUploadUrls: makeFunctionReference<"mutation">("assets:generateUploadUrls"),
   commit: makeFunctionReference<"mutation">("sync:commit"),
+  commitMany: makeFunctionReference<"mutation">("sync:commitMany"),
   getPublic: makeFunctionReference<"query">("jobs:getPublic"),
   getRecord: makeFunctionReference<"query">("sync:getRecord"),
   timeline: makeFunctionReference<"query">("sync:timeline"),
@@ -150,6 +151,13 @@ export class ConvexHttpGateway implements ConvexGateway {
     this.count("sync:commit");
     return await call<CommitResult>("sync:commit", () =>
       this.client.mutation(fn.commit, { serviceToken: this.opts.token, ...args }, { skipQueue: true }),
+    );
+  }
+
+  async commitMany(commits: CommitArgs[]) {
+    this.count("sync:commitMany");
+    return await call<CommitResult[]>("sync:commitMany", () =>
+      this.client.mutation(fn.commitMany, { serviceToken: this.opts.token, commits }, { skipQueue: true }),
     );
   }
 

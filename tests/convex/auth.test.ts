@@ -80,6 +80,15 @@ const FIXTURES: Record<string, Fixture> = {
     },
     writes: true,
   },
+  "sync:commitMany": {
+    args: async (t) => {
+      const filenames = componentFilenames(succeeded.job);
+      const assets = [];
+      for (const f of filenames) assets.push(assetFor(f, await storeBlob(t, f)));
+      return { commits: [{ job: succeeded.job, recordHash: succeeded.recordHash, assets }] };
+    },
+    writes: true,
+  },
   "gc:collectNow": {
     // An orphan a second old and a zero grace period: a successful run deletes it.
     args: async (t) => {

@@ -78,8 +78,27 @@ describe("KeyedQueue", () => {
     expect(runA?.probe).toBe(true);
     expect(runB?.probe).toBe(false);
     expect(runA?.controller).not.toBe(runB?.controller);
-    expect(q.running.get("a")?.promise).toBe(a);
+    const runOfA = q.running.get("a")?.promise;
     await a;
+    await expect(runOfA).resolves.toBeUndefined();
+    expect(q.done("a", true)).toBe("requeued");
+  });
+
+  it("KeyedQueue › a run that gives its slot back frees the slot at once and still counts as running until it ends", async () => {
+    const slots = fakeSlots();
+    let finish!: () => void;
+    const q: KeyedQueue = new KeyedQueue(slots, async (_key, run) => {
+      run.releaseSlot();
+      run.releaseSlot();
+      await new Promise<void>((r) => (finish = r));
+    });
+    q.add("a");
+    const slot = slots.start("a");
+    await slot;
+    expect(q.running.has("a")).toBe(true);
+    expect(q.add("a")).toBe(false); // marked for a re-run, not queued beside the run
+    finish();
+    await q.running.get("a")?.promise;
     expect(q.done("a", true)).toBe("requeued");
   });
 

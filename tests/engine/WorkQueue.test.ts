@@ -159,6 +159,28 @@ describe("WorkQueue › dedupe", () => {
     expect(w.overlapped).toBeUndefined();
   });
 
+  it("WorkQueue › a run that gives its slot back lets the next key start, and is never run twice at once", async () => {
+    const w = manualWorker();
+    const q = new WorkQueue(w.fn, options({ concurrency: 1 }));
+    q.add("a");
+    q.add("b");
+    await advanceUntil(() => w.calls.length === 1, "a starts");
+    await tick();
+    expect(w.keys()).toEqual(["a"]); // one slot, held by a
+    w.last("a").ctx.releaseSlot?.();
+    await advanceUntil(() => w.calls.length === 2, "b starts in the slot a gave back");
+    expect(w.keys()).toEqual(["a", "b"]);
+    q.add("a"); // a is still running: marked for one re-run after it
+    await tick();
+    expect(w.callsOf("a")).toHaveLength(1);
+    w.last("a").result.resolve(DONE);
+    w.last("b").result.resolve(DONE);
+    await advanceUntil(() => w.callsOf("a").length === 2, "a runs again");
+    w.last("a").result.resolve(DONE);
+    await q.onIdle();
+    expect(w.overlapped).toBeUndefined();
+  });
+
   it("WorkQueue › without an add during the run there is no re-run", async () => {
     const w = manualWorker();
     const q = new WorkQueue(w.fn, options());

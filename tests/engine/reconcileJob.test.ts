@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ByteBudget } from "../../src/engine/ByteBudget.js";
+import { CommitBatcher } from "../../src/engine/CommitBatcher.js";
 import { type ReconcileDeps, reconcileJob } from "../../src/engine/reconcileJob.js";
 import { RemoteStateBatcher } from "../../src/engine/RemoteStateBatcher.js";
 import { UploadUrlPool } from "../../src/engine/UploadUrlPool.js";
@@ -35,6 +36,7 @@ function deps(over: Partial<ReconcileDeps> = {}): ReconcileDeps {
     settleMs: 0,
     plan: { checksum: false, prune: false, settleMs: 0 },
     gateway,
+    commits: new CommitBatcher(gateway),
     urls: new UploadUrlPool(gateway),
     acquireBytes: (n, signal) => budget.acquire(n, signal),
     ...over,

@@ -1,11 +1,12 @@
 /**
  * An in-memory ConvexGateway for unit tests of the engine: job states kept as `sync:getStates`
  * serves them, commits applied as `sync:commit` applies them (monotonic by `updatedAtUs`, asset
- * rows upserted, removals honoured, the resulting state answered), uploads stored by content,
- * public records answered from `publicJobs`. Every call is counted by name (and every state
- * query's ids kept), and a test can make the next calls of a function fail, fail or hold a
- * commit by its arguments, set what the handshake says, or cap how many ids one state query
- * may ask for.
+ * rows upserted, removals honoured, the resulting state answered) and `sync:commitMany` as its
+ * jobs' commits one after the other, uploads stored by content, public records answered from
+ * `publicJobs`. Every call is counted by name (and every state query's ids kept), and a test can
+ * make the next calls of a function fail, fail or hold a commit by its arguments (a batch fails
+ * whole when any of its jobs does, as one transaction does), set what the handshake says, or cap
+ * how many ids one state query may ask for.
  */
 import { createHash } from "node:crypto";
 import { API_VERSION } from "../../convex/lib/apiVersion.js";
@@ -39,6 +40,7 @@ export class FakeGateway implements ConvexGateway {
     getRecord: 0,
     timeline: 0,
     collectGarbage: 0,
+    commitMany: 0,
   };
   /** The ids of every `getStates` call, in order. */
   readonly stateQueries: string[][] = [];
@@ -99,6 +101,17 @@ export class FakeGateway implements ConvexGateway {
   async commit(args: CommitArgs): Promise<CommitResult> {
     this.call("commit");
     await this.beforeCommit(args);
+    return this.apply(args);
+  }
+
+  /** Every job's commit, in order; a failure set with `failNext("commitMany")`, or thrown by `beforeCommit` for any job, fails them all. */
+  async commitMany(commits: CommitArgs[]): Promise<CommitResult[]> {
+    this.call("commitMany");
+    for (const c of commits) await this.beforeCommit(c);
+    return commits.map((c) => this.apply(c));
+  }
+
+  private apply(args: CommitArgs): CommitResult {
     const jobId = args.job.jobId;
     const before = this.states.get(jobId) ?? null;
     const version = isoToMicros(args.job.updatedAtIso) ?? 0;

@@ -9,7 +9,7 @@ import { useTempJobsDir } from "../local/tempJobsDir.js";
 const tmp = useTempJobsDir();
 
 /** Nothing a status may send: it only reads. */
-const WRITES = { generateUploadUrls: 0, upload: 0, commit: 0, collectGarbage: 0 };
+const WRITES = { generateUploadUrls: 0, upload: 0, commit: 0, commitMany: 0, collectGarbage: 0 };
 
 describe("collectStatus", () => {
   it("collectStatus › reads remote state in batches of stateBatchSize and never writes", async () => {

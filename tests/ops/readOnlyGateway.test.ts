@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readOnlyGateway, ReadOnlyViolation } from "../../src/ops/readOnlyGateway.js";
 import { FakeGateway } from "../helpers/fakeGateway.js";
 
-const NO_WRITES = { generateUploadUrls: 0, upload: 0, commit: 0, collectGarbage: 0 };
+const NO_WRITES = { generateUploadUrls: 0, upload: 0, commit: 0, commitMany: 0, collectGarbage: 0 };
 
 describe("readOnlyGateway", () => {
   it("readOnlyGateway › passes reads through", async () => {
@@ -23,6 +23,7 @@ describe("readOnlyGateway", () => {
     expect(() => g.generateUploadUrls(1)).toThrow(ReadOnlyViolation);
     expect(() => g.upload("u", { open: () => null as never, bytes: 0, sha256Hex: "", contentType: "" })).toThrow(ReadOnlyViolation);
     expect(() => g.commit({ job: null as never, recordHash: "", assets: [] })).toThrow(/must not change the deployment/);
+    expect(() => g.commitMany([])).toThrow(ReadOnlyViolation);
     expect(() => g.collectGarbage(0)).toThrow(ReadOnlyViolation);
     expect(inner.stats().requests).toBe(0);
   });

@@ -36,7 +36,7 @@ export const faultSpecSchema = z
     occ: z.literal(true).optional(),
     /** Apply to each matching request with this probability (default 1). */
     probability: z.number().gt(0).max(1).optional(),
-    /** Fail `sync:commit` with a 500 before running it: a failed commit changes nothing. */
+    /** Fail `sync:commit` or `sync:commitMany` with a 500 before running it: a failed commit changes nothing. */
     failCommit: z.literal(true).optional(),
     /**
      * Answer like a paused, disabled or over-quota deployment: every function call 200
@@ -64,6 +64,9 @@ export const faultSpecSchema = z
   );
 
 export type FaultSpec = z.infer<typeof faultSpecSchema>;
+
+/** The functions `failCommit` fails: a commit of one job, or of several. */
+const COMMIT_FUNCTIONS = new Set(["sync:commit", "sync:commitMany"]);
 
 /** What a request is, for matching: its fault path, whether it is an upload or a mutation. */
 export type RequestKind = { faultPath: string; isUpload: boolean; isMutation?: boolean };
@@ -154,7 +157,7 @@ export class FaultInjector {
         else if (spec.status !== undefined) {
           terminal = { kind: "status", status: spec.status, retryAfterS: spec.retryAfterS ?? 1 };
         } else if (spec.dropUpload && req.isUpload) terminal = { kind: "dropUpload" };
-        else if (spec.failCommit && req.faultPath === "sync:commit") terminal = { kind: "failCommit" };
+        else if (spec.failCommit && COMMIT_FUNCTIONS.has(req.faultPath)) terminal = { kind: "failCommit" };
         else if (spec.occ && req.isMutation === true) terminal = { kind: "occ" };
         if (terminal !== null) used = true;
       }

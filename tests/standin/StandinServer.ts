@@ -67,7 +67,7 @@ export type Standin = {
   port: number;
   stop(): Promise<void>;
   stats(): StandinStats;
-  /** Successful `sync:commit` / `jobs:upsert` calls, oldest first. */
+  /** Jobs committed by successful `sync:commit` / `sync:commitMany` / `jobs:upsert` calls, oldest first. */
   commits(sinceMs?: number): CommitRecord[];
   /** Adds fault specs (several may be active at once). */
   setFaults(f: FaultSpec | FaultSpec[]): void;
@@ -129,6 +129,21 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
     ...headers,
   });
   res.end(text);
+}
+
+type CommittedJob = { job: { jobId: string; updatedAt?: number; updatedAtIso?: string }; outcome: string };
+
+/** The jobs a successful commit wrote, each with its outcome: one for `sync:commit` and `jobs:upsert`, each of a batch's. */
+function committedJobs(fn: string, args: unknown, result: unknown): CommittedJob[] {
+  const a = args as Record<string, unknown>;
+  const outcomeOf = (r: unknown) => (r as { outcome?: string } | null)?.outcome ?? "";
+  if (fn === "sync:commit") return [{ job: a.job as CommittedJob["job"], outcome: outcomeOf(result) }];
+  if (fn === "jobs:upsert") return [{ job: a as CommittedJob["job"], outcome: outcomeOf(result) }];
+  if (fn === "sync:commitMany") {
+    const results = result as unknown[];
+    return (a.commits as Array<{ job: CommittedJob["job"] }>).map((c, k) => ({ job: c.job, outcome: outcomeOf(results[k]) }));
+  }
+  return [];
 }
 
 function canonicalPath(path: string): string {
@@ -409,13 +424,10 @@ class StandinServer {
       const { errorMessage, errorData } = result;
       return sendJson(res, 200, { status: "error", errorMessage, ...(errorData === undefined ? {} : { errorData }), logLines: [] });
     }
-    if (fn === "sync:commit" || fn === "jobs:upsert") {
-      const a = result.decodedArgs as Record<string, unknown>;
-      const job = (fn === "sync:commit" ? a.job : a) as { jobId: string; updatedAt?: number; updatedAtIso?: string };
-      const outcome = (result.result as { outcome?: string } | null)?.outcome ?? "";
+    for (const c of committedJobs(fn, result.decodedArgs, result.result)) {
       // The instant as ISO text: the daemon's own, or a plan-style writer's epoch ms ("" when it sent none).
-      const updatedAt = job.updatedAtIso ?? (job.updatedAt === undefined ? "" : microsToIso(job.updatedAt * 1000));
-      this.stats.commit({ jobId: job.jobId, updatedAt, outcome, atMs: Date.now() });
+      const updatedAt = c.job.updatedAtIso ?? (c.job.updatedAt === undefined ? "" : microsToIso(c.job.updatedAt * 1000));
+      this.stats.commit({ jobId: c.job.jobId, updatedAt, outcome: c.outcome, atMs: Date.now() });
     }
     sendJson(res, 200, { status: "success", value: this.rewriteUrls(result.value), logLines: [] });
   }
