@@ -8,7 +8,7 @@
  */
 import { componentFilenames } from "../../convex/lib/jobStore.js";
 import { makeFunctionReference } from "convex/server";
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import {
   assetFor,
   type ConvexHarness,
@@ -20,20 +20,13 @@ import {
   snapshotTables,
   storeBlob,
   TOKEN,
+  useFixedClock,
   useServiceToken,
 } from "./convexHarness.js";
 
 useServiceToken();
 
-// Only the clock is faked (convex-test stamps `_creationTime` with Date.now()); its own
-// scheduling keeps real timers.
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(new Date("2026-11-20T15:00:00Z"));
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useFixedClock();
 
 type Kind = "query" | "mutation" | "action" | "httpAction";
 type Discovered = { name: string; kind: Kind; visibility: "public" | "internal"; args: unknown };

@@ -5,7 +5,7 @@
  * at fault and commits the others; bounded within Convex's per-transaction limits.
  */
 import { convexTest } from "convex-test";
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import { api } from "../../convex/_generated/api.js";
 import { MAX_COMMIT_ASSETS, MAX_COMMIT_BATCH } from "../../convex/lib/commitJob.js";
 import type { AssetInput, JobRecordInput } from "../../convex/lib/jobStore.js";
@@ -24,18 +24,13 @@ import {
   snapshotTables,
   storeBlob,
   TOKEN,
+  useFixedClock,
   useServiceToken,
 } from "./convexHarness.js";
 
 useServiceToken();
 
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(new Date("2026-11-20T15:00:00Z"));
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useFixedClock();
 
 const succeeded = loadSample("04-succeeded.job.json");
 const queued = loadSample("01-queued.job.json");

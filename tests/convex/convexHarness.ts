@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { convexTest } from "convex-test";
 import { ConvexError } from "convex/values";
-import { afterEach, beforeEach, expect } from "vitest";
+import { afterEach, beforeEach, expect, vi } from "vitest";
 import { api } from "../../convex/_generated/api.js";
 import type { Id } from "../../convex/_generated/dataModel.js";
 import { type AssetInput, componentFilenames, type JobRecordInput } from "../../convex/lib/jobStore.js";
@@ -39,6 +39,20 @@ export type ConvexHarness = ReturnType<typeof newConvexTest>;
  * Sets CELSTATE_SYNC_TOKEN before each test of the calling file and puts the previous value
  * (or its absence) back afterwards, so no test leaks its environment into another.
  */
+/**
+ * Each test of the file runs at one fixed instant. Only the clock is faked (convex-test stamps
+ * `_creationTime` with Date.now()); its own scheduling keeps real timers.
+ */
+export function useFixedClock(at = "2026-11-20T15:00:00Z"): void {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(new Date(at));
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+}
+
 export function useServiceToken(): void {
   let previous: string | undefined;
   beforeEach(() => {

@@ -7,7 +7,7 @@ import { isoToMicros } from "../../convex/lib/time.js";
 import { convexTest } from "convex-test";
 import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import schema from "../../convex/schema.js";
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import { api } from "../../convex/_generated/api.js";
 import type { Id } from "../../convex/_generated/dataModel.js";
 import { type AssetInput, type JobRecordInput, remoteStateOf } from "../../convex/lib/jobStore.js";
@@ -27,6 +27,7 @@ import {
   storageUrl,
   storeBlob,
   TOKEN,
+  useFixedClock,
   useServiceToken,
   publicOf,
   withComponent,
@@ -36,13 +37,7 @@ import {
 
 useServiceToken();
 
-beforeEach(() => {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(new Date("2026-11-20T15:00:00Z"));
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useFixedClock();
 
 const processing = loadSample("03-processing.job.json");
 const succeeded = loadSample("04-succeeded.job.json");
