@@ -11,7 +11,7 @@ import { REPO } from "../helpers/runCli.js";
 describe("runBench", () => {
   it("runBench › quick mode runs every scenario and every correctness check passes", async () => {
     const results = await runBench({ scenarios: SCENARIOS.map((s) => s.id), runs: 1, quick: true });
-    expect(results.map((r) => r.id)).toEqual(["backfill", "noop", "live", "rest", "large"]);
+    expect(results.map((r) => r.id)).toEqual(["backfill", "noop", "live", "rest", "large", "scale"]);
     for (const r of results) {
       expect(r.checks.length, `${r.id} has checks`).toBeGreaterThan(0);
       expect(

@@ -17,11 +17,16 @@ import { notMirrored, readRecord } from "./reliabilityKit.js";
 let h: Harness;
 beforeEach(async () => {
   h = await createHarness();
-  h.standin.setFunctionConcurrency({ limit: 2, waitMs: 2 });
+  // One slot: a backfill sends few calls (its commits travel together), and any two that
+  // overlap must meet the limit.
+  h.standin.setFunctionConcurrency({ limit: 1, waitMs: 2 });
   h.standin.setFaults([
-    // Every function a little slow, so calls overlap and queue for the two slots.
+    // Every function a little slow, so calls overlap and queue for the slot.
     { latencyMs: 15 },
     { occ: true, probability: 0.15 },
+    // A backfill makes few mutations (its commits travel together): the first two meet an OCC
+    // conflict for certain, whatever the dice say.
+    { occ: true, count: 2, path: "sync:commitMany" },
   ]);
 });
 afterEach(async () => {
