@@ -7,7 +7,7 @@ import { v } from "convex/values";
 import { mutation, query } from "./_generated/server.js";
 import { API_VERSION } from "./lib/apiVersion.js";
 import { requireServiceToken } from "./lib/auth.js";
-import { fail } from "./lib/errors.js";
+import { requireAtMost } from "./lib/errors.js";
 import { commitFileCount, commitJob, jobCommit, jobCommitFields, MAX_COMMIT_ASSETS, MAX_COMMIT_BATCH } from "./lib/commitJob.js";
 import { findJob, storedVersionUs, syncStateOf } from "./lib/jobStore.js";
 import { listTimeline, timelineEvent } from "./lib/timeline.js";
@@ -34,13 +34,7 @@ export const getStates = query({
   returns: v.array(v.union(v.null(), remoteJobState)),
   handler: async (ctx, { serviceToken, jobIds }) => {
     await requireServiceToken(serviceToken);
-    if (jobIds.length > MAX_STATE_BATCH) {
-      fail({
-        code: "INVALID_ARGUMENT",
-        field: "jobIds",
-        message: `Expected at most ${MAX_STATE_BATCH} job ids, got ${jobIds.length}`,
-      });
-    }
+    requireAtMost("jobIds", jobIds.length, MAX_STATE_BATCH, "job ids");
     // One job after another: each read is an index lookup of one small document; interleaving
     // them buys nothing inside one transaction (and costs the local stand-in's engine dearly).
     const states = [];
@@ -76,21 +70,9 @@ export const commitMany = mutation({
   returns: v.array(commitResult),
   handler: async (ctx, { serviceToken, commits }) => {
     await requireServiceToken(serviceToken);
-    if (commits.length > MAX_COMMIT_BATCH) {
-      fail({
-        code: "INVALID_ARGUMENT",
-        field: "commits",
-        message: `Expected at most ${MAX_COMMIT_BATCH} commits in one batch, got ${commits.length}`,
-      });
-    }
+    requireAtMost("commits", commits.length, MAX_COMMIT_BATCH, "commits in one batch");
     const files = commits.reduce((n, c) => n + commitFileCount(c), 0);
-    if (files > MAX_COMMIT_ASSETS) {
-      fail({
-        code: "INVALID_ARGUMENT",
-        field: "commits",
-        message: `Expected at most ${MAX_COMMIT_ASSETS} assets saved or removed in one batch, got ${files}`,
-      });
-    }
+    requireAtMost("commits", files, MAX_COMMIT_ASSETS, "assets saved or removed in one batch");
     // One job after another, as separate commits would run: each job's writes are its own.
     const results = [];
     for (const c of commits) results.push(await commitJob(ctx, c));

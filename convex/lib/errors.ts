@@ -27,3 +27,8 @@ export type FunctionErrorData = {
 export function fail(data: FunctionErrorData): never {
   throw new ConvexError(data);
 }
+
+/** Refuses an argument (`field`) holding more than `max` of something: INVALID_ARGUMENT, saying how many and of what. */
+export function requireAtMost(field: string, count: number, max: number, what: string): void {
+  if (count > max) fail({ code: "INVALID_ARGUMENT", field, message: `Expected at most ${max} ${what}, got ${count}` });
+}
