@@ -124,7 +124,9 @@ export class CommitBatcher {
       if (done) return;
       done = true;
       this.coming--;
-      this.schedule();
+      // After the caller's own turn: its commit, made right after this, joins the batch
+      // instead of finding the others already sent (which a late timer made likely).
+      queueMicrotask(() => this.schedule());
     };
   }
 
