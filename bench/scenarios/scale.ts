@@ -20,31 +20,23 @@ import { RandomSource } from "../randomSource.js";
 import { writeScaleJobs } from "../scaleHistory.js";
 import { type BenchContext, metric, type Scenario, type ScenarioResult } from "../Scenario.js";
 import { SimulatedRemote } from "../SimulatedRemote.js";
+import { waitFor } from "../../tests/helpers/waitFor.js";
 
 type LoopWindow = { maxMs: number; p99Ms: number; samples: number };
 
 const count = (text: string, of: string): number => text.split(of).length - 1;
 
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Ends the daemon's current event-loop window and returns it (loopProbe.js). */
 async function loopWindow(p: CelstateSyncProcess, file: string): Promise<LoopWindow> {
   const before = (await readFile(file, "utf8").catch(() => "")).split("\n").filter(Boolean).length;
   p.child.kill("SIGUSR2");
-  let lines: string[] = [];
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    lines = (await readFile(file, "utf8").catch(() => "")).split("\n").filter(Boolean);
-    if (lines.length > before) break;
-    if (Date.now() > deadline) throw new Error("the loop probe wrote no window");
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const lines = await waitFor(
+    async () => {
+      const now = (await readFile(file, "utf8").catch(() => "")).split("\n").filter(Boolean);
+      return now.length > before ? now : null;
+    },
+    { intervalMs: 20, what: "the loop probe's window" },
+  );
   return JSON.parse(lines.at(-1)!) as LoopWindow;
 }
 
@@ -152,7 +144,7 @@ export const scaleScenario: Scenario = {
         // Files changed within the rescan's clock slack (2 s) before the start-up would be looked
         // at again by the first rescan: the history is older than that, as a real one is.
         const writtenAt = Date.now();
-        await until(() => Date.now() - writtenAt > 2_500, 5_000, "the history to be older than the rescan's slack");
+        await waitFor(() => Date.now() - writtenAt > 2_500, { what: "the history to be older than the rescan's slack" });
         await rm(probeFile, { force: true });
         const busyBefore = remote.busyMs;
         const served = remote.statesServed;
@@ -188,7 +180,11 @@ export const scaleScenario: Scenario = {
           await new Promise((r) => setTimeout(r, ctx.sizes.idleMs));
           const afterIdle = await readProcSnapshot(p.pid);
           rssAfter[k]!.values.push(Math.max(afterStartup.rssBytes, afterIdle.rssBytes) / 1e6);
-          await until(() => count(p.stderr, '"rescan done"') > rescansBefore, ctx.sizes.scaleRescanEveryMs * 3 + n, "a full rescan");
+          await waitFor(() => count(p.stderr, '"rescan done"') > rescansBefore, {
+            timeoutMs: ctx.sizes.scaleRescanEveryMs * 3 + n,
+            intervalMs: 50,
+            what: "a full rescan",
+          });
           const rescanWindow = await loopWindow(p, probeFile);
           rescanBlock[k]!.values.push(rescanWindow.maxMs);
           const line =

@@ -52,7 +52,7 @@ export type CommitBatcherOptions = {
  *   job uses it (SyncEngine bounds how many do).
  * - watch: latency. A live commit leaves the moment it is made, alone (a plain `sync:commit`,
  *   as before commits were batched): at 20 jobs/s even a 2 ms window and four lanes put a
- *   measured 150 ms on the live p99 (318 ms against 147–179), and a daemon's commits are
+ *   measured 150 ms on the live p99 (318 ms in one run, against 147–179 in earlier ones); a daemon's commits are
  *   spread over time anyway, so batching would save it little.
  */
 export function commitPolicy(mode: "backfill" | "watch"): CommitBatcherOptions {
