@@ -57,7 +57,7 @@ export const configSchema = z
       .describe("Upload bytes in flight at once across all jobs. Default 64 MiB."),
     requestTimeoutMs: ms("Timeout of one query or mutation", 30_000),
     uploadTimeoutMs: ms("Timeout of one file upload; Convex cuts an upload request at 2 minutes", 120_000),
-    settleMs: ms("A file modified more recently than this is still being written and waits", 100),
+    settleMs: ms("A file modified more recently than this is still being written and waits (a PNG already ending with IEND does not)", 100),
     settleWaitMs: ms("backfill: how long a job whose files are still being written is waited for before it is reported pending", 10_000),
     checksum: z.boolean().default(false).describe("Compare files by sha256 instead of size + mtime. Default false."),
     prune: z

@@ -9,7 +9,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { SyncError } from "../errors/SyncError.js";
-import { settleProblem, trailerProblem } from "../local/checkFileReady.js";
+import { isCompletePngAsListed, settleProblem, trailerProblem } from "../local/checkFileReady.js";
 import { hashFile } from "../local/hashFile.js";
 import { listJobFiles } from "../local/listJobFiles.js";
 import { interpretJob, type JobSource, readJobSource } from "../local/readJob.js";
@@ -59,12 +59,13 @@ function listFilesUnlessRefused(dir: string, jobId: string, rules: readonly Asse
 
 /**
  * A file too fresh is looked at again the moment it is old enough (if nothing touches it
- * meanwhile); a PNG without its trailer yet, after a settle time. The trailer is checked on the
- * bytes just hashed, from the same descriptor.
+ * meanwhile), unless it is a PNG already whole as listed (checkFileReady.ts); a PNG without its
+ * trailer yet, after a settle time. The trailer is checked on the bytes just hashed, from the
+ * same descriptor.
  */
 async function readinessOf(local: LocalJob, file: LocalFile, settleMs: number, nowMs: number): Promise<FileReadiness> {
   const tooFresh = settleProblem(local.dir, file, { nowMs, settleMs });
-  if (tooFresh) {
+  if (tooFresh && !isCompletePngAsListed(local.dir, file)) {
     return { ready: false, reason: tooFresh.message, afterMs: Math.min(Math.ceil(settleMs - (nowMs - file.mtimeMs)) + 1, settleMs) };
   }
   const { sha256, tail, data } = await hashFile(local.dir, file);

@@ -3,7 +3,7 @@
  * gateway: what each step reads, decides and sends, and that the state a commit answers with is
  * what the next look uses.
  */
-import { mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, truncate, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -89,11 +89,23 @@ describe("reconcileJob (observe → plan → apply)", () => {
     const j = new PipelineJob(jobsDir);
     await j.runToSuccess();
     const png = path.join(j.dir, "outputs", `${j.name}.png`);
-    const now = new Date();
-    await utimes(png, now, now);
+    // cv2.imwrite halfway: the file is fresh and does not end with its IEND chunk yet.
+    await truncate(png, (await stat(png)).size - 5);
     const r = await reconcileJob(deps({ settleMs: 60_000, plan: { checksum: false, prune: false, settleMs: 60_000 } }), j.id);
     expect(r.plan).toMatchObject({ kind: "wait", file: `outputs/${j.name}.png` });
     expect(gateway.calls).toMatchObject({ upload: 0, commit: 0 });
+  });
+
+  it("reconcile › a listed PNG written a moment ago but whole does not wait for settleMs", async () => {
+    const j = new PipelineJob(jobsDir);
+    await j.runToSuccess();
+    const png = path.join(j.dir, "outputs", `${j.name}.png`);
+    const now = new Date();
+    await utimes(png, now, now);
+    const r = await reconcileJob(deps({ settleMs: 60_000, plan: { checksum: false, prune: false, settleMs: 60_000 } }), j.id);
+    expect(r.plan.kind).toBe("sync");
+    expect(gateway.calls.commit).toBe(1);
+    expect(gateway.states.get(j.id)?.status).toBe("succeeded");
   });
 
   it("reconcile › a marked job: its record alone is published, once; its files are not uploaded", async () => {

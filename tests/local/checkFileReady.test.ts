@@ -1,7 +1,7 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { isSettled, PNG_IEND, settleProblem, trailerProblem } from "../../src/local/checkFileReady.js";
+import { isCompletePngAsListed, isSettled, PNG_IEND, settleProblem, trailerProblem } from "../../src/local/checkFileReady.js";
 import { DEFAULT_ASSET_RULES } from "../../src/local/defaultAssetRules.js";
 import { listJobFiles } from "../../src/local/listJobFiles.js";
 import type { LocalFile } from "../../src/local/types.js";
@@ -63,5 +63,27 @@ describe("settleProblem", () => {
     expect(e?.file).toBe("job-1/outputs/a.png");
     expect(e?.message).toContain("waiting until it is 500 ms old");
     expect(settleProblem(dir, file, { nowMs: file.mtimeMs + 500, settleMs: 500 })).toBeNull();
+  });
+});
+
+describe("isCompletePngAsListed", () => {
+  it("isCompletePngAsListed › a whole PNG is; one cut before its end, or not a PNG, is not", async () => {
+    const png = makePng(8, 8);
+    const whole = await listed("outputs/whole.png", png);
+    expect(isCompletePngAsListed(whole.dir, whole.file)).toBe(true);
+    for (const n of [0, 11, png.length - 12, png.length - 1]) {
+      const cut = await listed(`outputs/cut-${n}.png`, png.subarray(0, n));
+      expect(isCompletePngAsListed(cut.dir, cut.file), `cut at ${n}`).toBe(false);
+    }
+    const trace = await listed("trace/trace.json", Buffer.from("{}"));
+    expect(isCompletePngAsListed(trace.dir, trace.file)).toBe(false);
+  });
+
+  it("isCompletePngAsListed › a PNG that moved on since it was listed is not known complete", async () => {
+    const png = makePng(8, 8);
+    const cut = await listed("outputs/growing.png", png.subarray(0, 40));
+    // The writer finishes after the listing: the listed 40 bytes are not the whole file.
+    await appendFile(path.join(cut.dir, "outputs/growing.png"), png.subarray(40));
+    expect(isCompletePngAsListed(cut.dir, cut.file)).toBe(false);
   });
 });
