@@ -19,6 +19,7 @@ import type {
   UploadBody,
 } from "./ConvexGateway.js";
 import { SyncError } from "../errors/SyncError.js";
+import { nodeFetch } from "./nodeFetch.js";
 import { uploadBlob } from "./uploadBlob.js";
 import { UploadRate } from "./UploadRate.js";
 
@@ -67,9 +68,9 @@ export class ConvexHttpGateway implements ConvexGateway {
 
   constructor(private readonly opts: ConvexHttpGatewayOptions) {
     const timeoutMs = opts.requestTimeoutMs;
+    const fetchWithin = nodeFetch(timeoutMs);
     const timedFetch: typeof fetch = async (input, init) => {
-      const signal = init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
-      const res = await fetch(input, { ...init, signal });
+      const res = await fetchWithin(input, init);
       // The client turns non-2xx into a plain Error carrying only the body; keep the status.
       if (!res.ok && res.status !== 560) {
         const ra = Number(res.headers.get("retry-after"));

@@ -1,3 +1,4 @@
+import http from "node:http";
 import { API_VERSION } from "../../convex/lib/apiVersion.js";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { checkDeployment } from "../../src/remote/checkDeployment.js";
@@ -59,12 +60,17 @@ describe("checkDeployment", () => {
 
   it("checkDeployment › every handshake carries a fresh argument, so no cached answer (and stale clock) can come back", async () => {
     const bodies: string[] = [];
-    const real = globalThis.fetch;
-    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-      if (String(input).endsWith("/api/query") && typeof init?.body === "string" && init.body.includes("sync:handshake"))
-        bodies.push(init.body);
-      return await real(input, init);
-    });
+    // The function calls go out through node:http (src/remote/nodeFetch.ts): read each body sent.
+    const realRequest = http.request;
+    const spy = vi.spyOn(http, "request").mockImplementation(((...args: Parameters<typeof http.request>) => {
+      const req = realRequest(...args);
+      const end = req.end.bind(req) as (chunk?: unknown) => http.ClientRequest;
+      req.end = ((chunk?: unknown) => {
+        if (typeof chunk === "string" && chunk.includes("sync:handshake")) bodies.push(chunk);
+        return end(chunk);
+      }) as typeof req.end;
+      return req;
+    }) as typeof http.request);
     try {
       const gateway = h.gateway();
       await checkDeployment(gateway);
