@@ -10,6 +10,11 @@ if (problem !== null) {
   process.stderr.write(`${problem}\n`);
   process.exitCode = 2;
 } else {
+  // A reader that stops early (`celstate-sync status | head`) closes stdout: the rest of the
+  // result has nowhere to go, which is no reason to crash, nor to abandon a backfill half way.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+  });
   // Stack traces (shown for internal errors and at debug level) then name src/… lines. It costs
   // about 18 ms of a 0.31 s start (`--version`, 15 runs each, medians 0.329 s against 0.311 s).
   process.setSourceMapsEnabled(true);

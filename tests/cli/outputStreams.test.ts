@@ -3,13 +3,14 @@
  * `celstate-sync status --json | jq …` and `backfill > summary.txt` hold the result and nothing
  * else. The binary, as an operator runs it (stderr is not a terminal here: JSON log lines).
  */
+import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { writeFailureMarker } from "../../src/local/failureMarker.js";
 import { PipelineJob } from "../helpers/pipelineWriter.js";
-import { cleanEnv, DaemonProcess, runCli } from "../helpers/runCli.js";
+import { BIN, cleanEnv, DaemonProcess, runCli } from "../helpers/runCli.js";
 import { createHarness, type Harness, waitFor } from "../helpers/syncHarness.js";
 
 let h: Harness;
@@ -150,5 +151,35 @@ describe("every command: the result on stdout, the logs on stderr", () => {
     } finally {
       await d.stop("SIGKILL");
     }
+  });
+});
+
+describe("a reader that stops early (`| head`)", () => {
+  /** Runs the binary with its stdout a pipe whose reading end is closed before it writes. */
+  async function withStdoutClosed(args: string[]): Promise<{ code: number | null; stderr: string }> {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: env(), stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      child.stdout.destroy();
+      let stderr = "";
+      child.stderr.on("data", (b: Buffer) => {
+        stderr += b.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+      return { code, stderr };
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }
+
+  it("--help and backfill --json end as they would have, without an EPIPE crash", async () => {
+    const help = await withStdoutClosed(["backfill", "--help"]);
+    expect(help.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(help.code).toBe(0);
+    const j = new PipelineJob(h.jobsDir);
+    await j.runToSuccess();
+    const backfill = await withStdoutClosed(["backfill", "--json", "--jobs-dir", h.jobsDir]);
+    expect(backfill.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(backfill.code).toBe(0);
+    expect(h.standin.commits().map((c) => c.jobId)).toEqual([j.id]);
   });
 });
