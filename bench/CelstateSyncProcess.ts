@@ -35,6 +35,8 @@ export class CelstateSyncProcess {
   stderr = "";
   /** The first few log lines at level error or fatal. */
   readonly errorLines: string[] = [];
+  /** Every "rescan done" line, parsed (kept apart from the log's tail, which a busy daemon outgrows). */
+  readonly rescans: Array<{ startMs: number; endMs: number }> = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private lastCpuMs = 0;
   private probed: number | null = null;
@@ -67,6 +69,10 @@ export class CelstateSyncProcess {
       partial = lines.pop() ?? "";
       for (const line of lines) {
         if (this.errorLines.length < 5 && /"level":(5|6)0/.test(line)) this.errorLines.push(line.slice(0, 500));
+        if (line.includes('"rescan done"')) {
+          const { time, ms } = JSON.parse(line) as { time: number; ms: number };
+          this.rescans.push({ startMs: time - ms, endMs: time });
+        }
       }
     });
     this.child.stdout!.on("data", (b: Buffer) => {
